@@ -1,0 +1,1 @@
+"""Infusion Console: the Qt application, its services, domain logic and storage."""

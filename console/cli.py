@@ -1,0 +1,153 @@
+"""Command line of the console: ``python main.py`` / ``infusion-console``.
+
+With no options it opens the main window with one chair fed by the built-in simulated monitor
+(served on a pseudo-terminal and read through pyserial), storing into SQLite in the per-user data
+directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from console.config import SIM_PROFILES, ConfigError, Settings, load
+from console.log import install_excepthooks, setup_logging
+from console.storage.engine import StorageConfigError
+from devices.registry import list_kinds
+
+log = logging.getLogger("console")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The documented command line."""
+    parser = argparse.ArgumentParser(
+        prog="infusion-console",
+        description=(
+            "Infusion Console: live vital-sign monitoring for IV ketamine infusion sessions. "
+            "Without options it opens one chair fed by the built-in simulated monitor "
+            "(labelled SIMULATED on screen) and stores into SQLite in the per-user data "
+            "directory."
+        ),
+        epilog=(
+            "Precedence: resources/default_config.toml < --config FILE < environment "
+            "(INFUSION_CONSOLE_DB_URL) < command-line options."
+        ),
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy database URL, e.g. sqlite:////path/file.sqlite3 or "
+        "postgresql+psycopg://user:pass@host/infusion (default: SQLite in the per-user data dir)",
+    )
+    parser.add_argument("--config", metavar="FILE", type=Path, help="user TOML configuration file")
+    parser.add_argument(
+        "--device",
+        metavar="KIND",
+        help="'sim' for the built-in simulator (default) or a driver kind: "
+        + ", ".join(list_kinds()),
+    )
+    parser.add_argument(
+        "--port",
+        metavar="URL",
+        help="pyserial URL of a real monitor: /dev/ttyUSB0, COM3, socket://host:port, "
+        "spy:///dev/ttyUSB0, rfc2217://host:port (required with --device KIND)",
+    )
+    parser.add_argument("--baud", type=int, metavar="N", help="baud rate (default: the driver's)")
+    parser.add_argument(
+        "--chair", metavar="NAME", help="chair name shown and stored (default: Chair 1)"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=SIM_PROFILES,
+        help="simulated patient (default: routine)",
+    )
+    parser.add_argument("--seed", type=int, metavar="N", help="simulator random seed (default: 1)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        metavar="X",
+        help="simulated time acceleration, 1 = real time (default: 1)",
+    )
+    parser.add_argument(
+        "--nibp-interval",
+        type=float,
+        metavar="S",
+        help="simulated automatic NIBP cycle in seconds (default: 300)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log verbosity on stderr (default: INFO)",
+    )
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Validated settings from parsed arguments (raises ConfigError)."""
+    device_kind = args.device
+    if args.port and not device_kind:
+        raise ConfigError("--port needs --device KIND (the monitor's protocol)")
+    return load(
+        args.config,
+        overrides={
+            "storage.db_url": args.db,
+            "device.kind": device_kind,
+            "device.url": args.port,
+            "device.baud": args.baud,
+            "chair.name": args.chair,
+            "simulator.profile": args.profile,
+            "simulator.seed": args.seed,
+            "simulator.speed": args.speed,
+            "simulator.nibp_interval_s": args.nibp_interval,
+        },
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level)
+    install_excepthooks()
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as err:
+        sys.stderr.write(f"infusion-console: configuration error: {err}\n")
+        return 2
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from console.app import build_app
+    from console.ui.theme import STYLE_SHEET
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Infusion Console")
+    app.setStyleSheet(STYLE_SHEET)
+    try:
+        console = build_app(settings)
+    except StorageConfigError as err:
+        sys.stderr.write(f"infusion-console: database error: {err}\n")
+        return 2
+    except SQLAlchemyError as err:
+        sys.stderr.write(f"infusion-console: cannot open the database {settings.db_url!r}: {err}\n")
+        return 2
+    # Ctrl-C in the terminal closes the window cleanly (the record is flushed).
+    signal.signal(signal.SIGINT, lambda *_: console.window.close())
+    signal.signal(signal.SIGTERM, lambda *_: console.window.close())
+    # Python runs signal handlers only between bytecodes; wake the interpreter twice a second.
+    wake = QTimer()
+    wake.setObjectName("signal-wake")
+    wake.timeout.connect(lambda: None)
+    wake.start(500)
+    console.window.show()
+    code = app.exec()
+    console.shutdown()
+    return int(code)

@@ -1,0 +1,236 @@
+"""Settings: defaults < user file < environment < command line, validated into frozen dataclasses.
+
+``resources/default_config.toml`` is the single list of options with their defaults and comments.
+:func:`load` names the offending key on any bad value, so a typo in a clinic's config file is a
+clear message at start-up, never a surprise during a session.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from console.domain.alarms import AlarmPolicy, Direction, LimitRule, Priority
+from devices.model import Metric
+
+APP_NAME = "infusion-console"
+ENV_DB_URL = "INFUSION_CONSOLE_DB_URL"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+DEFAULT_CONFIG = RESOURCES / "default_config.toml"
+SIM_KIND = "sim"
+SIM_PROTOCOLS = ("ge-datex",)
+SIM_PROFILES = ("routine", "hypertensive-surge")
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """How one chair reaches its monitor."""
+
+    kind: str = SIM_KIND
+    url: str = ""
+    baud: int = 0
+    rtscts: bool = False
+    interval_s: int = 1
+
+    @property
+    def simulated(self) -> bool:
+        """True for the built-in simulator."""
+        return self.kind == SIM_KIND
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    """The built-in simulated monitor and patient."""
+
+    protocol: str = "ge-datex"
+    profile: str = "routine"
+    seed: int = 1
+    speed: float = 1.0
+    nibp_interval_s: float = 300.0
+    baseline_min: float = 5.0
+    infusion_min: float = 40.0
+    observation_min: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the console needs to start, validated."""
+
+    db_url: str
+    chair_name: str = "Chair 1"
+    device: DeviceConfig = field(default_factory=DeviceConfig)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    alarm_policy: AlarmPolicy = field(default_factory=AlarmPolicy)
+
+
+def default_db_url() -> str:
+    """SQLite file in the per-user data directory (created on demand)."""
+    data_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data_dir / 'infusion-console.sqlite3'}"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _get(table: Mapping[str, Any], section: str, key: str, kind: type, default: Any) -> Any:
+    value = table.get(key, default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ConfigError(
+            f"[{section}] {key} must be {kind.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def _parse_limits(items: Any) -> AlarmPolicy:
+    if not isinstance(items, list):
+        raise ConfigError("[[limits]] must be an array of tables")
+    rules: list[LimitRule] = []
+    for i, item in enumerate(items):
+        where = f"limits[{i}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{where} must be a table")
+        unknown = set(item) - {"metric", "direction", "limit", "inclusive", "priority"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        try:
+            metric = Metric(str(item.get("metric", "")))
+        except ValueError:
+            known = ", ".join(m.value for m in Metric)
+            raise ConfigError(
+                f"{where}.metric {item.get('metric')!r} is not one of {known}"
+            ) from None
+        try:
+            direction = Direction(str(item.get("direction", "")))
+        except ValueError:
+            raise ConfigError(f"{where}.direction must be 'high' or 'low'") from None
+        limit = item.get("limit")
+        if isinstance(limit, bool) or not isinstance(limit, int | float):
+            raise ConfigError(f"{where}.limit must be a number, got {limit!r}")
+        try:
+            priority = Priority.parse(str(item.get("priority", "")))
+        except ValueError as err:
+            raise ConfigError(f"{where}.priority: {err}") from None
+        inclusive = item.get("inclusive", True)
+        if not isinstance(inclusive, bool):
+            raise ConfigError(f"{where}.inclusive must be true or false")
+        rules.append(LimitRule(metric, direction, float(limit), priority, inclusive))
+    try:
+        return AlarmPolicy(tuple(rules))
+    except ValueError as err:
+        raise ConfigError(f"[[limits]]: {err}") from None
+
+
+def load(
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build :class:`Settings` from defaults, a user file, the environment and CLI overrides.
+
+    Args:
+        config_file: optional user TOML file with any subset of the default file's keys.
+        overrides: CLI values as ``{"section.key": value}``; None values are ignored.
+        environ: environment (``os.environ`` by default); ``INFUSION_CONSOLE_DB_URL`` sets the DB.
+
+    Raises:
+        ConfigError: any invalid value, naming its key.
+    """
+    environ = os.environ if environ is None else environ
+    raw = _read_toml(DEFAULT_CONFIG)
+    if config_file is not None:
+        user = _read_toml(config_file)
+        if "limits" in user:  # a user limit list replaces the defaults whole, never half-merges
+            raw.pop("limits", None)
+        raw = _merge(raw, user)
+    if environ.get(ENV_DB_URL):
+        raw.setdefault("storage", {})["db_url"] = environ[ENV_DB_URL]
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, _, key = dotted.partition(".")
+        raw.setdefault(section, {})[key] = value
+
+    storage, chair = raw.get("storage", {}), raw.get("chair", {})
+    dev, sim = raw.get("device", {}), raw.get("simulator", {})
+    device = DeviceConfig(
+        kind=_get(dev, "device", "kind", str, SIM_KIND),
+        url=_get(dev, "device", "url", str, ""),
+        baud=_get(dev, "device", "baud", int, 0),
+        rtscts=_get(dev, "device", "rtscts", bool, False),
+        interval_s=_get(dev, "device", "interval_s", int, 1),
+    )
+    if device.baud < 0:
+        raise ConfigError(
+            f"[device] baud must be 0 (driver default) or positive, got {device.baud}"
+        )
+    if not 1 <= device.interval_s <= 60:
+        raise ConfigError(f"[device] interval_s must be 1-60 seconds, got {device.interval_s}")
+    if not device.simulated and not device.url:
+        raise ConfigError(f"[device] url is required for device kind {device.kind!r}")
+    simulator = SimulatorConfig(
+        protocol=_get(sim, "simulator", "protocol", str, "ge-datex"),
+        profile=_get(sim, "simulator", "profile", str, "routine"),
+        seed=_get(sim, "simulator", "seed", int, 1),
+        speed=_get(sim, "simulator", "speed", float, 1.0),
+        nibp_interval_s=_get(sim, "simulator", "nibp_interval_s", float, 300.0),
+        baseline_min=_get(sim, "simulator", "baseline_min", float, 5.0),
+        infusion_min=_get(sim, "simulator", "infusion_min", float, 40.0),
+        observation_min=_get(sim, "simulator", "observation_min", float, 30.0),
+    )
+    if simulator.protocol not in SIM_PROTOCOLS:
+        raise ConfigError(
+            f"[simulator] protocol {simulator.protocol!r} is not one of {', '.join(SIM_PROTOCOLS)}"
+        )
+    if simulator.profile not in SIM_PROFILES:
+        raise ConfigError(
+            f"[simulator] profile {simulator.profile!r} is not one of {', '.join(SIM_PROFILES)}"
+        )
+    if not 0 < simulator.speed <= 1000:
+        raise ConfigError(f"[simulator] speed must be in (0, 1000], got {simulator.speed}")
+    if not 30 <= simulator.nibp_interval_s <= 3600:
+        raise ConfigError(
+            f"[simulator] nibp_interval_s must be 30-3600 s, got {simulator.nibp_interval_s}"
+        )
+    db_url = _get(storage, "storage", "db_url", str, "") or default_db_url()
+    return Settings(
+        db_url=db_url,
+        chair_name=_get(chair, "chair", "name", str, "Chair 1"),
+        device=device,
+        simulator=simulator,
+        alarm_policy=_parse_limits(raw.get("limits", [])),
+    )
+
+
+def with_db(settings: Settings, db_url: str) -> Settings:
+    """Copy of ``settings`` using another database."""
+    return replace(settings, db_url=db_url)

@@ -1,0 +1,1 @@
+"""Qt orchestration: the thread-to-Qt bridge, chair services and plot buffers (no widgets)."""

@@ -1,0 +1,93 @@
+"""The only place where runner threads hand data to the Qt GUI thread.
+
+Runner threads put items on a ``SimpleQueue`` (never blocks, never touches Qt); a ~20 Hz QTimer
+on the GUI thread drains it and emits typed signals carrying batches.  Batching bounds the Qt
+event queue however fast a device talks, and lets tests call :meth:`DeviceBridge.drain`
+synchronously (design.md, Threads).
+"""
+
+from __future__ import annotations
+
+import queue
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from console.domain.alarms import AlarmEvent
+from console.domain.pipeline import ChairOutputs
+from devices.model import DeviceState, Reading, TechnicalEvent
+
+DRAIN_INTERVAL_MS = 50
+
+
+class DeviceBridge(QObject):
+    """Thread-safe inbox for one chair, drained on the GUI thread.
+
+    Signals:
+        sig_readings_received(list): readings that arrived since the last drain.
+        sig_alarms_changed(list): alarm transitions since the last drain, in order.
+        sig_technical_received(list): technical events since the last drain.
+        sig_state_changed(str): the newest link state (a ``DeviceState`` value).
+    """
+
+    sig_readings_received = Signal(list)
+    """Readings that arrived since the last drain."""
+    sig_alarms_changed = Signal(list)
+    """Alarm transitions since the last drain, in order."""
+    sig_technical_received = Signal(list)
+    """Technical events since the last drain."""
+    sig_state_changed = Signal(str)
+    """The newest link state."""
+
+    def __init__(self, parent: QObject | None = None, *, name: str = "bridge") -> None:
+        super().__init__(parent)
+        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._timer = QTimer(self)
+        self._timer.setObjectName(f"{name}-drain")
+        self._timer.setInterval(DRAIN_INTERVAL_MS)
+        self._timer.timeout.connect(self.drain)
+
+    def outputs(self) -> ChairOutputs:
+        """Callables for the chair pipeline, safe to call from the runner thread."""
+        return ChairOutputs(
+            readings=lambda rs: self._inbox.put(("r", rs)),
+            alarms=lambda evs: self._inbox.put(("a", evs)),
+            technical=lambda ev: self._inbox.put(("t", ev)),
+            state=lambda st: self._inbox.put(("s", st)),
+        )
+
+    def start(self) -> None:
+        """Start draining periodically."""
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Stop draining (pending items stay until the next :meth:`drain`)."""
+        self._timer.stop()
+
+    def drain(self) -> None:
+        """Emit everything queued so far as batched signals."""
+        readings: list[Reading] = []
+        alarms: list[AlarmEvent] = []
+        technical: list[TechnicalEvent] = []
+        state: DeviceState | None = None
+        while True:
+            try:
+                tag, payload = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if tag == "r":
+                readings.extend(payload)
+            elif tag == "a":
+                alarms.extend(payload)
+            elif tag == "t":
+                technical.append(payload)
+            else:
+                state = payload
+        if technical:
+            self.sig_technical_received.emit(technical)
+        if readings:
+            self.sig_readings_received.emit(readings)
+        if alarms:
+            self.sig_alarms_changed.emit(alarms)
+        if state is not None:
+            self.sig_state_changed.emit(state.value)

@@ -1,0 +1,1 @@
+"""Session records: schema, queries and the background writer (no Qt)."""

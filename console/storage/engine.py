@@ -1,0 +1,51 @@
+"""Engines for SQLite (embedded, WAL) and PostgreSQL (shared clinic server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+
+class StorageConfigError(ValueError):
+    """The database URL cannot be used (malformed, or its driver is not installed)."""
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets WAL, synchronous=NORMAL and foreign keys.
+
+    WAL + NORMAL survives an application crash; only a power loss can take the last
+    transactions (shared/performance.md, Storage).
+
+    Raises:
+        StorageConfigError: malformed URL or missing driver, with the reason.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as err:
+        raise StorageConfigError(f"not a database URL: {url!r} ({err})") from None
+    kwargs: dict[str, Any] = {"future": True}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5.0}
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as err:
+        raise StorageConfigError(
+            f"no database driver for {parsed.drivername!r}: {err}. "
+            "For PostgreSQL install the extra: pip install -e '.[postgres]'"
+        ) from None
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+    return engine

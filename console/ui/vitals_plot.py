@@ -1,0 +1,117 @@
+"""Session trend plots (pyqtgraph): NIBP, HR and SpO2 with the alarm limits drawn.
+
+Cheap by construction (shared/performance.md): curves read numpy ring buffers and are only
+re-set when their buffer changed; the x axis spans the whole session and grows in 30-minute
+steps instead of scrolling every frame, which would make pyqtgraph paint twice per frame.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from console.domain.alarms import AlarmPolicy
+from console.services.plot_buffer import RingBuffer
+from console.ui import theme
+from devices.model import Metric
+
+#: The x axis always shows at least this many minutes, then grows by the same step.
+X_STEP_MIN = 30.0
+
+_PLOTS: tuple[tuple[str, str, tuple[float, float], tuple[Metric, ...]], ...] = (
+    ("bp", "NIBP mmHg", (40.0, 230.0), (Metric.NIBP_SYS, Metric.NIBP_DIA, Metric.NIBP_MEAN)),
+    ("hr", "HR /min", (30.0, 170.0), (Metric.HR,)),
+    ("spo2", "SpO2 %", (80.0, 101.0), (Metric.SPO2,)),
+)
+
+
+class TrendPlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph is untyped
+    """Stacked trend plots sharing one session-minutes x axis."""
+
+    def __init__(
+        self,
+        trends: dict[Metric, RingBuffer],
+        policy: AlarmPolicy,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setBackground(theme.BACKGROUND)
+        self.trends = trends
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[Metric, pg.PlotDataItem] = {}
+        self.limit_lines: dict[Metric, list[pg.InfiniteLine]] = {}
+        self._versions: dict[Metric, int] = {}
+        self._x_max = X_STEP_MIN
+        self.updates = 0
+        first: pg.PlotItem | None = None
+        for row, (name, label, y_range, metrics) in enumerate(_PLOTS):
+            plot = self.addPlot(row=row, col=0)
+            plot.setLabel("left", label)
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.setYRange(*y_range, padding=0)
+            plot.setXRange(0, self._x_max, padding=0)
+            plot.setClipToView(True)
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            if row == len(_PLOTS) - 1:
+                plot.setLabel("bottom", "session time (min)")
+            self.plots[name] = plot
+            for metric in metrics:
+                nibp = name == "bp"
+                curve = plot.plot(
+                    pen=pg.mkPen(theme.METRIC_COLOURS[metric], width=2),
+                    symbol="o" if nibp else None,
+                    symbolSize=6,
+                    symbolBrush=theme.METRIC_COLOURS[metric],
+                    symbolPen=None,
+                    connect="finite",
+                    name=metric.value,
+                )
+                if not nibp:
+                    curve.setDownsampling(auto=True, method="peak")
+                self.curves[metric] = curve
+                self._versions[metric] = -1
+        self.set_policy(policy)
+
+    def set_policy(self, policy: AlarmPolicy) -> None:
+        """Draw a dashed line at every limit, coloured by its priority."""
+        for name, _label, _y, metrics in _PLOTS:
+            plot = self.plots[name]
+            for metric in metrics:
+                for old in self.limit_lines.get(metric, []):
+                    plot.removeItem(old)
+                lines = []
+                for rule in policy.limit_lines(metric):
+                    pen = pg.mkPen(
+                        theme.PRIORITY_COLOURS[rule.priority], width=1, style=Qt.PenStyle.DashLine
+                    )
+                    line = pg.InfiniteLine(pos=rule.limit, angle=0, pen=pen, movable=False)
+                    plot.addItem(line)
+                    lines.append(line)
+                self.limit_lines[metric] = lines
+
+    def refresh(self, now_min: float) -> None:
+        """Push changed buffers into their curves; grow the x axis when needed."""
+        if now_min > self._x_max:
+            while now_min > self._x_max:
+                self._x_max += X_STEP_MIN
+            self.plots["bp"].setXRange(0, self._x_max, padding=0)
+        for metric, curve in self.curves.items():
+            buf = self.trends[metric]
+            if buf.version == self._versions[metric]:
+                continue
+            self._versions[metric] = buf.version
+            x, y = buf.arrays()
+            curve.setData(x, y, connect="finite")
+            self.updates += 1
+
+    @property
+    def x_max(self) -> float:
+        """Right end of the x axis in session minutes."""
+        return self._x_max

@@ -1,0 +1,1 @@
+"""Simulated monitors that emit real protocol bytes (QA, demos and tests)."""
