@@ -119,8 +119,8 @@ class SessionRepository:
             SessionRow.ended_at,
             SessionRow.simulated,
             SessionRow.device_kind,
-            n_readings,
-            n_alarms,
+            n_readings.label("readings"),
+            n_alarms.label("alarms"),
         ).order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
         with self.engine.connect() as conn:
             return [SessionSummary(**row._mapping) for row in conn.execute(stmt)]

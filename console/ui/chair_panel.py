@@ -36,9 +36,12 @@ def _limits_text(service: ChairService, metric: Metric) -> str:
     rules = service.policy.limit_lines(metric)
     lows = [r.limit for r in rules if r.direction == "low"]
     highs = [r.limit for r in rules if r.direction == "high"]
-    lo = f"{max(lows):g}" if lows else "-"
-    hi = f"{min(highs):g}" if highs else "-"
-    return f"limits {lo} / {hi}"
+    parts = []
+    if lows:
+        parts.append(f"low {max(lows):g}")
+    if highs:
+        parts.append(f"high {min(highs):g}")
+    return "alarm limits: " + ", ".join(parts) if parts else "no alarm limits"
 
 
 class ChairPanel(QWidget):
@@ -75,7 +78,8 @@ class ChairPanel(QWidget):
         self.tiles["hr"].set_detail(_limits_text(service, Metric.HR))
         self.tiles["spo2"].set_detail(_limits_text(service, Metric.SPO2))
         self.tiles["rr"].set_detail(_limits_text(service, Metric.RR))
-        self.tiles["nibp"].set_detail("no measurement yet")
+        self._nibp_limits = _limits_text(service, Metric.NIBP_SYS).replace("alarm limits", "SBP")
+        self.tiles["nibp"].set_detail(f"no measurement yet\n{self._nibp_limits}")
         numerics = QGridLayout()
         numerics.addWidget(self.tiles["nibp"], 0, 0, 1, 2)
         numerics.addWidget(self.tiles["hr"], 1, 0)
@@ -162,7 +166,7 @@ class ChairPanel(QWidget):
             state = "STALE - " if stale else ""
             self.tiles["nibp"].set_detail(
                 f"mean {mean_text}   {state}last NIBP {at.astimezone():%H:%M:%S}"
-                f" ({minutes} min ago)"
+                f" ({minutes} min ago)\n{self._nibp_limits}"
             )
 
 

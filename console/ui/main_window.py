@@ -29,7 +29,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.storage_label)
         chair.sig_technical_event.connect(self._on_chair_technical_event)
         self._update_device_label()
-        self.resize(1600, 900)
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is not None and screen.width() >= 1280:
+            self.resize(screen.width(), screen.height())
+        else:
+            self.resize(1600, 900)
 
     def set_storage_status(self, healthy: bool, detail: str) -> None:
         """Show whether records are reaching the database."""

@@ -81,6 +81,8 @@ class NumericTile(QFrame):
                 f"{theme.PRIORITY_COLOURS[self._alarm]}; border-radius: 6px;"
             )
             text = theme.PRIORITY_COLOURS[self._alarm]
-        self.setStyleSheet(f"QFrame#numericTile {{ {frame} }}")
+        self.setStyleSheet(
+            f"QFrame#numericTile {{ {frame} }} QLabel {{ background: transparent; border: none; }}"
+        )
         self.value.setStyleSheet(f"color: {text}; background: transparent;")
         self.title.setStyleSheet(f"color: {colour}; background: transparent;")

@@ -19,6 +19,8 @@ from devices.model import Metric
 #: The x axis always shows at least this many minutes, then grows by the same step.
 X_STEP_MIN = 30.0
 
+_CURVE_NAMES = {Metric.NIBP_SYS: "sys", Metric.NIBP_DIA: "dia", Metric.NIBP_MEAN: "mean"}
+
 _PLOTS: tuple[tuple[str, str, tuple[float, float], tuple[Metric, ...]], ...] = (
     ("bp", "NIBP mmHg", (40.0, 230.0), (Metric.NIBP_SYS, Metric.NIBP_DIA, Metric.NIBP_MEAN)),
     ("hr", "HR /min", (30.0, 170.0), (Metric.HR,)),
@@ -62,6 +64,8 @@ class TrendPlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph is
             if row == len(_PLOTS) - 1:
                 plot.setLabel("bottom", "session time (min)")
             self.plots[name] = plot
+            if len(metrics) > 1:
+                plot.addLegend(offset=(10, 5), labelTextColor=theme.TEXT, brush=theme.PANEL)
             for metric in metrics:
                 nibp = name == "bp"
                 curve = plot.plot(
@@ -71,7 +75,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph is
                     symbolBrush=theme.METRIC_COLOURS[metric],
                     symbolPen=None,
                     connect="finite",
-                    name=metric.value,
+                    name=_CURVE_NAMES.get(metric, metric.value),
                 )
                 if not nibp:
                     curve.setDownsampling(auto=True, method="peak")

@@ -1,0 +1,1 @@
+"""Monitor drivers: protocol conversations that turn received bytes into readings."""

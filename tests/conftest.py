@@ -1,0 +1,68 @@
+"""Shared fixtures: offscreen Qt, databases (SQLite always, PostgreSQL when configured), guards."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from console.storage.engine import make_engine
+from console.storage.schema import Base
+
+#: PostgreSQL URL for the storage tests, e.g. postgresql+psycopg://app:app@127.0.0.1:5432/infusion
+PG_URL_ENV = "INFUSION_TEST_PG_URL"
+#: Set by .ci/run: a missing PostgreSQL is then a failure, not a skip.
+PG_REQUIRED_ENV = "INFUSION_REQUIRE_PG"
+
+
+def _pg_url() -> str | None:
+    url = os.environ.get(PG_URL_ENV)
+    if not url and os.environ.get(PG_REQUIRED_ENV):
+        pytest.fail(f"{PG_REQUIRED_ENV} is set but {PG_URL_ENV} is not")
+    return url or None
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    url = _pg_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL not configured ({PG_URL_ENV} unset); .ci/run sets it")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT 1"))
+        Base.metadata.drop_all(engine)
+    except Exception as err:  # a configured but unreachable server is a failure, not a skip
+        pytest.fail(f"PostgreSQL at {url} unusable: {err}")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on :func:`db_url`, disposed after the test."""
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads() -> Iterator[None]:
+    """Every runner, simulator and writer thread a test starts must be stopped by it."""
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+    for t in leaked:
+        t.join(timeout=2.0)
+    still = [t.name for t in leaked if t.is_alive()]
+    assert not still, f"threads left running: {still}"

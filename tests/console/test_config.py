@@ -1,0 +1,70 @@
+"""Configuration: defaults, precedence, and a clear message naming the bad key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from console.config import ENV_DB_URL, ConfigError, load
+from console.domain.alarms import Priority
+from devices.model import Metric
+
+
+def test_defaults_run_the_simulator_on_sqlite_in_the_user_data_dir() -> None:
+    settings = load(environ={})
+    assert settings.device.simulated
+    assert settings.db_url.startswith("sqlite:///")
+    assert "infusion-console" in settings.db_url
+    rules = settings.alarm_policy.limit_lines(Metric.NIBP_SYS)
+    assert {(r.limit, r.priority) for r in rules} >= {(180, Priority.MEDIUM), (200, Priority.HIGH)}
+
+
+def test_precedence_file_then_environment_then_cli(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[storage]\ndb_url = "sqlite:///file.db"\n[chair]\nname = "Bay 3"\n')
+    assert load(cfg, environ={}).db_url == "sqlite:///file.db"
+    assert load(cfg, environ={ENV_DB_URL: "sqlite:///env.db"}).db_url == "sqlite:///env.db"
+    s = load(cfg, {"storage.db_url": "sqlite:///cli.db"}, environ={ENV_DB_URL: "sqlite:///env.db"})
+    assert s.db_url == "sqlite:///cli.db"
+    assert s.chair_name == "Bay 3"
+
+
+@pytest.mark.parametrize(
+    ("toml", "fragment"),
+    [
+        ('[simulator]\nspeed = "fast"\n', "[simulator] speed must be float"),
+        ("[simulator]\nspeed = 0\n", "[simulator] speed must be in"),
+        ('[simulator]\nprofile = "zombie"\n', "profile 'zombie'"),
+        ('[device]\nkind = "ge-datex"\n', "[device] url is required"),
+        ("[device]\nbaud = -5\n", "[device] baud"),
+        (
+            '[[limits]]\nmetric = "HR"\ndirection = "high"\nlimit = 500\npriority = "high"\n',
+            "outside the physiological range",
+        ),
+        (
+            '[[limits]]\nmetric = "BP"\ndirection = "high"\nlimit = 150\npriority = "high"\n',
+            "limits[0].metric 'BP'",
+        ),
+        (
+            '[[limits]]\nmetric = "HR"\ndirection = "up"\nlimit = 150\npriority = "high"\n',
+            "limits[0].direction",
+        ),
+        (
+            '[[limits]]\nmetric = "HR"\ndirection = "high"\nlimit = 150\npriority = "urgent"\n',
+            "limits[0].priority",
+        ),
+        ("[storage\n", "not valid TOML"),
+    ],
+)
+def test_bad_values_name_their_key(tmp_path: Path, toml: str, fragment: str) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(toml)
+    with pytest.raises(ConfigError) as info:
+        load(cfg, environ={})
+    assert fragment in str(info.value)
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load(tmp_path / "nope.toml", environ={})

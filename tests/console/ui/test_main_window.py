@@ -1,0 +1,122 @@
+"""The main window running whole simulated sessions, through the real pty path, at high speed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from console.app import ConsoleApp, build_app
+from console.config import load
+from console.domain.alarms import Priority
+from console.ui.theme import STYLE_SHEET
+from devices.model import DeviceState, Metric
+
+pytestmark = pytest.mark.gui
+
+#: 45 simulated minutes (5 baseline + 40 infusion) in ~9 s of wall time.
+SPEED = 300.0
+SESSION_MIN = 45.0
+
+
+@pytest.fixture
+def console_factory(qtbot: QtBot, tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+    made: list[ConsoleApp] = []
+
+    def make(**overrides: object) -> ConsoleApp:
+        settings = load(
+            overrides={"storage.db_url": f"sqlite:///{tmp_path / 'console.sqlite3'}", **overrides},
+            environ={},
+        )
+        app = build_app(settings)
+        qtbot.addWidget(app.window)
+        app.window.setStyleSheet(STYLE_SHEET)
+        app.window.show()
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.shutdown()
+
+
+def _run_until(qtbot: QtBot, app: ConsoleApp, minutes: float) -> None:
+    qtbot.waitUntil(
+        lambda: app.chair.session_seconds() >= minutes * 60,
+        timeout=int(minutes * 60 / SPEED * 1000 * 3 + 10_000),
+    )
+    qtbot.wait(300)  # one more drain and redraw
+
+
+@pytest.mark.slow
+def test_routine_40_minute_session_end_to_end(qtbot: QtBot, console_factory) -> None:  # type: ignore[no-untyped-def]
+    app = console_factory(**{"simulator.speed": SPEED, "simulator.profile": "routine"})
+    panel = app.window.panel
+    assert panel.sim_badge.isVisible()
+    assert panel.sim_badge.text() == "SIMULATED"
+    assert "SIMULATED" in app.window.windowTitle()
+    assert app.chair.device_url.startswith("/dev/pts/")
+    _run_until(qtbot, app, SESSION_MIN)
+
+    chair = app.chair
+    assert chair.link_state == DeviceState.STREAMING.value
+    assert "STREAMING" in panel.link.text()
+    # Numerics on screen show the newest values.
+    assert panel.tiles["hr"].value.text() == f"{chair.latest[Metric.HR].value:.0f}"
+    sys_, dia = chair.latest[Metric.NIBP_SYS].value, chair.latest[Metric.NIBP_DIA].value
+    assert panel.tiles["nibp"].value.text() == f"{sys_:.0f}/{dia:.0f}"
+    assert "last NIBP" in panel.tiles["nibp"].detail.text()
+    # Trends cover the session: ~1 HR sample per simulated second, one NIBP per 5-min cycle.
+    hr_x, _ = chair.trends[Metric.HR].arrays()
+    assert len(hr_x) > 0.8 * SESSION_MIN * 60
+    assert hr_x[-1] >= SESSION_MIN - 1
+    nibp_x, nibp_y = chair.trends[Metric.NIBP_SYS].arrays()
+    assert 8 <= len(nibp_x) <= 10
+    # Ketamine raises BP: the late-infusion readings are above the baseline reading.
+    assert nibp_y[-1] > nibp_y[0]
+    panel.refresh()
+    hr_x, _ = chair.trends[Metric.HR].arrays()
+    assert len(panel.plots.curves[Metric.HR].xData) == len(hr_x)  # raw data, before downsampling
+    assert len(panel.plots.limit_lines[Metric.NIBP_SYS]) == 4
+    # A routine patient raises no medium or high alarm.
+    assert all(a.priority is Priority.LOW for a in chair.active_alarms.values())
+
+    app.chair.stop()  # drains the last batch to both the screen and the database
+    hr_x, _ = chair.trends[Metric.HR].arrays()
+    nibp_x, _ = chair.trends[Metric.NIBP_SYS].arrays()
+    stored = app.repository.readings(chair.session_id)  # type: ignore[arg-type]
+    assert sum(1 for r in stored if r.parameter == "HR") == len(hr_x)
+    assert sum(1 for r in stored if r.parameter == "NIBP_SYS" and r.valid) == len(nibp_x)
+    (summary,) = app.repository.list_sessions()
+    assert summary.simulated
+    assert summary.ended_at is not None
+
+
+@pytest.mark.slow
+def test_hypertensive_surge_is_flagged_on_screen_and_recorded(
+    qtbot: QtBot, console_factory
+) -> None:  # type: ignore[no-untyped-def]
+    app = console_factory(**{"simulator.speed": SPEED, "simulator.profile": "hypertensive-surge"})
+    panel = app.window.panel
+    assert panel.banner.text() == "No active alarms"
+    qtbot.waitUntil(
+        lambda: panel.banner.priority is not None and panel.banner.priority >= Priority.MEDIUM,
+        timeout=30_000,
+    )
+    assert "SBP" in panel.banner.text()
+    assert panel.tiles["nibp"].alarm is not None
+    assert panel.tiles["nibp"].alarm >= Priority.MEDIUM
+    # The banner's flash timer runs at the medium/high rate (clinical.md c2).
+    assert panel.banner._flash.isActive()
+    shown = next(a for a in app.chair.active_alarms.values() if a.metric is Metric.NIBP_SYS)
+    app.chair.stop()
+    alarms = app.repository.alarms(app.chair.session_id)  # type: ignore[arg-type]
+    sbp = [a for a in alarms if a.parameter == "NIBP_SYS"]
+    assert sbp, "the SBP alarm was not recorded"
+    # The stored condition has the onset the screen shows and the highest priority reached.
+    assert sbp[-1].onset_at == shown.onset
+    assert sbp[-1].priority in {"medium", "high"}
+    assert sbp[-1].value is not None
+    assert sbp[-1].value >= 180

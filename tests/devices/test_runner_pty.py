@@ -1,0 +1,141 @@
+"""The production read path through a real pseudo-terminal: simulator -> pty -> pyserial -> driver.
+
+No mocks: the simulator writes DRI bytes on the pty master and the runner opens the slave path
+with pyserial exactly as it would open a USB-serial adapter.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import pytest
+
+from devices.clock import ScaledClock
+from devices.drivers.ge_datex import DatexDriver
+from devices.model import DeviceState, Metric, Reading, TechnicalEvent, TechnicalEventKind
+from devices.runner import DeviceRunner, LinkConfig
+from devices.simulator.launch import start_datex_on_pty
+
+
+class RecordingSink:
+    """Collects what a runner reports and lets a test wait for conditions."""
+
+    def __init__(self) -> None:
+        self.readings: list[Reading] = []
+        self.events: list[TechnicalEvent] = []
+        self.states: list[DeviceState] = []
+        self._changed = threading.Condition()
+
+    def on_readings(self, readings: list[Reading]) -> None:
+        with self._changed:
+            self.readings.extend(readings)
+            self._changed.notify_all()
+
+    def on_event(self, event: TechnicalEvent) -> None:
+        with self._changed:
+            self.events.append(event)
+            self._changed.notify_all()
+
+    def on_state(self, state: DeviceState) -> None:
+        with self._changed:
+            self.states.append(state)
+            self._changed.notify_all()
+
+    def wait_for(self, predicate, timeout_s: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self), timeout_s)
+
+    def values(self, metric: Metric) -> list[float]:
+        return [r.value for r in self.readings if r.metric is metric and r.usable]  # type: ignore[misc]
+
+
+def _runner(path: str, sink: RecordingSink, clock: ScaledClock) -> DeviceRunner:
+    link = LinkConfig(path, DatexDriver.default_baud, DatexDriver.parity, device_id="chair-test")
+    return DeviceRunner(DatexDriver(interval_s=1), link, sink, clock=clock, name="runner-test")
+
+
+def test_readings_arrive_through_a_real_pty() -> None:
+    clock = ScaledClock(60)
+    endpoint = start_datex_on_pty(clock, seed=3, nibp_interval_s=120)
+    sink = RecordingSink()
+    runner = _runner(endpoint.path, sink, clock)
+    runner.start()
+    try:
+        # Two NIBP cycles (first completes at 60 s, next at 180 s session time) = ~3 s real.
+        assert sink.wait_for(lambda s: len(s.values(Metric.NIBP_SYS)) >= 2, timeout_s=15)
+    finally:
+        runner.stop()
+        endpoint.stop()
+    assert endpoint.path.startswith("/dev/pts/")
+    assert runner.frame_errors == 0
+    hr = sink.values(Metric.HR)
+    spo2 = sink.values(Metric.SPO2)
+    assert len(hr) > 100
+    assert all(40 < v < 130 for v in hr)
+    assert all(90 <= v <= 100 for v in spo2)
+    nibp = [r for r in sink.readings if r.metric is Metric.NIBP_SYS and r.usable]
+    # One reading per completed cuff cycle, never one per record.
+    assert len(nibp) <= 3
+    assert all(r.device_time is not None for r in nibp)
+    assert all(isinstance(r.received_at, datetime) for r in sink.readings)
+    assert DeviceState.STREAMING in sink.states
+    assert sink.states[-1] is DeviceState.STOPPED
+    assert sink.events[0].kind is TechnicalEventKind.CONNECTED
+    assert endpoint.monitor.requests_seen >= 1  # type: ignore[attr-defined]
+
+
+def test_monitor_vanishing_is_reported_and_runner_keeps_trying() -> None:
+    clock = ScaledClock(30)
+    endpoint = start_datex_on_pty(clock, seed=1)
+    sink = RecordingSink()
+    runner = _runner(endpoint.path, sink, clock)
+    runner.start()
+    try:
+        assert sink.wait_for(lambda s: len(s.readings) > 10)
+        endpoint.stop()  # the cable is pulled: the pty disappears
+        assert sink.wait_for(
+            lambda s: any(e.kind is TechnicalEventKind.DISCONNECTED for e in s.events)
+        )
+        assert runner.is_alive()  # it retries with back-off rather than dying
+    finally:
+        runner.stop()
+    assert not runner.is_alive()
+    assert DeviceState.DISCONNECTED in sink.states
+
+
+def test_wrong_port_gives_a_clear_event_not_a_crash() -> None:
+    clock = ScaledClock(1)
+    sink = RecordingSink()
+    runner = _runner("/dev/does-not-exist-42", sink, clock)
+    runner.start()
+    try:
+        assert sink.wait_for(lambda s: bool(s.events))
+    finally:
+        runner.stop()
+    event = sink.events[0]
+    assert event.kind is TechnicalEventKind.DISCONNECTED
+    assert "/dev/does-not-exist-42" in event.detail
+    assert not sink.readings
+
+
+@pytest.mark.parametrize(
+    "garbage", [b"\x00\xff" * 50, b"\x7e\x7e\x7e", b"\x7e" + b"\x41" * 400 + b"\x7e"]
+)
+def test_garbage_on_the_line_is_counted_and_streaming_continues(garbage: bytes) -> None:
+    import os
+
+    clock = ScaledClock(30)
+    endpoint = start_datex_on_pty(clock, seed=2)
+    sink = RecordingSink()
+    runner = _runner(endpoint.path, sink, clock)
+    runner.start()
+    try:
+        assert sink.wait_for(lambda s: len(s.readings) > 10)
+        os.write(endpoint._master, garbage)  # inject on the wire, between good frames
+        n = len(sink.readings)
+        assert sink.wait_for(lambda s: len(s.readings) > n + 20)
+    finally:
+        runner.stop()
+        endpoint.stop()
+    assert runner.is_alive() is False
