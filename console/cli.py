@@ -16,12 +16,24 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from console.commands import COMMANDS, load_command
 from console.config import SIM_PROFILES, ConfigError, Settings, load
 from console.log import install_excepthooks, setup_logging
 from console.storage.engine import StorageConfigError
 from devices.registry import list_kinds
 
 log = logging.getLogger("console")
+
+
+def _epilog() -> str:
+    lines = [
+        "Precedence: resources/default_config.toml < --config FILE < environment",
+        "(INFUSION_CONSOLE_DB_URL) < command-line options.",
+    ]
+    if COMMANDS:
+        lines += ["", "Headless subcommands (each has its own --help):"]
+        lines += [f"  {name:<10} {help_}" for name, (_t, help_) in sorted(COMMANDS.items())]
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,10 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
             "(labelled SIMULATED on screen) and stores into SQLite in the per-user data "
             "directory."
         ),
-        epilog=(
-            "Precedence: resources/default_config.toml < --config FILE < environment "
-            "(INFUSION_CONSOLE_DB_URL) < command-line options."
-        ),
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--db",
@@ -111,7 +121,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point; returns the process exit code.
+
+    ``infusion-console SUBCOMMAND ...`` runs a headless subcommand (see
+    :mod:`console.commands`); anything else starts the GUI.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        return load_command(argv[0])(argv[1:])
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
     install_excepthooks()

@@ -40,8 +40,14 @@ class Driver(abc.ABC):
     #: pyserial parity letter: "N", "E" or "O".
     parity: ClassVar[str] = "N"
     metrics: ClassVar[frozenset[Metric]] = frozenset()
-    #: Seconds without a valid frame after which the link is considered quiet.
-    quiet_after_s: ClassVar[float] = 10.0
+
+    @property
+    def quiet_after_s(self) -> float:
+        """Seconds without a valid frame after which the link is considered quiet.
+
+        A property so a driver can derive it from its own settings (DRI: 3 x interval + 2 s).
+        """
+        return 10.0
 
     @classmethod
     def info(cls) -> DeviceInfo:

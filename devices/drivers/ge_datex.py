@@ -82,12 +82,6 @@ class DatexDriver(Driver):
         """Silence that triggers a re-request: 3·I + 2 seconds (protocols.md 2.9)."""
         return float(3 * self.interval_s + 2)
 
-    @quiet_after_s.setter
-    def quiet_after_s(self, value: float) -> None:
-        # Only here because the base declares a writable class attribute; the value follows
-        # from the interval and is not settable on its own.
-        raise AttributeError("quiet_after_s follows from interval_s (3·I + 2 s)")
-
     @property
     def framer(self) -> DatexFramer:
         """The framer, for its ``good_frames``/``bad_frames`` counters."""

@@ -67,7 +67,7 @@ def test_readings_arrive_through_a_real_pty() -> None:
     finally:
         runner.stop()
         endpoint.stop()
-    assert endpoint.path.startswith("/dev/pts/")
+    assert endpoint.device_path.startswith("/dev/pts/")
     assert runner.frame_errors == 0
     hr = sink.values(Metric.HR)
     spo2 = sink.values(Metric.SPO2)
@@ -104,6 +104,32 @@ def test_monitor_vanishing_is_reported_and_runner_keeps_trying() -> None:
     assert DeviceState.DISCONNECTED in sink.states
 
 
+def test_unplug_and_replug_reconnects_on_the_same_path() -> None:
+    clock = ScaledClock(30)
+    endpoint = start_datex_on_pty(clock, seed=4)
+    sink = RecordingSink()
+    runner = _runner(endpoint.path, sink, clock)
+    runner.start()
+    try:
+        assert sink.wait_for(lambda s: len(s.readings) > 10)
+        first_device = endpoint.device_path
+        endpoint.unplug()
+        assert sink.wait_for(
+            lambda s: any(e.kind is TechnicalEventKind.DISCONNECTED for e in s.events)
+        )
+        endpoint.replug()
+        n = len(sink.readings)
+        # The runner reopens the same path, re-sends its request, and data flow again.
+        assert sink.wait_for(lambda s: len(s.readings) > n + 10, timeout_s=15)
+    finally:
+        runner.stop()
+        endpoint.stop()
+    connects = [e for e in sink.events if e.kind is TechnicalEventKind.CONNECTED]
+    assert len(connects) >= 2
+    assert endpoint.monitor.requests_seen >= 2  # type: ignore[attr-defined]
+    assert first_device.startswith("/dev/pts/")
+
+
 def test_wrong_port_gives_a_clear_event_not_a_crash() -> None:
     clock = ScaledClock(1)
     sink = RecordingSink()
@@ -123,8 +149,6 @@ def test_wrong_port_gives_a_clear_event_not_a_crash() -> None:
     "garbage", [b"\x00\xff" * 50, b"\x7e\x7e\x7e", b"\x7e" + b"\x41" * 400 + b"\x7e"]
 )
 def test_garbage_on_the_line_is_counted_and_streaming_continues(garbage: bytes) -> None:
-    import os
-
     clock = ScaledClock(30)
     endpoint = start_datex_on_pty(clock, seed=2)
     sink = RecordingSink()
@@ -132,7 +156,7 @@ def test_garbage_on_the_line_is_counted_and_streaming_continues(garbage: bytes) 
     runner.start()
     try:
         assert sink.wait_for(lambda s: len(s.readings) > 10)
-        os.write(endpoint._master, garbage)  # inject on the wire, between good frames
+        endpoint.inject(garbage)  # on the wire, between good frames
         n = len(sink.readings)
         assert sink.wait_for(lambda s: len(s.readings) > n + 20)
     finally:

@@ -57,7 +57,8 @@ def test_routine_40_minute_session_end_to_end(qtbot: QtBot, console_factory) -> 
     assert panel.sim_badge.isVisible()
     assert panel.sim_badge.text() == "SIMULATED"
     assert "SIMULATED" in app.window.windowTitle()
-    assert app.chair.device_url.startswith("/dev/pts/")
+    assert app.chair.endpoint is not None
+    assert app.chair.endpoint.device_path.startswith("/dev/pts/")
     _run_until(qtbot, app, SESSION_MIN)
 
     chair = app.chair
