@@ -28,9 +28,9 @@ from typing import Protocol
 
 import serial
 
-from devices.base import Driver
+from devices.base import Driver, DriverOutput
 from devices.clock import Clock, SystemClock
-from devices.errors import DeviceInitError
+from devices.errors import DeviceInitError, ProtocolError
 from devices.model import DeviceState, Reading, TechnicalEvent, TechnicalEventKind
 from devices.transport import open_transport
 
@@ -162,7 +162,11 @@ class DeviceRunner(threading.Thread):
             chunk = port.read(port.in_waiting or 1)
             now = self.clock.now()
             if chunk:
-                out = self.driver.feed(chunk, now)
+                try:
+                    out = self.driver.feed(chunk, now)
+                except Exception as bug:  # a decoder bug: surface it, keep the chair alive
+                    log.exception("%s: driver failed on %s", self.name, chunk[:64].hex(" "))
+                    out = DriverOutput(errors=[ProtocolError(f"decoder bug: {bug!r}", chunk)])
                 if out.replies:
                     self._write(port, out.replies)
                 for err in out.errors:

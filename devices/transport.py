@@ -7,12 +7,28 @@ USB-serial adapter would, so the simulator's pty exercises the production path.
 
 from __future__ import annotations
 
+import logging
+import os
+import termios
+
 import serial
 
 from devices.errors import DeviceInitError
 
+log = logging.getLogger("devices.transport")
+
 #: Read timeout: short, so a stop request or the watchdog is noticed promptly.
 READ_TIMEOUT_S = 0.05
+
+
+def is_pseudo_terminal(url: str) -> bool:
+    """True when ``url`` is (a symlink to) a Unix98 pseudo-terminal slave."""
+    if "://" in url:
+        return False
+    try:
+        return os.path.realpath(url).startswith("/dev/pts/")
+    except OSError:
+        return False
 
 
 def open_transport(
@@ -25,9 +41,15 @@ def open_transport(
 ) -> serial.SerialBase:
     """Open ``url`` and return a configured pyserial port.
 
+    A pseudo-terminal (the simulator's port) has no UART: Linux refuses some parity settings
+    on it with EINVAL, and parity means nothing there, so a pty is always opened 8N1.
+
     Raises:
         DeviceInitError: the port does not exist, is busy, or the URL is malformed.
     """
+    if parity != serial.PARITY_NONE and is_pseudo_terminal(url):
+        log.debug("%s is a pseudo-terminal: parity %s not applied", url, parity)
+        parity = serial.PARITY_NONE
     try:
         port = serial.serial_for_url(
             url,
@@ -40,6 +62,6 @@ def open_transport(
             write_timeout=1.0,
             exclusive=True if url.startswith("/dev/") else None,
         )
-    except (OSError, ValueError) as err:  # SerialException subclasses OSError
+    except (OSError, ValueError, termios.error) as err:  # SerialException is an OSError
         raise DeviceInitError(f"cannot open {url!r}: {err}") from err
     return port

@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 from typing import cast
 
 #: name -> ("module:function", one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("console.commands.run:main", "run one whole session headless; JSON summary"),
+}
 
 
 def load_command(name: str) -> Callable[[Sequence[str]], int]:

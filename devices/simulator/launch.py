@@ -1,13 +1,92 @@
-"""Compose a virtual monitor and the pty it is served on."""
+"""Compose a virtual monitor, its scenario and the pty it is served on."""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from devices.clock import Clock
 from devices.simulator.monitor import DatexMonitorSim, NibpSchedule
 from devices.simulator.pty_endpoint import PtyEndpoint
+from devices.simulator.scenario import Scenario, ScenarioDirector, load_scenario
 from devices.simulator.signals import PatientModel, SessionTimeline
+
+#: Protocol name -> ("module:Class" of its virtual monitor, driver kind that reads it).
+SIM_MONITORS: dict[str, tuple[str, str]] = {
+    "datex": ("devices.simulator.monitor:DatexMonitorSim", "ge-datex"),
+}
+
+
+def protocols() -> list[str]:
+    """Protocols the simulator can speak."""
+    return sorted(SIM_MONITORS)
+
+
+def driver_kind(protocol: str) -> str:
+    """The registry kind of the driver that reads ``protocol``."""
+    return SIM_MONITORS[protocol][1]
+
+
+def make_monitor(
+    protocol: str, patient: PatientModel, session_start: datetime, nibp: NibpSchedule
+) -> Any:
+    """Instantiate the virtual monitor for ``protocol``."""
+    try:
+        target, _kind = SIM_MONITORS[protocol]
+    except KeyError:
+        raise ValueError(
+            f"the simulator does not speak {protocol!r}; one of: {', '.join(protocols())}"
+        ) from None
+    module_name, _, class_name = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(patient, session_start, nibp=nibp)
+
+
+@dataclass
+class SimulatedMonitor:
+    """A running virtual monitor: its pty endpoint, the monitor and the scenario director."""
+
+    endpoint: PtyEndpoint
+    monitor: Any
+    director: ScenarioDirector
+    scenario: Scenario
+    protocol: str
+    session_start: datetime
+
+    @property
+    def path(self) -> str:
+        """Device path to open with pyserial."""
+        return self.endpoint.path
+
+    def stop(self) -> None:
+        """Stop the simulator thread and remove the pty."""
+        self.endpoint.stop()
+
+
+def start_simulator(
+    clock: Clock,
+    *,
+    protocol: str = "datex",
+    scenario: Scenario | str = "routine",
+    seed: int = 1,
+    session_start: datetime | None = None,
+    name: str = "sim-pty",
+) -> SimulatedMonitor:
+    """Start a scripted virtual monitor on a fresh pty."""
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    start = session_start or clock.now()
+    patient = scenario.make_patient(seed)
+    monitor = make_monitor(protocol, patient, start, scenario.nibp)
+    endpoint = PtyEndpoint(monitor, clock=clock, name=name)
+    director = ScenarioDirector(
+        scenario, monitor, endpoint, lambda: (clock.now() - start).total_seconds()
+    )
+    endpoint.tick_hooks.append(director.step)
+    endpoint.start()
+    return SimulatedMonitor(endpoint, monitor, director, scenario, protocol, start)
 
 
 def start_datex_on_pty(
@@ -20,7 +99,7 @@ def start_datex_on_pty(
     session_start: datetime | None = None,
     name: str = "sim-pty",
 ) -> PtyEndpoint:
-    """Start a simulated Datex monitor on a fresh pty; open ``endpoint.path`` to read it."""
+    """Start an unscripted simulated Datex monitor on a fresh pty (tests, benchmarks)."""
     patient = PatientModel(profile, seed=seed, timeline=timeline)
     monitor = DatexMonitorSim(
         patient,

@@ -17,7 +17,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from devices.model import Metric, ReadingFlag
 from devices.protocols import ge_datex
+from devices.simulator.faults import MonitorFaults, corrupt_frame
 from devices.simulator.signals import PatientModel
 
 log = logging.getLogger("devices.simulator")
@@ -64,6 +66,7 @@ class DatexMonitorSim:
         self._next_cuff_start_s = self.nibp.first_start_s
         self.requests_seen = 0
         self.records_sent = 0
+        self.faults = MonitorFaults()
 
     @property
     def streaming(self) -> bool:
@@ -99,8 +102,12 @@ class DatexMonitorSim:
         t_now = self.session_seconds(now)
         out: list[bytes] = []
         while self._next_emit_s <= t_now and len(out) < MAX_CATCH_UP_RECORDS:
-            out.append(self._record_at(self._next_emit_s))
+            record = self._record_at(self._next_emit_s)
             self._next_emit_s += self._interval_s
+            if self.faults.silent:
+                continue  # time passes and the patient changes, but nothing is sent
+            how = self.faults.take_corruption()
+            out.append(record if how is None else corrupt_frame(record, how))
         if self._next_emit_s <= t_now:  # far behind: skip, as a real monitor would
             missed = int((t_now - self._next_emit_s) // self._interval_s) + 1
             self._next_emit_s += missed * self._interval_s
@@ -136,7 +143,13 @@ class DatexMonitorSim:
         label = self._nibp_state(t_s)
         nibp = self._nibp_values
         self._r_nbr = (self._r_nbr + 1) % 256
-        r_time = int(self.session_start.timestamp() + t_s)
+        faults = self.faults
+        r_time = int(self.session_start.timestamp() + t_s + faults.clock_offset_s)
+        flags = dict(faults.flags)
+        if faults.sensor_off:
+            # What a real S/5 sends with the probe off: SpO2 "no data", PR "not updated" (2.7).
+            flags[Metric.SPO2] = ReadingFlag.INVALID
+            flags[Metric.PR] = ReadingFlag.NOT_UPDATED
         record = ge_datex.encode_displayed_values_record(
             r_nbr=self._r_nbr,
             r_time=r_time,
@@ -150,6 +163,14 @@ class DatexMonitorSim:
             spo2=round(vit.spo2, 2),
             pr=round(vit.hr),
             t1=round(vit.temp, 2),
+            hr_flag=flags.get(Metric.HR),
+            spo2_flag=flags.get(Metric.SPO2),
+            pr_flag=flags.get(Metric.PR),
+            imp_rr_flag=flags.get(Metric.RR),
+            t1_flag=flags.get(Metric.TEMP),
+            nibp_sys_flag=flags.get(Metric.NIBP_SYS),
+            nibp_dia_flag=flags.get(Metric.NIBP_DIA),
+            nibp_mean_flag=flags.get(Metric.NIBP_MEAN),
         )
         self.records_sent += 1
         return ge_datex.frame_record(record)

@@ -1,8 +1,9 @@
-"""Serve a virtual monitor on a real pseudo-terminal.
+"""Serve a virtual monitor on a real wire: a pseudo-terminal, a serial port, or TCP.
 
 ``os.openpty()`` gives a tty pair: the simulator writes monitor bytes on the master side, and the
-console opens the slave path (``/dev/pts/N``) with pyserial like any USB-serial adapter.  This is
-the production read path, byte for byte; there is no in-process shortcut.
+console opens the slave path with pyserial like any USB-serial adapter.  This is the production
+read path, byte for byte; there is no in-process shortcut.  The same loop serves a real serial
+port (a null-modem cable to another PC) and a TCP socket (``socket://host:port`` on the console).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import errno
 import logging
 import os
 import select
+import socket
 import tempfile
 import threading
 import tty
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -36,68 +39,60 @@ class VirtualMonitor(Protocol):
         """Clock seconds until more bytes are due, or None if idle."""
 
 
-class PtyEndpoint(threading.Thread):
-    """Runs a :class:`VirtualMonitor` on the master side of a pty.
+class WireEndpoint(threading.Thread):
+    """Runs a :class:`VirtualMonitor` on one file descriptor, plugged or not.
 
-    The slave side stays open here too, so the master never reads EIO while no client has the
-    port open (the client may open, close and reopen it like a real serial line).
-
-    :attr:`path` is a stable symlink to the current slave, like ``/dev/ttyUSB0`` for a USB
-    adapter: :meth:`unplug` closes the pty (the client's reads fail as on a pulled cable) and
-    :meth:`replug` makes a new one behind the same path.
+    Subclasses provide the descriptor (:meth:`_plug`) and say how to close it; the loop, fault
+    injection and tick hooks are shared.
     """
 
     #: Longest real-time wait between two looks at the clock.
     MAX_WAIT_S = 0.05
 
     def __init__(
-        self, monitor: VirtualMonitor, *, clock: Clock | None = None, name: str = "sim-pty"
+        self, monitor: VirtualMonitor, *, clock: Clock | None = None, name: str = "sim-wire"
     ) -> None:
         super().__init__(name=name, daemon=False)
         self.monitor = monitor
         self.clock: Clock = clock or SystemClock()
-        self._link_dir = tempfile.mkdtemp(prefix="infusion-sim-")
-        #: Stable device path to open; points at the current pty slave.
-        self.path = os.path.join(self._link_dir, "ttySIM0")
         self._lock = threading.Lock()
-        self._master = self._slave = -1
-        self.device_path = ""
-        self._open_pty()
+        self._fd = -1
         self._stop_event = threading.Event()
         self.bytes_sent = 0
         self.bytes_dropped = 0
+        #: Called on the simulator thread at every loop turn, plugged or not (scenario director).
+        self.tick_hooks: list[Callable[[], None]] = []
+        self._unplugged_on_purpose = False
 
     # -- cable ------------------------------------------------------------------------------
     @property
     def plugged(self) -> bool:
-        """True while a pty is behind :attr:`path`."""
-        return self._master >= 0
+        """True while bytes can flow."""
+        return self._fd >= 0
 
-    def _open_pty(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        self.device_path = os.ttyname(slave)
-        tmp = self.path + ".new"
-        os.symlink(self.device_path, tmp)
-        os.replace(tmp, self.path)
-        self._master, self._slave = master, slave
+    def _plug(self) -> int:
+        """Open the wire and return its descriptor, or -1 when not (yet) possible."""
+        raise NotImplementedError
+
+    def _unplug_fd(self) -> None:
+        """Close the wire's descriptor(s)."""
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
 
     def unplug(self) -> None:
-        """Pull the cable: close both pty ends; the client's next read or write fails."""
+        """Pull the cable: the client's next read or write fails, as with a real unplug."""
         with self._lock:
-            if not self.plugged:
-                return
-            for fd in (self._master, self._slave):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            self._master = self._slave = -1
+            self._unplugged_on_purpose = True
+            if self.plugged:
+                self._unplug_fd()
+                self._fd = -1
 
     def replug(self) -> None:
-        """Plug the cable back: a new pty behind the same :attr:`path`."""
+        """Plug the cable back."""
         with self._lock:
+            self._unplugged_on_purpose = False
             if not self.plugged:
-                self._open_pty()
+                self._fd = self._plug()
 
     def inject(self, data: bytes) -> None:
         """Write raw bytes on the wire (fault injection: garbage, truncated frames)."""
@@ -106,16 +101,24 @@ class PtyEndpoint(threading.Thread):
                 self._send(data)
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop serving, close the pty and remove the device path."""
+        """Stop serving and close the wire."""
         self._stop_event.set()
         if self.is_alive():
             self.join(timeout_s)
         self.unplug()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-        with contextlib.suppress(OSError):
-            os.rmdir(self._link_dir)
+        self._cleanup()
 
+    def _cleanup(self) -> None:
+        """Release anything beyond the descriptor (paths, listening sockets)."""
+
+    def _extra_fds(self) -> list[int]:
+        """Descriptors to wake on besides the wire (a listening socket)."""
+        return []
+
+    def _on_extra_readable(self) -> None:
+        """One of :meth:`_extra_fds` is readable."""
+
+    # -- loop -------------------------------------------------------------------------------
     def run(self) -> None:
         try:
             self._serve()
@@ -125,6 +128,8 @@ class PtyEndpoint(threading.Thread):
 
     def _serve(self) -> None:
         while not self._stop_event.is_set():
+            for hook in self.tick_hooks:
+                hook()
             now = self.clock.now()
             until = self.monitor.seconds_until_due(now)
             wait = max(
@@ -133,36 +138,179 @@ class PtyEndpoint(threading.Thread):
                 if until is None
                 else min(self.MAX_WAIT_S, until / self.clock.speed),
             )
-            master = self._master
-            if master < 0:  # unplugged: time passes, nothing is heard or sent
+            fd = self._fd
+            watch = ([fd] if fd >= 0 else []) + self._extra_fds()
+            if not watch:  # unplugged: time passes, nothing is heard or sent
                 self._stop_event.wait(wait or self.MAX_WAIT_S)
                 self.monitor.due(self.clock.now())
                 continue
             try:
-                readable, _, _ = select.select([master], [], [], wait)
+                readable, _, _ = select.select(watch, [], [], wait)
             except (OSError, ValueError):  # closed under us by unplug()
                 continue
+            if any(r != fd for r in readable):
+                self._on_extra_readable()
             now = self.clock.now()
             with self._lock:
-                if self._master != master:
+                if self._fd != fd:
                     continue  # unplugged or replaced while we waited
-                if readable:
+                if fd < 0:
+                    self.monitor.due(now)
+                    continue
+                if fd in readable:
                     try:
-                        data = os.read(master, 4096)
+                        data = os.read(fd, 4096)
                     except OSError as err:
-                        if err.errno not in (errno.EAGAIN, errno.EIO):
+                        if err.errno not in (errno.EAGAIN, errno.EIO, errno.ECONNRESET):
                             raise
                         data = b""
                     if data:
                         self.monitor.receive(data, now)
+                    elif self._peer_gone_on_empty_read():
+                        self._unplug_fd()
+                        self._fd = -1
+                        continue
                 for chunk in self.monitor.due(now):
                     self._send(chunk)
+
+    def _peer_gone_on_empty_read(self) -> bool:
+        """Whether an empty read means the other side left (TCP) or nothing (pty)."""
+        return False
 
     def _send(self, chunk: bytes) -> None:
         """Write without blocking; a monitor whose host does not read just loses bytes."""
         try:
-            written = os.write(self._master, chunk)
-        except BlockingIOError:
+            written = os.write(self._fd, chunk)
+        except (BlockingIOError, BrokenPipeError, ConnectionResetError):
             written = 0
         self.bytes_sent += written
         self.bytes_dropped += len(chunk) - written
+
+
+class PtyEndpoint(WireEndpoint):
+    """A virtual monitor on the master side of a pty.
+
+    :attr:`path` is a stable symlink to the current slave, like ``/dev/ttyUSB0`` for a USB
+    adapter: :meth:`unplug` closes the pty (the client's reads fail as on a pulled cable) and
+    :meth:`replug` makes a new one behind the same path.  The slave side stays open here too, so
+    the master never reads EIO while no client has the port open.
+    """
+
+    def __init__(
+        self, monitor: VirtualMonitor, *, clock: Clock | None = None, name: str = "sim-pty"
+    ) -> None:
+        super().__init__(monitor, clock=clock, name=name)
+        self._link_dir = tempfile.mkdtemp(prefix="infusion-sim-")
+        #: Stable device path to open; points at the current pty slave.
+        self.path = os.path.join(self._link_dir, "ttySIM0")
+        self._slave = -1
+        self.device_path = ""
+        self._fd = self._plug()
+
+    def _plug(self) -> int:
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        self.device_path = os.ttyname(slave)
+        tmp = self.path + ".new"
+        os.symlink(self.device_path, tmp)
+        os.replace(tmp, self.path)
+        self._slave = slave
+        return master
+
+    def _unplug_fd(self) -> None:
+        for fd in (self._fd, self._slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._slave = -1
+
+    def _cleanup(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        with contextlib.suppress(OSError):
+            os.rmdir(self._link_dir)
+
+
+class SerialEndpoint(WireEndpoint):
+    """A virtual monitor on a real serial port (a null-modem cable to the console's PC)."""
+
+    def __init__(
+        self,
+        monitor: VirtualMonitor,
+        url: str,
+        baudrate: int,
+        *,
+        parity: str = "N",
+        clock: Clock | None = None,
+        name: str = "sim-serial",
+    ) -> None:
+        super().__init__(monitor, clock=clock, name=name)
+        import serial
+
+        self._port = serial.serial_for_url(url, baudrate=baudrate, parity=parity, timeout=0)
+        self.path = url
+        if not hasattr(self._port, "fileno"):
+            raise ValueError(f"{url!r} has no file descriptor to serve on; use a device path")
+        self._fd = self._plug()
+
+    def _plug(self) -> int:
+        if not self._port.is_open:
+            self._port.open()
+        return int(self._port.fileno())
+
+    def _unplug_fd(self) -> None:
+        with contextlib.suppress(OSError):
+            self._port.close()
+
+
+class TcpEndpoint(WireEndpoint):
+    """A virtual monitor behind a TCP port, one client at a time (``socket://host:port``).
+
+    Like a serial device server: a new client takes over from the previous one.
+    """
+
+    def __init__(
+        self,
+        monitor: VirtualMonitor,
+        port: int,
+        *,
+        host: str = "127.0.0.1",
+        clock: Clock | None = None,
+        name: str = "sim-tcp",
+    ) -> None:
+        super().__init__(monitor, clock=clock, name=name)
+        self._server = socket.create_server((host, port))
+        self._server.setblocking(False)
+        self._client: socket.socket | None = None
+        self.port = int(self._server.getsockname()[1])
+        self.path = f"socket://{host}:{self.port}"
+
+    def _plug(self) -> int:
+        return self._client.fileno() if self._client is not None else -1
+
+    def _extra_fds(self) -> list[int]:
+        return [] if self._unplugged_on_purpose else [self._server.fileno()]
+
+    def _on_extra_readable(self) -> None:
+        try:
+            client, _addr = self._server.accept()
+        except BlockingIOError:
+            return
+        client.setblocking(False)
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+            self._client = client
+            self._fd = client.fileno()
+
+    def _peer_gone_on_empty_read(self) -> bool:
+        return True
+
+    def _unplug_fd(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(OSError):
+                self._client.close()
+            self._client = None
+
+    def _cleanup(self) -> None:
+        self._server.close()

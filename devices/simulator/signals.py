@@ -82,6 +82,35 @@ class Vitals:
         return self.dbp + (self.sbp - self.dbp) / 3.0
 
 
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A scripted change of one vital sign over a span of session time.
+
+    The change ramps in linearly over ``ramp_s``, holds, and ramps out over ``ramp_s`` after
+    ``end_s`` (a bradycardia or a desaturation does not start or end in a single beat).
+    """
+
+    vital: str  # "hr", "spo2", "sbp", "dbp", "rr"
+    start_s: float
+    end_s: float
+    delta: float
+    ramp_s: float = 30.0
+
+    def at(self, t_s: float) -> float:
+        """Contribution of this effect at ``t_s``."""
+        if t_s <= self.start_s or t_s >= self.end_s + self.ramp_s:
+            return 0.0
+        ramp = max(self.ramp_s, 1e-9)
+        if t_s < self.start_s + ramp:
+            return self.delta * (t_s - self.start_s) / ramp
+        if t_s <= self.end_s:
+            return self.delta
+        return self.delta * (1.0 - (t_s - self.end_s) / ramp)
+
+
+VITALS = ("hr", "spo2", "sbp", "dbp", "rr")
+
+
 class PatientModel:
     """Deterministic, seeded patient whose vitals follow the session timeline."""
 
@@ -112,6 +141,16 @@ class PatientModel:
         self.breath_phase = rng.uniform(0, 2 * math.pi)
         self._noise = random.Random(seed * 7919 + 1)
         self.profile = profile
+        self.effects: list[Effect] = []
+
+    def add_effect(self, effect: Effect) -> None:
+        """Script a change (a scenario's bradycardia, desaturation, surge...)."""
+        if effect.vital not in VITALS:
+            raise ValueError(f"unknown vital {effect.vital!r}; one of {', '.join(VITALS)}")
+        self.effects.append(effect)
+
+    def _effect(self, vital: str, t_s: float) -> float:
+        return sum(e.at(t_s) for e in self.effects if e.vital == vital)
 
     def response(self, t_s: float) -> float:
         """Fraction (0..1) of the peak ketamine response at session time ``t_s``."""
@@ -131,11 +170,12 @@ class PatientModel:
         f = self.response(t_s)
         breath = math.sin(2 * math.pi * t_s / (60.0 / max(self.base_rr, 1.0)) + self.breath_phase)
         noise = self._noise
-        hr = self.base_hr + self.rise_hr * f + 1.5 * breath + noise.gauss(0, 0.8)
-        sbp = self.base_sbp + self.rise_sbp * f + 2.0 * breath
-        dbp = self.base_dbp + self.rise_dbp * f + 1.0 * breath
-        spo2 = min(100.0, self.base_spo2 + noise.gauss(0, 0.3))
-        rr = self.base_rr + noise.gauss(0, 0.5)
+        fx = self._effect
+        hr = self.base_hr + self.rise_hr * f + 1.5 * breath + noise.gauss(0, 0.8) + fx("hr", t_s)
+        sbp = self.base_sbp + self.rise_sbp * f + 2.0 * breath + fx("sbp", t_s)
+        dbp = self.base_dbp + self.rise_dbp * f + 1.0 * breath + fx("dbp", t_s)
+        spo2 = min(100.0, self.base_spo2 + noise.gauss(0, 0.3) + fx("spo2", t_s))
+        rr = max(0.0, self.base_rr + noise.gauss(0, 0.5) + fx("rr", t_s))
         temp = 36.7 + 0.05 * math.sin(t_s / 1800.0)
         return Vitals(hr=hr, spo2=spo2, rr=rr, sbp=sbp, dbp=dbp, temp=temp)
 
