@@ -142,7 +142,7 @@ def run_decode(args: argparse.Namespace, out: TextIO) -> int:
         if args.protocol != "hl7":
             raise UsageError("--listen is only for --protocol hl7 (the console is the server)")
         host, port = _parse_listen(args.listen)
-        from devices.mllp_server import MllpListener  # type: ignore[import-not-found]
+        from devices.mllp_server import MllpListener
 
         try:
             listener = MllpListener(host, port, sink)

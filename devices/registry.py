@@ -17,6 +17,9 @@ ENTRY_POINT_GROUP = "infusion_console.devices"
 #: kind -> "module:Class"
 BACKENDS: dict[str, str] = {
     "ge-datex": "devices.drivers.ge_datex:DatexDriver",
+    "philips-intellivue": "devices.drivers.philips_intellivue:IntelliVueDriver",
+    "masimo-radical": "devices.drivers.masimo_radical:MasimoDriver",
+    "hl7-mllp": "devices.drivers.hl7_gateway:Hl7Driver",
 }
 
 

@@ -13,10 +13,38 @@ from devices.simulator.pty_endpoint import PtyEndpoint
 from devices.simulator.scenario import Scenario, ScenarioDirector, load_scenario
 from devices.simulator.signals import PatientModel, SessionTimeline
 
-#: Protocol name -> ("module:Class" of its virtual monitor, driver kind that reads it).
+#: Protocol name -> ("module:factory" of its virtual monitor, driver kind that reads it).
+#: A factory is called as ``factory(patient, session_start, nibp=NibpSchedule)``.
 SIM_MONITORS: dict[str, tuple[str, str]] = {
     "datex": ("devices.simulator.monitor:DatexMonitorSim", "ge-datex"),
+    "intellivue": (
+        "devices.simulator.intellivue_monitor:IntelliVueMonitorSim",
+        "philips-intellivue",
+    ),
+    "masimo": ("devices.simulator.launch:masimo_monitor", "masimo-radical"),
+    "hl7": ("devices.simulator.launch:hl7_gateway", "hl7-mllp"),
 }
+
+
+def masimo_monitor(patient: PatientModel, session_start: datetime, *, nibp: NibpSchedule) -> Any:
+    """A Masimo pulse oximeter (no cuff: ``nibp`` is not used)."""
+    from devices.simulator.masimo_monitor import MasimoMonitorSim
+
+    del nibp
+    return MasimoMonitorSim(patient, session_start)
+
+
+def hl7_gateway(patient: PatientModel, session_start: datetime, *, nibp: NibpSchedule) -> Any:
+    """A vital-signs gateway pushing ORU^R01 on a serial line every 10 s."""
+    from devices.simulator.hl7_gateway_sim import Hl7GatewaySim, Hl7MessageSource
+
+    source = Hl7MessageSource(
+        patient,
+        session_start,
+        nibp_interval_s=nibp.interval_s,
+        nibp_first_start_s=nibp.first_start_s,
+    )
+    return Hl7GatewaySim(source, interval_s=10.0)
 
 
 def protocols() -> list[str]:
@@ -39,9 +67,9 @@ def make_monitor(
         raise ValueError(
             f"the simulator does not speak {protocol!r}; one of: {', '.join(protocols())}"
         ) from None
-    module_name, _, class_name = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(patient, session_start, nibp=nibp)
+    module_name, _, factory_name = target.partition(":")
+    factory = getattr(importlib.import_module(module_name), factory_name)
+    return factory(patient, session_start, nibp=nibp)
 
 
 @dataclass

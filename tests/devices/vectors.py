@@ -42,6 +42,15 @@ def ge_data(name: str) -> Path:
     return GE_DATA_DIR / name
 
 
+#: Copies of the IntelliVue vectors (real client captures and spec-built monitor messages).
+INTELLIVUE_DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "philips_intellivue"
+
+
+def intellivue_data(name: str) -> Path:
+    """Path of a Philips IntelliVue vector copied into ``tests/data/philips_intellivue``."""
+    return INTELLIVUE_DATA_DIR / name
+
+
 def load_hex(path: Path) -> bytes:
     """Bytes of a ``.hex`` vector: whitespace-separated hex, ``#`` lines are comments."""
     lines = path.read_text(encoding="utf-8").splitlines()

@@ -1,0 +1,205 @@
+"""Driver for vital-signs gateways that push HL7 v2 ORU^R01 (IHE PCD-01) over MLLP.
+
+The gateway talks first and expects an acknowledgement for every message (protocols.md 4.1):
+:meth:`Hl7Driver.feed` returns the MLLP-framed ACK (or NAK) in ``DriverOutput.replies`` and the
+runner, or :class:`~devices.mllp_server.MllpListener` on TCP, writes it back.  The same driver
+serves both: on a serial line (``kind = "hl7-mllp"`` through :class:`~devices.runner.DeviceRunner`)
+and per TCP connection.  All byte work lives in :mod:`devices.protocols.hl7_pcd01`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from datetime import UTC, datetime, tzinfo
+from typing import ClassVar
+
+from devices.base import Driver, DriverOutput
+from devices.model import NIBP_METRICS, Metric, Reading
+from devices.protocols.hl7_pcd01 import (
+    DEFAULT_APPLICATION,
+    Hl7Message,
+    Hl7ParseError,
+    MllpFramer,
+    decode_message,
+    encode_ack,
+    frame,
+)
+
+log = logging.getLogger("devices.hl7")
+
+#: How many recent MSH-10 values are remembered to recognise re-sent messages (4.1: a sender
+#: that missed our ACK sends the same message again).
+DUPLICATE_MEMORY = 256
+
+
+class Hl7Driver(Driver):
+    """ORU^R01 receiver: readings out, one ACK per message back."""
+
+    kind: ClassVar[str] = "hl7-mllp"
+    manufacturer: ClassVar[str] = "HL7 v2 gateway (IHE PCD-01)"
+    model: ClassVar[str] = "ORU^R01 over MLLP"
+    default_baud: ClassVar[int] = 9600
+    parity: ClassVar[str] = "N"
+    metrics: ClassVar[frozenset[Metric]] = frozenset(
+        {
+            Metric.HR,
+            Metric.PR,
+            Metric.SPO2,
+            Metric.RR,
+            Metric.NIBP_SYS,
+            Metric.NIBP_DIA,
+            Metric.NIBP_MEAN,
+            Metric.TEMP,
+        }
+    )
+
+    def __init__(
+        self,
+        device_id: str = "",
+        *,
+        application: str | None = None,
+        facility: str | None = None,
+        default_tz: tzinfo = UTC,
+        ack_id_prefix: str = "ACK",
+    ) -> None:
+        """Prepare a receiver.
+
+        Args:
+            device_id: copied into every reading.
+            application: our MSH-3 in ACKs; default: whatever the gateway put in MSH-5, else
+                ``KETCONSOLE``.
+            facility: our MSH-4 in ACKs; default: the gateway's MSH-6.
+            default_tz: zone of HL7 timestamps sent without one.
+            ack_id_prefix: ACK control ids are this prefix plus a 5-digit counter.
+        """
+        self.device_id = device_id
+        self.application = application
+        self.facility = facility
+        self.default_tz = default_tz
+        self.ack_id_prefix = ack_id_prefix
+        self._framer = MllpFramer()
+        self._ack_counter = 0
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._last_nibp: dict[Metric, tuple[float | None, datetime | None]] = {}
+        self.messages_ok = 0
+        self.messages_rejected = 0
+        self.duplicates = 0
+
+    @property
+    def quiet_after_s(self) -> float:
+        """Gateways push every 10-60 s; a minute of silence means the feed has stopped."""
+        return 60.0
+
+    @property
+    def framer(self) -> MllpFramer:
+        """The MLLP framer, for its counters."""
+        return self._framer
+
+    def handshake(self) -> list[bytes]:
+        """Nothing to send; a new stream starts, so forget any partial message."""
+        self._framer.reset()
+        return []
+
+    def on_quiet(self) -> list[bytes]:
+        """Nothing to send: a gateway cannot be asked to push sooner."""
+        return []
+
+    def next_ack_id(self) -> str:
+        """The next MSH-10 for an acknowledgement (``ACK00001``, ``ACK00002`` …)."""
+        self._ack_counter += 1
+        return f"{self.ack_id_prefix}{self._ack_counter:05d}"
+
+    def feed(self, chunk: bytes, received_at: datetime) -> DriverOutput:
+        """Decode ``chunk``; every complete message gets a reply in ``replies``.
+
+        Well-formed messages are answered ``AA`` (also duplicates, whose readings are not
+        emitted again); messages that cannot be decoded are answered ``AE`` when their MSH-10 is
+        readable, else ``AR``, and reported in ``errors``.  Acknowledgements are not answered.
+        """
+        out = DriverOutput()
+        framed = self._framer.feed(chunk)
+        out.errors.extend(framed.errors)
+        for raw in framed.messages:
+            try:
+                message = decode_message(raw, default_tz=self.default_tz)
+            except Hl7ParseError as err:
+                self.messages_rejected += 1
+                out.errors.append(err)
+                code = "AE" if err.header is not None else "AR"
+                nak = encode_ack(
+                    err.header,
+                    control_id=self.next_ack_id(),
+                    now=received_at,
+                    code=code,
+                    application=self._application(err.header is None),
+                    facility=self.facility,
+                    text=str(err),
+                    error_code=err.error_code,
+                )
+                out.replies.append(frame(nak))
+                continue
+            if message.header.is_ack:
+                continue
+            self.messages_ok += 1
+            out.replies.append(
+                frame(
+                    encode_ack(
+                        message.header,
+                        control_id=self.next_ack_id(),
+                        now=received_at,
+                        application=self._application(False),
+                        facility=self.facility,
+                    )
+                )
+            )
+            if self._is_duplicate(message.control_id):
+                self.duplicates += 1
+                log.debug("duplicate HL7 message %s: acknowledged again", message.control_id)
+                continue
+            out.readings.extend(self._readings(message, received_at))
+        return out
+
+    # -- internals ------------------------------------------------------------------------
+    def _application(self, unknown_sender: bool) -> str | None:
+        if self.application is not None:
+            return self.application
+        return DEFAULT_APPLICATION if unknown_sender else None
+
+    def _is_duplicate(self, control_id: str) -> bool:
+        if control_id in self._seen:
+            self._seen.move_to_end(control_id)
+            return True
+        self._seen[control_id] = None
+        if len(self._seen) > DUPLICATE_MEMORY:
+            self._seen.popitem(last=False)
+        return False
+
+    def _readings(self, message: Hl7Message, received_at: datetime) -> list[Reading]:
+        """Readings of the console's metrics; NIBP only when the cuff measured again.
+
+        Gateways repeat the last NIBP in every message with the cuff's own time in OBX-14, so a
+        NIBP value is emitted only when its (value, time) differs from the previous one.
+        """
+        readings: list[Reading] = []
+        for obs in message.observations:
+            if obs.metric is None:
+                continue
+            if obs.metric in NIBP_METRICS:
+                key = (obs.value, obs.observation_time)
+                if self._last_nibp.get(obs.metric) == key:
+                    continue
+                self._last_nibp[obs.metric] = key
+            readings.append(
+                Reading(
+                    metric=obs.metric,
+                    value=obs.value,
+                    unit=obs.unit,
+                    received_at=received_at,
+                    device_time=obs.observation_time,
+                    valid=obs.valid,
+                    flags=obs.flags,
+                    device_id=self.device_id,
+                )
+            )
+        return readings
