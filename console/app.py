@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
+import platformdirs
 from sqlalchemy.engine import Engine, make_url
 
-from console.config import Settings
+from console.config import APP_NAME, Settings
 from console.services.chair_service import ChairService
 from console.services.storage_status import StorageStatusRelay
 from console.storage.engine import make_engine
@@ -48,16 +50,29 @@ def make_clock(settings: Settings) -> Clock:
     return SystemClock()
 
 
-def build_app(settings: Settings, *, clock: Clock | None = None) -> ConsoleApp:
+def default_journal_dir() -> Path:
+    """Where the storage writer spools batches while the database is unreachable."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "journal"
+
+
+def build_app(
+    settings: Settings, *, clock: Clock | None = None, journal_dir: Path | None = None
+) -> ConsoleApp:
     """Create storage, the chair and the main window, and start monitoring.
+
+    The database is migrated to this console's newest schema first; a database newer than
+    the console raises :class:`console.storage.migrate.DatabaseTooNewError` (a
+    ``StorageConfigError``, reported by the CLI as one line) before anything is written.
 
     Requires a ``QApplication`` to exist.
     """
     engine = make_engine(settings.db_url)
     repository = SessionRepository(engine)
-    repository.ensure_schema()
+    repository.upgrade()
     relay = StorageStatusRelay()
-    writer = StorageWriter(engine, on_status=relay.report)
+    writer = StorageWriter(
+        engine, on_status=relay.report, journal_dir=journal_dir or default_journal_dir()
+    )
     writer.start()
     chair = ChairService(
         settings, writer=writer, repository=repository, clock=clock or make_clock(settings)

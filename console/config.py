@@ -16,7 +16,16 @@ from typing import Any
 
 import platformdirs
 
-from console.domain.alarms import AlarmPolicy, Direction, LimitRule, Priority
+from console.domain.alarm_profiles import DEFAULT_BASELINE_RULES, AlarmTimings, ThresholdProfile
+from console.domain.alarm_rules import (
+    AlarmPolicy,
+    BaselineRule,
+    Direction,
+    LimitError,
+    LimitRule,
+    Priority,
+    check_unit,
+)
 from devices.model import Metric
 
 APP_NAME = "infusion-console"
@@ -71,6 +80,11 @@ class Settings:
     device: DeviceConfig = field(default_factory=DeviceConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     alarm_policy: AlarmPolicy = field(default_factory=AlarmPolicy)
+    #: The clinic-default threshold profile: ``alarm_policy`` plus timings and baseline rules.
+    alarm_profile: ThresholdProfile = field(default_factory=ThresholdProfile)
+    #: The monitor's automatic NIBP cycle for a real device (``[alarms] nibp_interval_s``);
+    #: with the simulator, ``simulator.nibp_interval_s`` is used instead.
+    alarm_nibp_interval_s: float = 300.0
 
 
 def default_db_url() -> str:
@@ -111,6 +125,21 @@ def _get(table: Mapping[str, Any], section: str, key: str, kind: type, default: 
     return value
 
 
+LIMIT_KEYS = frozenset(
+    {
+        "metric",
+        "direction",
+        "limit",
+        "inclusive",
+        "priority",
+        "unit",
+        "delay_s",
+        "confirm",
+        "confirmed_priority",
+    }
+)
+
+
 def _parse_limits(items: Any) -> AlarmPolicy:
     if not isinstance(items, list):
         raise ConfigError("[[limits]] must be an array of tables")
@@ -119,7 +148,7 @@ def _parse_limits(items: Any) -> AlarmPolicy:
         where = f"limits[{i}]"
         if not isinstance(item, Mapping):
             raise ConfigError(f"{where} must be a table")
-        unknown = set(item) - {"metric", "direction", "limit", "inclusive", "priority"}
+        unknown = set(item) - LIMIT_KEYS
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         try:
@@ -143,11 +172,109 @@ def _parse_limits(items: Any) -> AlarmPolicy:
         inclusive = item.get("inclusive", True)
         if not isinstance(inclusive, bool):
             raise ConfigError(f"{where}.inclusive must be true or false")
-        rules.append(LimitRule(metric, direction, float(limit), priority, inclusive))
+        unit = item.get("unit")
+        if unit is not None:
+            if not isinstance(unit, str):
+                raise ConfigError(f"{where}.unit must be a string, got {unit!r}")
+            try:
+                check_unit(metric, unit)
+            except LimitError as err:
+                raise ConfigError(f"{where}.unit: {err}") from None
+        delay_s = item.get("delay_s", 0)
+        if isinstance(delay_s, bool) or not isinstance(delay_s, int | float):
+            raise ConfigError(f"{where}.delay_s must be a number of seconds, got {delay_s!r}")
+        confirm = item.get("confirm", False)
+        if not isinstance(confirm, bool):
+            raise ConfigError(f"{where}.confirm must be true or false")
+        confirmed_priority: Priority | None = None
+        if "confirmed_priority" in item:
+            try:
+                confirmed_priority = Priority.parse(str(item["confirmed_priority"]))
+            except ValueError as err:
+                raise ConfigError(f"{where}.confirmed_priority: {err}") from None
+        rule = LimitRule(
+            metric,
+            direction,
+            float(limit),
+            priority,
+            inclusive,
+            delay_s=float(delay_s),
+            confirm=confirm,
+            confirmed_priority=confirmed_priority,
+        )
+        try:
+            rule.validate()
+        except LimitError as err:
+            raise ConfigError(f"{where}: {err}") from None
+        rules.append(rule)
     try:
         return AlarmPolicy(tuple(rules))
     except ValueError as err:
         raise ConfigError(f"[[limits]]: {err}") from None
+
+
+TIMING_KEYS: dict[str, type] = {
+    "nibp_confirm_window_s": float,
+    "escalate_unanswered_s": float,
+    "audio_pause_s": float,
+    "latch_high": bool,
+    "comm_lost_after_s": float,
+    "comm_lost_escalate_s": float,
+    "sensor_off_after_s": float,
+    "nibp_overdue_grace_s": float,
+    "nibp_overdue_recovery_s": float,
+}
+BASELINE_KEYS = frozenset({"sbp_rise_mmhg", "dbp_rise_mmhg", "priority", "confirm"})
+
+
+def _parse_alarms(table: Any, policy: AlarmPolicy) -> tuple[ThresholdProfile, float]:
+    """The ``[alarms]`` table: timings, baseline rules and the monitor's NIBP cycle."""
+    if not isinstance(table, Mapping):
+        raise ConfigError("[alarms] must be a table")
+    unknown = set(table) - set(TIMING_KEYS) - {"nibp_interval_s", "baseline", "profile_name"}
+    if unknown:
+        raise ConfigError(f"[alarms]: unknown key(s) {', '.join(sorted(unknown))}")
+    defaults = AlarmTimings()
+    values = {
+        key: _get(table, "alarms", key, kind, getattr(defaults, key))
+        for key, kind in TIMING_KEYS.items()
+    }
+    try:
+        timings = AlarmTimings(**values)
+    except LimitError as err:
+        raise ConfigError(f"[alarms] {err}") from None
+    nibp_interval_s = _get(table, "alarms", "nibp_interval_s", float, 300.0)
+    if not 30 <= nibp_interval_s <= 3600:
+        raise ConfigError(f"[alarms] nibp_interval_s must be 30-3600 s, got {nibp_interval_s:g}")
+    base = table.get("baseline", {})
+    if not isinstance(base, Mapping):
+        raise ConfigError("[alarms.baseline] must be a table")
+    unknown = set(base) - BASELINE_KEYS
+    if unknown:
+        raise ConfigError(f"[alarms.baseline]: unknown key(s) {', '.join(sorted(unknown))}")
+    by_metric = {r.metric: r for r in DEFAULT_BASELINE_RULES}
+    try:
+        priority = Priority.parse(
+            _get(
+                base, "alarms.baseline", "priority", str, by_metric[Metric.NIBP_SYS].priority.label
+            )
+        )
+    except ValueError as err:
+        raise ConfigError(f"[alarms.baseline] priority: {err}") from None
+    confirm = _get(base, "alarms.baseline", "confirm", bool, True)
+    rules: list[BaselineRule] = []
+    for metric, key in ((Metric.NIBP_SYS, "sbp_rise_mmhg"), (Metric.NIBP_DIA, "dbp_rise_mmhg")):
+        rise = _get(base, "alarms.baseline", key, float, by_metric[metric].rise)
+        if rise == 0:
+            continue  # 0 switches this baseline-relative rule off
+        rule = BaselineRule(metric, rise, priority, confirm)
+        try:
+            rule.validate()
+        except LimitError as err:
+            raise ConfigError(f"[alarms.baseline] {key}: {err}") from None
+        rules.append(rule)
+    name = _get(table, "alarms", "profile_name", str, "clinic default")
+    return ThresholdProfile(name, policy, timings, tuple(rules)), nibp_interval_s
 
 
 def load(
@@ -221,13 +348,17 @@ def load(
         raise ConfigError(
             f"[simulator] nibp_interval_s must be 30-3600 s, got {simulator.nibp_interval_s}"
         )
+    policy = _parse_limits(raw.get("limits", []))
+    profile, nibp_interval_s = _parse_alarms(raw.get("alarms", {}), policy)
     db_url = _get(storage, "storage", "db_url", str, "") or default_db_url()
     return Settings(
         db_url=db_url,
         chair_name=_get(chair, "chair", "name", str, "Chair 1"),
         device=device,
         simulator=simulator,
-        alarm_policy=_parse_limits(raw.get("limits", [])),
+        alarm_policy=policy,
+        alarm_profile=profile,
+        alarm_nibp_interval_s=nibp_interval_s,
     )
 
 

@@ -14,6 +14,8 @@ from typing import cast
 #: name -> ("module:function", one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("console.commands.run:main", "run one whole session headless; JSON summary"),
+    "sessions": ("console.commands.sessions:main", "list stored sessions (table or --json)"),
+    "export": ("console.commands.export:main", "export one session as CSV (record_type column)"),
 }
 
 

@@ -1,23 +1,54 @@
-"""What happens to a chair's data on its runner thread: evaluate alarms, then fan out.
+"""What happens to a chair's data off the GUI thread: run the alarm engine, then fan out.
 
 The pipeline implements the device layer's ``LinkSink``; the console plugs it into a
-``DeviceRunner``.  It is Qt-free, so alarm detection never waits for the GUI thread, and tests
-drive it with plain lists.
+``DeviceRunner``.  It is Qt-free, so alarm detection never waits for the GUI thread (design.md,
+Threads), and tests drive it with plain lists.
+
+Tick design.  The runner calls the sink only when data arrive, but several alarms are about time
+passing with *no* data (communication lost, NIBP overdue) or about time passing at all (condition
+delays, audio-pause expiry, escalation).  The pipeline therefore owns a small timer thread
+(:meth:`ChairPipeline.start_ticking`) that calls :meth:`ChairPipeline.tick` every
+:data:`TICK_INTERVAL_REAL_S` of real time (faster when the clock is accelerated, so one tick never
+spans more than about a simulated second).  A QTimer on the GUI thread was rejected: a busy or
+frozen GUI would delay exactly the alarms that say something is wrong.  Callers without the thread
+(the headless ``run`` command, tests) may call :meth:`ChairPipeline.tick` themselves.
+
+Every engine call and the hand-off of its events to the outputs happen under one lock, so the
+storage writer receives transitions in the order the engine made them, whichever thread (runner,
+ticker, GUI) caused them.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from console.domain.alarms import AlarmEvaluator, AlarmEvent, AlarmPolicy
-from devices.model import DeviceState, Reading, TechnicalEvent
+from console.domain.alarm_engine import AlarmEngine, AlarmSnapshot
+from console.domain.alarm_events import AlarmEvent
+from console.domain.alarm_profiles import ThresholdProfile
+from console.domain.alarm_rules import AlarmPolicy, Direction, Priority
+from devices.clock import Clock
+from devices.model import DeviceState, Metric, Reading, TechnicalEvent
+
+log = logging.getLogger("alarms")
+
+#: Real seconds between ticks at x1.
+TICK_INTERVAL_REAL_S = 0.25
+#: A tick does not move engine time past the newest reading until the data have been silent for
+#: this long in *real* time: at x300 a 30 ms scheduling hiccup of the runner thread is 9 simulated
+#: seconds and would otherwise look like a lost monitor (the idea of
+#: ``devices.runner.MIN_QUIET_REAL_S``).  Kept short so that at x1000 a real loss is still
+#: declared within about a simulated minute; at x1 it is irrelevant next to the 10 s delay.
+MIN_SILENCE_REAL_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
 class ChairOutputs:
-    """Where a chair's results go; each callable is invoked on the runner thread."""
+    """Where a chair's results go; each callable is invoked on the thread that produced them."""
 
     readings: Callable[[list[Reading]], None]
     alarms: Callable[[list[AlarmEvent]], None]
@@ -26,33 +57,233 @@ class ChairOutputs:
 
 
 class ChairPipeline:
-    """Readings -> alarm evaluation -> outputs, for one chair."""
+    """Readings and link events -> alarm engine -> outputs, for one chair.
 
-    def __init__(self, policy: AlarmPolicy, outputs: list[ChairOutputs]) -> None:
-        self.evaluator = AlarmEvaluator(policy)
+    Thread-safe: the runner thread, the ticker thread and the GUI thread may all call it.
+
+    Args:
+        profile: the threshold profile (a bare policy gets default timings).
+        outputs: receivers of readings, alarm events, technical events and link states.
+        nibp_interval_s: the monitor's NIBP cycle (for NIBP overdue).
+        started_at: when monitoring starts (communication-lost watch origin); None: first call.
+        min_silence_real_s: real-time guard against false "communication lost" at high clock
+            speeds; tests driving simulated time by hand pass 0.
+    """
+
+    def __init__(
+        self,
+        profile: ThresholdProfile | AlarmPolicy,
+        outputs: list[ChairOutputs],
+        *,
+        nibp_interval_s: float = 300.0,
+        started_at: datetime | None = None,
+        min_silence_real_s: float = MIN_SILENCE_REAL_S,
+    ) -> None:
+        self.engine = AlarmEngine(profile, nibp_interval_s=nibp_interval_s, started_at=started_at)
         self.outputs = outputs
-        self._lock = threading.Lock()  # policy swaps come from the GUI thread
+        self._lock = threading.RLock()
+        self._min_silence_real_s = min_silence_real_s
+        self._last_data_at: datetime | None = None
+        self._last_data_real = time.monotonic()
+        self._ticker: threading.Thread | None = None
+        self._stop_ticking = threading.Event()
 
-    def set_policy(self, policy: AlarmPolicy) -> None:
-        """Swap in new limits atomically."""
-        with self._lock:
-            self.evaluator.set_policy(policy)
-
+    # -- LinkSink (runner thread) -------------------------------------------------------------
     def on_readings(self, readings: list[Reading]) -> None:
         """Evaluate and forward a batch of readings."""
+        if not readings:
+            return
+        now = max(r.received_at for r in readings)
         with self._lock:
-            events = self.evaluator.evaluate(readings)
-        for out in self.outputs:
-            out.readings(readings)
-            if events:
-                out.alarms(events)
+            self._last_data_at = now
+            self._last_data_real = time.monotonic()
+            events = self.engine.process_readings(readings, now)
+            for out in self.outputs:
+                out.readings(readings)
+            self._publish(events)
 
     def on_event(self, event: TechnicalEvent) -> None:
-        """Forward a technical event."""
-        for out in self.outputs:
-            out.technical(event)
+        """Forward a technical event (SENSOR_OFF also raises the sensor-off alarm)."""
+        with self._lock:
+            events = self.engine.on_technical_event(event, event.at)
+            for out in self.outputs:
+                out.technical(event)
+            self._publish(events)
 
     def on_state(self, state: DeviceState) -> None:
-        """Forward a link state change."""
-        for out in self.outputs:
-            out.state(state)
+        """Forward a link state change (STOPPED ends communication-lost watching)."""
+        with self._lock:
+            events = self.engine.on_link_state(state, self._now_hint())
+            for out in self.outputs:
+                out.state(state)
+            self._publish(events)
+
+    # -- timers ---------------------------------------------------------------------------------
+    def tick(self, now: datetime) -> list[AlarmEvent]:
+        """Run the engine's timers at ``now`` and publish what they produced.
+
+        While data are still arriving in real time, the tick does not move engine time past
+        the newest reading (:data:`MIN_SILENCE_REAL_S`); readings advance it themselves.
+        """
+        with self._lock:
+            if (
+                self._last_data_at is not None
+                and time.monotonic() - self._last_data_real < self._min_silence_real_s
+            ):
+                now = min(now, self._last_data_at)
+            events = self.engine.tick(now)
+            self._publish(events)
+        return events
+
+    def start_ticking(self, clock: Clock, *, name: str = "alarm-ticker") -> None:
+        """Start the timer thread calling :meth:`tick` with ``clock.now()``.
+
+        The period is :data:`TICK_INTERVAL_REAL_S` of real time, or one simulated second when
+        the clock runs faster than x4.  Call :meth:`stop_ticking` before shutdown.
+        """
+        if self._ticker is not None:
+            raise RuntimeError("ticker already running")
+        period_real_s = min(TICK_INTERVAL_REAL_S, 1.0 / clock.speed)
+        with self._lock:
+            self._last_data_real = time.monotonic()  # the silence guard starts now
+            self._last_data_at = self._last_data_at or clock.now()
+        self._stop_ticking.clear()
+
+        def run() -> None:
+            while not self._stop_ticking.wait(period_real_s):
+                try:
+                    self.tick(clock.now())
+                except Exception:  # a bug must not silently end alarm timing
+                    log.exception("alarm tick failed")
+
+        self._ticker = threading.Thread(target=run, name=name, daemon=False)
+        self._ticker.start()
+
+    def stop_ticking(self, timeout_s: float = 5.0) -> None:
+        """Stop and join the timer thread (no-op when not running)."""
+        ticker, self._ticker = self._ticker, None
+        if ticker is None:
+            return
+        self._stop_ticking.set()
+        ticker.join(timeout_s)
+
+    # -- session and user actions (any thread) --------------------------------------------------
+    def set_policy(self, policy: AlarmPolicy) -> None:
+        """Swap in new limits atomically, keeping the timings (kept for older callers).
+
+        Prefer :meth:`change_profile`, which records who changed what and why.
+        """
+        with self._lock:
+            profile = self.engine.profile
+            self._publish(
+                self.engine.change_profile(
+                    ThresholdProfile(profile.name, policy, profile.timings, profile.baseline_rules),
+                    actor="system",
+                    reason="policy replaced",
+                    now=self._now_hint(),
+                )
+            )
+
+    def change_profile(
+        self, profile: ThresholdProfile, *, actor: str, reason: str, now: datetime
+    ) -> list[AlarmEvent]:
+        """See :meth:`AlarmEngine.change_profile`; raises LimitError when refused."""
+        with self._lock:
+            return self._publish(
+                self.engine.change_profile(profile, actor=actor, reason=reason, now=now)
+            )
+
+    def override_limit(
+        self,
+        metric: Metric,
+        direction: Direction,
+        priority: Priority,
+        limit: float,
+        *,
+        actor: str,
+        reason: str,
+        now: datetime,
+        unit: str | None = None,
+    ) -> list[AlarmEvent]:
+        """See :meth:`AlarmEngine.override_limit`; raises LimitError when refused."""
+        with self._lock:
+            return self._publish(
+                self.engine.override_limit(
+                    metric,
+                    direction,
+                    priority,
+                    limit,
+                    actor=actor,
+                    reason=reason,
+                    now=now,
+                    unit=unit,
+                )
+            )
+
+    def acknowledge(self, key: str, user: str, now: datetime) -> list[AlarmEvent]:
+        """See :meth:`AlarmEngine.acknowledge`."""
+        with self._lock:
+            return self._publish(self.engine.acknowledge(key, user, now))
+
+    def acknowledge_all(self, user: str, now: datetime) -> list[AlarmEvent]:
+        """See :meth:`AlarmEngine.acknowledge_all`."""
+        with self._lock:
+            return self._publish(self.engine.acknowledge_all(user, now))
+
+    def pause_audio(
+        self, user: str, now: datetime, duration_s: float | None = None
+    ) -> list[AlarmEvent]:
+        """See :meth:`AlarmEngine.pause_audio`."""
+        with self._lock:
+            return self._publish(self.engine.pause_audio(user, now, duration_s))
+
+    def resume_audio(self, user: str, now: datetime) -> list[AlarmEvent]:
+        """See :meth:`AlarmEngine.resume_audio`."""
+        with self._lock:
+            return self._publish(self.engine.resume_audio(user, now))
+
+    def set_infusion_running(self, running: bool, now: datetime) -> list[AlarmEvent]:
+        """See :meth:`AlarmEngine.set_infusion_running`."""
+        with self._lock:
+            return self._publish(self.engine.set_infusion_running(running, now))
+
+    def set_nibp_interval(self, interval_s: float, now: datetime) -> list[AlarmEvent]:
+        """See :meth:`AlarmEngine.set_nibp_interval`."""
+        with self._lock:
+            return self._publish(self.engine.set_nibp_interval(interval_s, now))
+
+    def set_baseline(
+        self,
+        sbp: float | None,
+        dbp: float | None,
+        hr: float | None,
+        at: datetime,
+        *,
+        actor: str | None = None,
+    ) -> list[AlarmEvent]:
+        """See :meth:`AlarmEngine.set_baseline`."""
+        with self._lock:
+            return self._publish(self.engine.set_baseline(sbp, dbp, hr, at, actor=actor))
+
+    # -- queries ----------------------------------------------------------------------------------
+    def snapshot(self) -> AlarmSnapshot:
+        """The engine's state as one immutable value (safe from any thread)."""
+        with self._lock:
+            return self.engine.snapshot()
+
+    @property
+    def policy(self) -> AlarmPolicy:
+        """The limit tiers in force."""
+        with self._lock:
+            return self.engine.policy
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _publish(self, events: list[AlarmEvent]) -> list[AlarmEvent]:
+        if events:
+            for out in self.outputs:
+                out.alarms(events)
+        return events
+
+    def _now_hint(self) -> datetime:
+        """Engine time, for inputs that carry none (link states, policy swaps)."""
+        return self.engine.now or self._last_data_at or datetime.now(UTC)

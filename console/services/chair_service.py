@@ -7,19 +7,36 @@ it through signals and never reach into the device layer.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from console.config import Settings
-from console.domain.alarms import AlarmEvent, AlarmEventKind, AlarmPolicy, Priority
+from console.domain.alarm_engine import AlarmSnapshot, AlarmStatus, AudioStatus
+from console.domain.alarm_events import RepeatRequest
+from console.domain.alarms import (
+    AlarmCategory,
+    AlarmEvent,
+    AlarmEventKind,
+    AlarmPolicy,
+    Direction,
+    Priority,
+)
 from console.domain.pipeline import ChairOutputs, ChairPipeline
 from console.services.device_bridge import DeviceBridge
 from console.services.plot_buffer import RingBuffer
 from console.storage.repository import SessionRepository
-from console.storage.writer import AlarmItem, ReadingsItem, StorageWriter, TechnicalItem
+from console.storage.writer import (
+    AlarmItem,
+    ProfileChangeItem,
+    ReadingsItem,
+    SessionEndItem,
+    StorageWriter,
+    TechnicalItem,
+)
 from devices.clock import Clock
 from devices.drivers.ge_datex import DatexDriver
 from devices.model import (
@@ -44,7 +61,13 @@ TREND_CAPACITY = 6 * 3600
 
 @dataclass(frozen=True, slots=True)
 class ShownAlarm:
-    """An active alarm as the screen shows it."""
+    """A listed alarm as the screen shows it, grouped under a parameter tile.
+
+    ``metric`` is the tile the alarm belongs to: the parameter of a physiological alarm, or the
+    parameter a technical alarm concerns (SpO2 for sensor off, NIBP for NIBP overdue, the
+    flagged metric for an invalid value).  Alarms about no parameter (communication lost) are
+    in :attr:`ChairService.alarm_list` only.
+    """
 
     key: str
     metric: Metric
@@ -52,6 +75,32 @@ class ShownAlarm:
     onset: datetime
     value: float | None
     message: str
+    category: AlarmCategory = AlarmCategory.PHYSIOLOGICAL
+    condition_start: datetime | None = None
+    limit: float | None = None
+    latched: bool = False
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    audio_paused_until: datetime | None = None
+
+    @classmethod
+    def from_status(cls, status: AlarmStatus, metric: Metric) -> ShownAlarm:
+        """The screen's view of an engine alarm status."""
+        return cls(
+            status.key,
+            metric,
+            status.priority,
+            status.onset,
+            status.value,
+            status.message,
+            status.category,
+            status.condition_start,
+            status.limit,
+            status.latched,
+            status.acknowledged_by,
+            status.acknowledged_at,
+            status.audio_paused_until,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +117,8 @@ class ChairService(QObject):
 
     Signals:
         sig_vitals_updated(): new readings are in ``latest`` and the trend buffers.
-        sig_alarms_changed(): ``active_alarms`` changed.
+        sig_alarms_changed(): alarm state changed (``active_alarms``, ``alarm_list``, ``audio``,
+            ``repeat_requests``).
         sig_link_state_changed(str): the device link changed state.
         sig_technical_event(str, str): a technical event (kind, detail) for the status line.
     """
@@ -76,7 +126,7 @@ class ChairService(QObject):
     sig_vitals_updated = Signal()
     """New readings are in ``latest`` and the trend buffers."""
     sig_alarms_changed = Signal()
-    """``active_alarms`` changed."""
+    """Alarm state changed: ``active_alarms``, ``alarm_list``, ``audio``, ``repeat_requests``."""
     sig_link_state_changed = Signal(str)
     """The device link changed state."""
     sig_technical_event = Signal(str, str)
@@ -103,6 +153,12 @@ class ChairService(QObject):
         self.latest: dict[Metric, LatestValue] = {}
         self.last_nibp_at: datetime | None = None
         self.active_alarms: dict[str, ShownAlarm] = {}
+        #: Every listed alarm (technical ones about no parameter included), most urgent first.
+        self.alarm_list: tuple[AlarmStatus, ...] = ()
+        #: What the alarm sound should do (the UI's sound player follows it).
+        self.audio: AudioStatus = AudioStatus(None)
+        #: Pending repeat-NIBP requests to show (confirm-by-repeat, clinical.md b2).
+        self.repeat_requests: tuple[RepeatRequest, ...] = ()
         self.link_state = DeviceState.CONNECTING.value
         self.frame_errors = 0
         self.trends: dict[Metric, RingBuffer] = {m: RingBuffer(TREND_CAPACITY) for m in Metric}
@@ -111,7 +167,15 @@ class ChairService(QObject):
         self.bridge.sig_alarms_changed.connect(self._on_bridge_alarms)
         self.bridge.sig_state_changed.connect(self._on_bridge_state)
         self.bridge.sig_technical_received.connect(self._on_bridge_technical)
-        self.pipeline = ChairPipeline(self.policy, [self._storage_outputs(), self.bridge.outputs()])
+        sim = settings.simulator
+        self.pipeline = ChairPipeline(
+            settings.alarm_profile,
+            [self._storage_outputs(), self.bridge.outputs()],
+            nibp_interval_s=sim.nibp_interval_s
+            if self.simulated
+            else settings.alarm_nibp_interval_s,
+        )
+        self._timeline_timers: list[QTimer] = []
         self.endpoint: PtyEndpoint | None = None
         self.runner: DeviceRunner | None = None
 
@@ -172,11 +236,19 @@ class ChairService(QObject):
             driver, link, self.pipeline, clock=self.clock, name=f"runner-{self.settings.chair_name}"
         )
         self.runner.start()
+        # Alarm timers run on the pipeline's own thread, not on a QTimer: a busy GUI must not
+        # delay "communication lost" (see console.domain.pipeline).
+        self.pipeline.start_ticking(self.clock, name=f"alarm-ticker-{self.settings.chair_name}")
         self.bridge.start()
+        if self.simulated:
+            self._follow_simulated_infusion(timeline.infusion_start_s, timeline.infusion_end_s)
 
     def stop(self) -> None:
         """Stop reading, close the session record and flush it to the database."""
         self.bridge.stop()
+        for timer in self._timeline_timers:
+            timer.stop()
+        self.pipeline.stop_ticking()  # first: a stopping link is not a lost monitor
         if self.runner is not None:
             self.runner.stop()
             self.runner = None
@@ -185,18 +257,106 @@ class ChairService(QObject):
             self.endpoint = None
         self.bridge.drain()
         if self.session_id is not None:
+            # Through the writer, behind the session's last readings: with the database away
+            # the end is journalled with them instead of raising here.
+            self.writer.submit(SessionEndItem(self.session_id, self.clock.now()))
             self.writer.flush()
-            self.repository.end_session(self.session_id, self.clock.now())
 
     def session_seconds(self, at: datetime | None = None) -> float:
         """Seconds since the session started (on the chair's clock)."""
         return ((at or self.clock.now()) - self.session_start).total_seconds()
 
     def highest_priority(self) -> Priority | None:
-        """Priority of the most urgent active alarm, if any."""
-        if not self.active_alarms:
+        """Priority of the most urgent listed alarm (technical ones included), if any."""
+        if not self.alarm_list:
             return None
-        return max(a.priority for a in self.active_alarms.values())
+        return max(a.priority for a in self.alarm_list)
+
+    # -- alarm actions (GUI thread; forwarded to the engine under the pipeline's lock) ---------
+    def acknowledge(self, key: str, user: str) -> None:
+        """Acknowledge one alarm (a latched, cleared alarm is removed)."""
+        self.pipeline.acknowledge(key, user, self.clock.now())
+        self.refresh_alarms()
+
+    def acknowledge_all(self, user: str) -> None:
+        """Acknowledge every listed alarm."""
+        self.pipeline.acknowledge_all(user, self.clock.now())
+        self.refresh_alarms()
+
+    def pause_audio(self, user: str, duration_s: float | None = None) -> None:
+        """Pause alarm audio (default length from the profile); raises LimitError if refused."""
+        self.pipeline.pause_audio(user, self.clock.now(), duration_s)
+        self.refresh_alarms()
+
+    def resume_audio(self, user: str) -> None:
+        """End an audio pause early."""
+        self.pipeline.resume_audio(user, self.clock.now())
+        self.refresh_alarms()
+
+    def set_infusion_running(self, running: bool) -> None:
+        """Tell the alarm engine the infusion started or stopped (NIBP overdue, comm lost)."""
+        self.pipeline.set_infusion_running(running, self.clock.now())
+        self.refresh_alarms()
+
+    def set_baseline(
+        self, sbp: float | None, dbp: float | None, hr: float | None, user: str
+    ) -> None:
+        """Set the pre-dose baseline; raises LimitError for implausible values."""
+        self.pipeline.set_baseline(sbp, dbp, hr, self.clock.now(), actor=user)
+        self.refresh_alarms()
+
+    def override_limit(
+        self,
+        metric: Metric,
+        direction: Direction,
+        priority: Priority,
+        limit: float,
+        *,
+        user: str,
+        reason: str,
+        unit: str | None = None,
+    ) -> None:
+        """Change one limit for this patient; raises LimitError (naming the parameter)."""
+        self.pipeline.override_limit(
+            metric,
+            direction,
+            priority,
+            limit,
+            actor=user,
+            reason=reason,
+            now=self.clock.now(),
+            unit=unit,
+        )
+        self.policy = self.pipeline.policy
+        self.refresh_alarms()
+
+    def refresh_alarms(self) -> None:
+        """Re-read the engine's alarm state and tell the widgets (safe to call any time)."""
+        self._apply_snapshot(self.pipeline.snapshot())
+        self.sig_alarms_changed.emit()
+
+    def _apply_snapshot(self, snap: AlarmSnapshot) -> None:
+        shown: dict[str, ShownAlarm] = {}
+        for status in snap.alarms:
+            metric = status.metric or status.tile_metric
+            if metric is not None:
+                shown[status.key] = ShownAlarm.from_status(status, metric)
+        self.active_alarms = shown
+        self.alarm_list = snap.alarms
+        self.audio = snap.audio
+        self.repeat_requests = snap.repeat_requests
+        self.policy = snap.profile.policy
+
+    def _follow_simulated_infusion(self, start_s: float, end_s: float) -> None:
+        """Tell the engine when the simulated patient's infusion runs (no session UI yet)."""
+        for at_s, running in ((start_s, True), (end_s, False)):
+            timer = QTimer(self)
+            timer.setObjectName(f"sim-infusion-{'start' if running else 'stop'}")
+            timer.setSingleShot(True)
+            timer.setInterval(max(0, int(at_s / self.clock.speed * 1000)))
+            timer.timeout.connect(lambda running=running: self.set_infusion_running(running))
+            timer.start()
+            self._timeline_timers.append(timer)
 
     # -- runner-thread side -----------------------------------------------------------------
     def _storage_outputs(self) -> ChairOutputs:
@@ -208,6 +368,27 @@ class ChairService(QObject):
             if self.session_id is not None:
                 for ev in evs:
                     self.writer.submit(AlarmItem(self.session_id, ev))
+                    if ev.kind is AlarmEventKind.PROFILE_CHANGED and ev.change is not None:
+                        c = ev.change
+                        self.writer.submit(
+                            ProfileChangeItem(
+                                at=c.at,
+                                actor=c.actor,
+                                reason=c.reason,
+                                old_json=json.dumps(
+                                    {"parameter": c.parameter, "setting": c.setting, "value": c.old}
+                                ),
+                                new_json=json.dumps(
+                                    {
+                                        "parameter": c.parameter,
+                                        "setting": c.setting,
+                                        "value": c.new,
+                                        "profile": c.profile,
+                                    }
+                                ),
+                                session_id=self.session_id,
+                            )
+                        )
 
         def technical(ev: TechnicalEvent) -> None:
             if self.session_id is not None and ev.kind is not TechnicalEventKind.FRAME_ERROR:
@@ -233,16 +414,10 @@ class ChairService(QObject):
         self.sig_vitals_updated.emit()
 
     def _on_bridge_alarms(self, events: list[AlarmEvent]) -> None:
-        for ev in events:
-            if ev.kind is AlarmEventKind.END:
-                self.active_alarms.pop(ev.key, None)
-                continue
-            previous = self.active_alarms.get(ev.key)
-            onset = ev.at if previous is None or ev.kind is AlarmEventKind.ONSET else previous.onset
-            self.active_alarms[ev.key] = ShownAlarm(
-                ev.key, ev.metric, ev.priority, onset, ev.value, ev.message
-            )
-        self.sig_alarms_changed.emit()
+        # The events went to storage in order; the screen shows the engine's current state,
+        # which already includes them (and anything newer), so nothing is rebuilt from events.
+        del events
+        self.refresh_alarms()
 
     def _on_bridge_state(self, state: str) -> None:
         self.link_state = state

@@ -1,1 +1,11 @@
-"""Session records: schema, queries and the background writer (no Qt)."""
+"""Session records: schema, migrations, queries, the background writer and its journal (no Qt).
+
+- :mod:`~console.storage.engine`: ``make_engine(url)`` (SQLite in WAL mode, or PostgreSQL).
+- :mod:`~console.storage.migrate`: ``upgrade_to_head(engine)``, run at every start; refuses a
+  database newer than the console (``DatabaseTooNewError``).
+- :mod:`~console.storage.schema`: the tables at the newest revision.
+- :mod:`~console.storage.repository`: ``SessionRepository`` (sessions, patients, resume,
+  review loads as numpy arrays).
+- :mod:`~console.storage.writer`: ``StorageWriter``, the batching writer thread.
+- :mod:`~console.storage.journal`: the fsync'd local spool used while the database is away.
+"""

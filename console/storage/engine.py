@@ -5,12 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+#: Seconds a PostgreSQL connect may take before the server counts as unreachable; without it a
+#: dead network blocks the writer for the OS TCP timeout (minutes) before it starts spooling.
+PG_CONNECT_TIMEOUT_S = 5
 
 
 class StorageConfigError(ValueError):
     """The database URL cannot be used (malformed, or its driver is not installed)."""
+
+
+def describe_url(url: str | URL) -> str:
+    """The URL with its password hidden, for messages, logs and journal names."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError:
+        return "<not a database URL>"
+    return parsed.render_as_string(hide_password=True)
 
 
 def make_engine(url: str) -> Engine:
@@ -31,6 +44,8 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5.0}
     else:
         kwargs["pool_pre_ping"] = True
+        if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
+            kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError) as err:

@@ -1,20 +1,67 @@
-"""Queries on the session record, in short-lived connections (safe from any thread)."""
+"""Queries on the session record, in short-lived connections (safe from any thread).
+
+Live data (readings, alarms, waveforms) is written by :class:`~console.storage.writer.StorageWriter`
+on its own thread; this repository creates and resumes sessions, stores the occasional
+lifecycle step synchronously when the caller wants the answer at once, and reads everything back
+for the session list, review and export.  Review loads go straight to numpy arrays from plain
+DBAPI tuples: building arrays from SQLAlchemy ``Row`` objects is ten times slower
+(shared/performance.md, Storage).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Engine
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import ColumnElement, Float, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
+from console.domain.session import (
+    EventKind,
+    Phase,
+    SessionEvent,
+    SessionLifecycle,
+    SessionPolicy,
+)
+from console.storage.migrate import upgrade_to_head
 from console.storage.schema import (
+    AlarmLogRow,
     AlarmRow,
+    ChairRow,
+    DeviceRow,
+    DischargeCheckRow,
+    EventRow,
+    PatientRow,
+    ProfileChangeRow,
     ReadingRow,
     SessionRow,
     TechnicalEventRow,
-    create_schema,
+    ThresholdProfileRow,
+    WaveformRow,
 )
+from console.storage.writer import SessionEventItem, apply_ops, item_ops
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class UnknownSessionError(LookupError):
+    """No session has this id."""
+
+
+class SessionAlreadyEndedError(ValueError):
+    """The session was ended properly; there is nothing to resume."""
+
+
+class DuplicatePatientError(ValueError):
+    """A patient with this MRN/code exists already."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +76,44 @@ class SessionSummary:
     device_kind: str
     readings: int
     alarms: int
+    phase: str = "baseline"
+    patient: str | None = None
+    series_number: int | None = None
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A session's header as stored."""
+
+    id: int
+    chair: str
+    started_at: datetime
+    ended_at: datetime | None
+    simulated: bool
+    device_kind: str
+    device_url: str
+    patient_id: int | None
+    phase: str
+    series_number: int | None
+    resumed: bool
+    weight_kg: float | None
+    dose_mg_per_kg: float | None
+    dose_mg: float | None
+    rate_ml_per_h: float | None
+    route: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRecord:
+    """A patient's minimal identifiers."""
+
+    id: int
+    mrn: str
+    display_name: str
+    date_of_birth: date | None
+    weight_kg: float | None
+    weight_measured_on: date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +143,163 @@ class StoredAlarm:
     ended_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredAlarmLog:
+    """One alarm transition as stored (kind verbatim, actor when a person acted)."""
+
+    condition: str
+    kind: str
+    priority: str
+    value: float | None
+    message: str
+    at: datetime
+    actor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """One parameter's numerics as arrays: epoch seconds (UTC) and values (NaN = not valid)."""
+
+    t: FloatArray
+    value: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class Waveform:
+    """A channel's stored seconds, concatenated.
+
+    Attributes:
+        chunk_start: epoch seconds (UTC) of each stored chunk.
+        chunk_len: samples in each chunk (gaps between chunks are real gaps).
+        sample_rate_hz: of the first chunk (a device does not change it mid-session).
+        samples: all samples, float32.
+    """
+
+    chunk_start: FloatArray
+    chunk_len: npt.NDArray[np.int64]
+    sample_rate_hz: float
+    samples: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionReview:
+    """Everything the review screen draws for one session."""
+
+    session: SessionRecord
+    trends: dict[str, Trend]
+    alarms: list[StoredAlarm]
+    events: list[SessionEvent]
+    waveforms: dict[str, Waveform] = field(default_factory=dict)
+
+
 class SessionRepository:
-    """Creates, closes and reads sessions."""
+    """Creates, resumes, closes and reads sessions."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def ensure_schema(self) -> None:
-        """Create missing tables."""
-        create_schema(self.engine)
+    # -- schema ----------------------------------------------------------------------------
+    def upgrade(self) -> str:
+        """Migrate the database to the newest revision; returns it (see console.storage.migrate).
 
+        Raises:
+            console.storage.migrate.DatabaseTooNewError: the database is newer than this console.
+        """
+        return upgrade_to_head(self.engine)
+
+    def ensure_schema(self) -> None:
+        """Same as :meth:`upgrade` (kept for callers written before migrations existed)."""
+        self.upgrade()
+
+    # -- patients, chairs, devices -----------------------------------------------------------
+    def add_patient(
+        self,
+        mrn: str,
+        display_name: str = "",
+        *,
+        date_of_birth: date | None = None,
+        weight_kg: float | None = None,
+        weight_measured_on: date | None = None,
+    ) -> int:
+        """Register a patient by MRN or clinic code; returns the id.
+
+        Raises:
+            DuplicatePatientError: the MRN exists.
+        """
+        mrn = mrn.strip()
+        if not mrn:
+            raise ValueError("a patient needs an MRN or clinic code")
+        try:
+            with self.engine.begin() as conn:
+                return int(
+                    conn.execute(
+                        insert(PatientRow)
+                        .values(
+                            mrn=mrn,
+                            display_name=display_name,
+                            date_of_birth=date_of_birth,
+                            weight_kg=weight_kg,
+                            weight_measured_on=weight_measured_on,
+                            created_at=datetime.now(UTC),
+                        )
+                        .returning(PatientRow.id)
+                    ).scalar_one()
+                )
+        except IntegrityError:
+            raise DuplicatePatientError(f"a patient with MRN {mrn!r} exists already") from None
+
+    def patient(self, mrn: str) -> PatientRecord | None:
+        """The patient with this MRN, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    PatientRow.id,
+                    PatientRow.mrn,
+                    PatientRow.display_name,
+                    PatientRow.date_of_birth,
+                    PatientRow.weight_kg,
+                    PatientRow.weight_measured_on,
+                ).where(PatientRow.mrn == mrn.strip())
+            ).one_or_none()
+        return None if row is None else PatientRecord(*row)
+
+    def record_weight(self, patient_id: int, weight_kg: float, measured_on: date) -> None:
+        """Store a new weight and its date (the dose calculation checks its age)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(PatientRow)
+                .where(PatientRow.id == patient_id)
+                .values(weight_kg=weight_kg, weight_measured_on=measured_on)
+            )
+
+    def chair_id(self, name: str, conn: Connection | None = None) -> int:
+        """Id of the chair called ``name``, registering it on first use (race-free on PG)."""
+        return self._get_or_create(ChairRow, {"name": name}, {"location": ""}, conn)
+
+    def device_id(self, kind: str, url: str, conn: Connection | None = None) -> int:
+        """Id of the device (kind, url), registering it on first use."""
+        return self._get_or_create(DeviceRow, {"kind": kind, "url": url}, {}, conn)
+
+    def _get_or_create(
+        self,
+        table: type[ChairRow] | type[DeviceRow],
+        key: dict[str, Any],
+        extra: dict[str, Any],
+        conn: Connection | None,
+    ) -> int:
+        if conn is None:
+            with self.engine.begin() as own:
+                return self._get_or_create(table, key, extra, own)
+        where = [getattr(table, k) == v for k, v in key.items()]
+        found = conn.scalar(select(table.id).where(*where))
+        if found is not None:
+            return int(found)
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        # Two consoles registering the same chair at once: one insert wins, both read it.
+        conn.execute(dialect_insert(table).values(**key, **extra).on_conflict_do_nothing())
+        return int(conn.execute(select(table.id).where(*where)).scalar_one())
+
+    # -- sessions ----------------------------------------------------------------------------
     def create_session(
         self,
         *,
@@ -76,9 +308,20 @@ class SessionRepository:
         simulated: bool,
         device_kind: str,
         device_url: str = "",
+        patient_id: int | None = None,
     ) -> int:
-        """Open a session record and return its id."""
+        """Open a session record and return its id.
+
+        With a patient, the session gets the next number in the patient's treatment series
+        (clinical.md A 2-3: the first sessions carry most of the risk).
+        """
         with self.engine.begin() as conn:
+            series: int | None = None
+            if patient_id is not None:
+                earlier = conn.scalar(
+                    select(func.count(SessionRow.id)).where(SessionRow.patient_id == patient_id)
+                )
+                series = int(earlier or 0) + 1
             result = conn.execute(
                 insert(SessionRow)
                 .values(
@@ -88,20 +331,165 @@ class SessionRepository:
                     device_kind=device_kind,
                     device_url=device_url,
                     note="",
+                    patient_id=patient_id,
+                    chair_id=self.chair_id(chair, conn),
+                    device_id=self.device_id(device_kind, device_url, conn),
+                    phase=Phase.BASELINE.value,
+                    series_number=series,
+                    resumed=False,
                 )
                 .returning(SessionRow.id)
             )
             return int(result.scalar_one())
 
     def end_session(self, session_id: int, ended_at: datetime) -> None:
-        """Close a session record."""
+        """Close a session record (monitoring ended)."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(SessionRow).where(SessionRow.id == session_id).values(ended_at=ended_at)
             )
 
+    def session(self, session_id: int) -> SessionRecord:
+        """A session's header.
+
+        Raises:
+            UnknownSessionError: no such id.
+        """
+        with self.engine.connect() as conn:
+            return self._session(conn, session_id)
+
+    def _session(self, conn: Connection, session_id: int) -> SessionRecord:
+        row = conn.execute(
+            select(
+                SessionRow.id,
+                SessionRow.chair,
+                SessionRow.started_at,
+                SessionRow.ended_at,
+                SessionRow.simulated,
+                SessionRow.device_kind,
+                SessionRow.device_url,
+                SessionRow.patient_id,
+                SessionRow.phase,
+                SessionRow.series_number,
+                SessionRow.resumed,
+                SessionRow.weight_kg,
+                SessionRow.dose_mg_per_kg,
+                SessionRow.dose_mg,
+                SessionRow.rate_ml_per_h,
+                SessionRow.route,
+            ).where(SessionRow.id == session_id)
+        ).one_or_none()
+        if row is None:
+            raise UnknownSessionError(f"no session with id {session_id}")
+        return SessionRecord(**row._mapping)
+
+    def unfinished_sessions(self, chair: str) -> list[SessionSummary]:
+        """Sessions of ``chair`` that were never ended (the console crashed), newest first.
+
+        The GUI offers to resume the newest one at start-up.
+        """
+        return self._summaries(
+            [SessionRow.chair == chair, SessionRow.ended_at.is_(None)],
+        )
+
+    def resume_session(
+        self, session_id: int, *, at: datetime | None = None, by: str = ""
+    ) -> SessionRecord:
+        """Continue an unfinished session after a restart: flag it and note the gap.
+
+        The gap (last stored reading to now) is written as a ``resumed`` event on the timeline
+        so the record says plainly that monitoring data is missing there.
+
+        Raises:
+            UnknownSessionError: no such id.
+            SessionAlreadyEndedError: the session was ended properly.
+        """
+        at = at or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            record = self._session(conn, session_id)
+            if record.ended_at is not None:
+                raise SessionAlreadyEndedError(
+                    f"session {session_id} ended at {record.ended_at.isoformat()}; start a new one"
+                )
+            last = conn.scalar(
+                select(func.max(ReadingRow.received_at)).where(ReadingRow.session_id == session_id)
+            )
+            if isinstance(last, str):  # SQLite's max() bypasses the column type
+                last = datetime.fromisoformat(last).replace(tzinfo=UTC)
+            gap = (
+                f"resumed after an unclean shutdown; no data from {last.isoformat()} "
+                f"to {at.isoformat()}"
+                if isinstance(last, datetime)
+                else "resumed after an unclean shutdown"
+            )
+            event = SessionEvent(
+                kind=EventKind.RESUMED.value,
+                at=at,
+                author=by,
+                phase=_phase(record.phase),
+                text=gap,
+            )
+            apply_ops(conn, item_ops(SessionEventItem(session_id, event)))
+            return self._session(conn, session_id)
+
+    def record_event(self, session_id: int, event: SessionEvent) -> None:
+        """Store one lifecycle event now (when the caller needs it written before going on).
+
+        Live paths submit a :class:`~console.storage.writer.SessionEventItem` to the writer
+        instead, which also survives a database outage.
+        """
+        with self.engine.begin() as conn:
+            apply_ops(conn, item_ops(SessionEventItem(session_id, event)))
+
+    def events(self, session_id: int) -> list[SessionEvent]:
+        """The session timeline (lifecycle steps and annotations) in time order."""
+        stmt = (
+            select(
+                EventRow.kind,
+                EventRow.at,
+                EventRow.author,
+                EventRow.reason,
+                EventRow.phase,
+                EventRow.rate_ml_per_h,
+                EventRow.dose_mg,
+                EventRow.score,
+                EventRow.text,
+                EventRow.data,
+            )
+            .where(EventRow.session_id == session_id)
+            .order_by(EventRow.at, EventRow.id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [
+            SessionEvent(
+                kind=r.kind,
+                at=r.at,
+                author=r.author,
+                reason=r.reason,
+                phase=_phase(r.phase),
+                rate_ml_per_h=r.rate_ml_per_h,
+                dose_mg=r.dose_mg,
+                score=r.score,
+                text=r.text,
+                data=json.loads(r.data) if r.data else {},
+            )
+            for r in rows
+        ]
+
+    def lifecycle(self, session_id: int, policy: SessionPolicy | None = None) -> SessionLifecycle:
+        """The session's lifecycle rebuilt from its stored events (e.g. after resume)."""
+        stored = [e for e in self.events(session_id) if e.kind != EventKind.RESUMED]
+        life = SessionLifecycle.from_events(
+            sorted(stored, key=lambda e: e.at) if stored else [], policy
+        )
+        return life
+
     def list_sessions(self) -> list[SessionSummary]:
         """Every session, newest first, with counts."""
+        return self._summaries([])
+
+    def _summaries(self, where: Sequence[ColumnElement[bool]]) -> list[SessionSummary]:
         n_readings = (
             select(func.count(ReadingRow.id))
             .where(ReadingRow.session_id == SessionRow.id)
@@ -112,19 +500,29 @@ class SessionRepository:
             .where(AlarmRow.session_id == SessionRow.id)
             .scalar_subquery()
         )
-        stmt = select(
-            SessionRow.id,
-            SessionRow.chair,
-            SessionRow.started_at,
-            SessionRow.ended_at,
-            SessionRow.simulated,
-            SessionRow.device_kind,
-            n_readings.label("readings"),
-            n_alarms.label("alarms"),
-        ).order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
+        stmt = (
+            select(
+                SessionRow.id,
+                SessionRow.chair,
+                SessionRow.started_at,
+                SessionRow.ended_at,
+                SessionRow.simulated,
+                SessionRow.device_kind,
+                n_readings.label("readings"),
+                n_alarms.label("alarms"),
+                SessionRow.phase,
+                PatientRow.mrn.label("patient"),
+                SessionRow.series_number,
+                SessionRow.resumed,
+            )
+            .outerjoin(PatientRow, PatientRow.id == SessionRow.patient_id)
+            .where(*where)
+            .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
+        )
         with self.engine.connect() as conn:
             return [SessionSummary(**row._mapping) for row in conn.execute(stmt)]
 
+    # -- live data, read back ----------------------------------------------------------------
     def readings(self, session_id: int, parameter: str | None = None) -> list[StoredReading]:
         """Readings of a session in arrival order."""
         stmt = select(
@@ -161,6 +559,24 @@ class SessionRepository:
         with self.engine.connect() as conn:
             return [StoredAlarm(**row._mapping) for row in conn.execute(stmt)]
 
+    def alarm_log(self, session_id: int) -> list[StoredAlarmLog]:
+        """Every alarm transition of a session in order."""
+        stmt = (
+            select(
+                AlarmLogRow.condition,
+                AlarmLogRow.kind,
+                AlarmLogRow.priority,
+                AlarmLogRow.value,
+                AlarmLogRow.message,
+                AlarmLogRow.at,
+                AlarmLogRow.actor,
+            )
+            .where(AlarmLogRow.session_id == session_id)
+            .order_by(AlarmLogRow.at, AlarmLogRow.id)
+        )
+        with self.engine.connect() as conn:
+            return [StoredAlarmLog(**row._mapping) for row in conn.execute(stmt)]
+
     def technical_events(self, session_id: int) -> list[tuple[str, str, datetime]]:
         """(kind, detail, at) of a session's technical events."""
         stmt = (
@@ -170,3 +586,159 @@ class SessionRepository:
         )
         with self.engine.connect() as conn:
             return [(k, d, a) for k, d, a in conn.execute(stmt)]
+
+    def discharge_checks(self, session_id: int) -> list[tuple[str, bool, datetime, str, str]]:
+        """(item, passed, at, author, note) of the session's discharge checklist answers."""
+        stmt = (
+            select(
+                DischargeCheckRow.item,
+                DischargeCheckRow.passed,
+                DischargeCheckRow.at,
+                DischargeCheckRow.author,
+                DischargeCheckRow.note,
+            )
+            .where(DischargeCheckRow.session_id == session_id)
+            .order_by(DischargeCheckRow.at, DischargeCheckRow.id)
+        )
+        with self.engine.connect() as conn:
+            return [(i, p, a, au, n) for i, p, a, au, n in conn.execute(stmt)]
+
+    # -- threshold profiles --------------------------------------------------------------------
+    def save_profile(self, name: str, rules_json: str, *, by: str, at: datetime) -> int:
+        """Store a named limit profile (JSON text); returns its id."""
+        json.loads(rules_json)  # refuse non-JSON early, with the parser's message
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    insert(ThresholdProfileRow)
+                    .values(name=name, rules_json=rules_json, created_at=at, created_by=by)
+                    .returning(ThresholdProfileRow.id)
+                ).scalar_one()
+            )
+
+    def profile_changes(self, session_id: int | None = None) -> list[dict[str, Any]]:
+        """Limit changes (of one session, or all), oldest first, as plain dicts."""
+        stmt = select(
+            ProfileChangeRow.session_id,
+            ProfileChangeRow.profile_id,
+            ProfileChangeRow.at,
+            ProfileChangeRow.actor,
+            ProfileChangeRow.reason,
+            ProfileChangeRow.old_json,
+            ProfileChangeRow.new_json,
+        ).order_by(ProfileChangeRow.at, ProfileChangeRow.id)
+        if session_id is not None:
+            stmt = stmt.where(ProfileChangeRow.session_id == session_id)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(stmt)]
+
+    # -- review (fast paths) ------------------------------------------------------------------
+    def trends(self, session_id: int) -> dict[str, Trend]:
+        """All numerics of a session as arrays per parameter (for the review plots)."""
+        epoch = _epoch_seconds(self.engine, ReadingRow.received_at)
+        value = ReadingRow.value
+        stmt = (
+            select(ReadingRow.parameter, epoch, value, ReadingRow.valid)
+            .where(ReadingRow.session_id == session_id)
+            .order_by(ReadingRow.parameter, ReadingRow.received_at, ReadingRow.id)
+        )
+        with self.engine.connect() as conn:
+            rows = _raw_rows(conn, stmt)
+        out: dict[str, Trend] = {}
+        if not rows:
+            return out
+        params = [r[0] for r in rows]
+        ts = [r[1] for r in rows]
+        values = [r[2] for r in rows]
+        valid = [r[3] for r in rows]
+        t = np.asarray(ts, dtype=np.float64)
+        v = np.array([np.nan if x is None else x for x in values], dtype=np.float64)
+        v[~np.asarray(valid, dtype=bool)] = np.nan
+        start = 0
+        names = list(params)
+        for i in range(1, len(names) + 1):
+            if i == len(names) or names[i] != names[start]:
+                out[names[start]] = Trend(t[start:i].copy(), v[start:i].copy())
+                start = i
+        return out
+
+    def waveform(self, session_id: int, channel: str) -> Waveform:
+        """A channel's stored seconds of a session, concatenated into one float32 array."""
+        epoch = _epoch_seconds(self.engine, WaveformRow.start_at)
+        stmt = (
+            select(epoch, WaveformRow.sample_rate_hz, WaveformRow.data)
+            .where(WaveformRow.session_id == session_id, WaveformRow.channel == channel)
+            .order_by(WaveformRow.start_at, WaveformRow.id)
+        )
+        with self.engine.connect() as conn:
+            rows = _raw_rows(conn, stmt)
+        if not rows:
+            return Waveform(
+                np.empty(0), np.empty(0, dtype=np.int64), 0.0, np.empty(0, dtype=np.float32)
+            )
+        starts = [r[0] for r in rows]
+        rates = [r[1] for r in rows]
+        blobs = [r[2] for r in rows]
+        chunks = [np.frombuffer(bytes(b), dtype="<f4") for b in blobs]
+        return Waveform(
+            chunk_start=np.asarray(starts, dtype=np.float64),
+            chunk_len=np.array([len(c) for c in chunks], dtype=np.int64),
+            sample_rate_hz=float(rates[0]),
+            samples=np.concatenate(chunks).astype(np.float32, copy=False),
+        )
+
+    def waveform_channels(self, session_id: int) -> list[str]:
+        """The waveform channels stored for a session."""
+        with self.engine.connect() as conn:
+            return sorted(
+                conn.scalars(
+                    select(WaveformRow.channel)
+                    .where(WaveformRow.session_id == session_id)
+                    .distinct()
+                )
+            )
+
+    def load_review(self, session_id: int, *, waveforms: bool = True) -> SessionReview:
+        """Everything the review screen needs for one session.
+
+        Raises:
+            UnknownSessionError: no such id.
+        """
+        record = self.session(session_id)
+        waves = (
+            {ch: self.waveform(session_id, ch) for ch in self.waveform_channels(session_id)}
+            if waveforms
+            else {}
+        )
+        return SessionReview(
+            session=record,
+            trends=self.trends(session_id),
+            alarms=self.alarms(session_id),
+            events=self.events(session_id),
+            waveforms=waves,
+        )
+
+
+def _phase(value: str | None) -> Phase | None:
+    """The phase of a stored value; None for NULL or a phase a newer console introduced."""
+    try:
+        return None if value is None else Phase(value)
+    except ValueError:
+        return None
+
+
+def _epoch_seconds(engine: Engine, column: Any) -> ColumnElement[float]:
+    """SQL for a UTC timestamp column as float epoch seconds (no Python datetimes on load)."""
+    if engine.dialect.name == "sqlite":
+        return ((func.julianday(column) - 2440587.5) * 86400.0).label("t")
+    return func.extract("epoch", column).cast(Float).label("t")
+
+
+def _raw_rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
+    """Plain tuples straight from the DBAPI cursor, skipping Row construction and type
+    processing (the selected columns are plain numbers, text and bytes by construction)."""
+    result = conn.execute(stmt)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()

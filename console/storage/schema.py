@@ -1,28 +1,46 @@
-"""SQLAlchemy 2.0 mapped tables of the session record.
+"""SQLAlchemy 2.x mapped tables of the session record (the schema at the newest migration).
 
 Times are stored timezone-aware (UTC).  Every reading keeps the device's validity flag, its own
 time and the host receive time, so the record shows what the monitor said, not what we assumed.
-Alembic migrations arrive with the storage issue; until then :func:`create_schema` builds the
-tables from this module.
+
+The tables are created and changed only by the Alembic migrations in
+``console/storage/migrations`` (:func:`console.storage.migrate.upgrade_to_head`); this module is
+the Python view of the newest revision, and ``tests/console/storage/test_migrations.py`` fails
+when the two drift apart.  Constraint names follow PostgreSQL's own defaults so that a database
+built by the migrations and these models name everything identically on both backends.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    MetaData,
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    false,
 )
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: PostgreSQL's default constraint names, spelled out so SQLite gets the same ones (Alembic batch
+#: mode on SQLite needs named constraints to find them again).
+NAMING_CONVENTION = {
+    "pk": "%(table_name)s_pkey",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+}
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -48,9 +66,55 @@ class UtcDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     """Declarative base of all tables."""
 
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+
+# -- who and where ----------------------------------------------------------------------------
+class PatientRow(Base):
+    """The minimal identifiers of a patient; the clinic's EHR holds the rest."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    date_of_birth: Mapped[date | None] = mapped_column(Date, nullable=True)
+    weight_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    weight_measured_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ChairRow(Base):
+    """A treatment chair (bay); a session is tied to one."""
+
+    __tablename__ = "chairs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    location: Mapped[str] = mapped_column(String(128), default="")
+
+
+class DeviceRow(Base):
+    """A monitor, by driver kind and port URL."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(String(512), default="")
+
+    __table_args__ = (UniqueConstraint("kind", "url"),)
+
+
+# -- the session ------------------------------------------------------------------------------
 class SessionRow(Base):
-    """One monitoring session at one chair."""
+    """One monitoring session at one chair.
+
+    ``chair``, ``device_kind`` and ``device_url`` are the baseline revision's free-text columns,
+    kept so that old records read as they were written; ``chair_id``/``device_id`` link to the
+    tables above.  ``phase`` mirrors the lifecycle's phase after the newest stored event
+    (console.domain.session), so the list of sessions needs no replay.
+    """
 
     __tablename__ = "sessions"
 
@@ -62,6 +126,23 @@ class SessionRow(Base):
     device_kind: Mapped[str] = mapped_column(String(64))
     device_url: Mapped[str] = mapped_column(String(512), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    # revision 0002
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), nullable=True)
+    chair_id: Mapped[int | None] = mapped_column(ForeignKey("chairs.id"), nullable=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
+    phase: Mapped[str] = mapped_column(String(16), default="baseline", server_default="baseline")
+    series_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resumed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    weight_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dose_mg_per_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dose_mg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rate_ml_per_h: Mapped[float | None] = mapped_column(Float, nullable=True)
+    route: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+    __table_args__ = (
+        Index("ix_sessions_chair_ended", "chair", "ended_at"),
+        Index("ix_sessions_patient", "patient_id", "started_at"),
+    )
 
 
 class ReadingRow(Base):
@@ -81,6 +162,27 @@ class ReadingRow(Base):
 
     __table_args__ = (
         Index("ix_readings_session_param_time", "session_id", "parameter", "received_at"),
+    )
+
+
+class WaveformRow(Base):
+    """One second of one waveform channel as little-endian float32 samples.
+
+    One row per second instead of one per sample: 2.2 MB instead of 21-51 MB per hour of 125 Hz
+    pleth, and an hour loads in milliseconds (shared/performance.md, Storage).
+    """
+
+    __tablename__ = "waveforms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    start_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sample_rate_hz: Mapped[float] = mapped_column(Float)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        Index("ix_waveforms_session_channel_time", "session_id", "channel", "start_at"),
     )
 
 
@@ -104,18 +206,24 @@ class AlarmRow(Base):
 
 
 class AlarmLogRow(Base):
-    """Every transition of every alarm (onset, escalation, end): the alarm log."""
+    """Every transition of every alarm (onset, escalation, acknowledge, pause, end).
+
+    ``kind`` is stored verbatim, including kinds this version does not know, so a newer alarm
+    engine's events are never dropped; ``actor`` is who acknowledged or paused (None for
+    transitions the evaluator made by itself).
+    """
 
     __tablename__ = "alarm_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
     condition: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
     priority: Mapped[str] = mapped_column(String(8))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     message: Mapped[str] = mapped_column(String(256))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class TechnicalEventRow(Base):
@@ -130,6 +238,88 @@ class TechnicalEventRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-def create_schema(engine: Engine) -> None:
-    """Create any missing table."""
-    Base.metadata.create_all(engine)
+class EventRow(Base):
+    """A clinical event or annotation on the session timeline (clinical.md A, E, G).
+
+    Lifecycle transitions (baseline recorded, override, infusion start/pause/rate change/stop,
+    discharge) and observations (nausea, dissociation score, intervention, free text) share one
+    table so the review screen and the export read one ordered timeline.  Columns that a kind
+    does not use stay NULL; ``data`` holds anything else as JSON text.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    author: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    phase: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    rate_ml_per_h: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dose_mg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_events_session_time", "session_id", "at"),)
+
+
+class ThresholdProfileRow(Base):
+    """A named set of alarm limits (JSON text), e.g. a clinic default or 'first 3 sessions'."""
+
+    __tablename__ = "threshold_profiles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    rules_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ProfileChangeRow(Base):
+    """Who changed which limits when and why (clinical.md H 36: logged limit changes)."""
+
+    __tablename__ = "profile_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True
+    )
+    profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threshold_profiles.id"), nullable=True
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    old_json: Mapped[str] = mapped_column(Text, default="")
+    new_json: Mapped[str] = mapped_column(Text, default="")
+
+
+class DischargeCheckRow(Base):
+    """One item of the discharge checklist (clinical.md F 29), as answered."""
+
+    __tablename__ = "discharge_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    item: Mapped[str] = mapped_column(String(64))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    author: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class WriteBatchRow(Base):
+    """Marker of a writer batch whose commit must not be applied twice.
+
+    The writer inserts its batch's id in the same transaction as the batch's rows; replaying a
+    journalled batch first looks for the marker, so a batch whose COMMIT outcome was unknown (the
+    connection died during it) is applied exactly once.  Markers are deleted once no journal can
+    hold their batch any more, so the table stays nearly empty.
+    """
+
+    __tablename__ = "write_batches"
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,0 +1,260 @@
+"""``python main.py export``: one session's record as a single CSV file (headless, no Qt).
+
+Format: **one CSV file** with a ``record_type`` column, rows in time order after one
+``session`` row.  A single file keeps "the record of session N" one attachment that opens in any
+spreadsheet and sorts by time; columns a record type does not use are empty.
+
+Record types and the columns they fill:
+
+=============== =================================================================================
+session         time (start), end_time, patient, chair, phase, simulated, series_number, device,
+                weight_kg, dose_mg_per_kg, dose_mg, rate_ml_per_h, route, resumed
+reading         time (received), device_time, parameter, value, unit, valid, flags
+alarm           time (onset), end_time, condition, parameter, priority, value, limit, message
+alarm_log       time, condition, kind, priority, value, message, actor
+event           time, kind, author, reason, phase, rate_ml_per_h, dose_mg, score, text, data
+technical       time, kind, text (detail)
+discharge_check time, kind (item), valid (passed), author, text (note)
+=============== =================================================================================
+
+Times are ISO 8601 UTC.  The file is written next to its target and renamed into place, so a
+half-written export never looks complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from console.commands.sessions import CommandError, add_db_option, run_command, with_repository
+from console.storage.repository import SessionRepository, UnknownSessionError
+
+FIELDS = (
+    "record_type",
+    "time",
+    "end_time",
+    "parameter",
+    "value",
+    "unit",
+    "valid",
+    "flags",
+    "device_time",
+    "condition",
+    "kind",
+    "priority",
+    "limit",
+    "message",
+    "actor",
+    "author",
+    "reason",
+    "phase",
+    "rate_ml_per_h",
+    "dose_mg",
+    "score",
+    "text",
+    "data",
+    "patient",
+    "chair",
+    "simulated",
+    "series_number",
+    "device",
+    "weight_kg",
+    "dose_mg_per_kg",
+    "route",
+    "resumed",
+)
+
+#: Order of record types that share one timestamp (the cause before what it caused).
+_TYPE_ORDER = {
+    "event": 0,
+    "reading": 1,
+    "alarm": 2,
+    "alarm_log": 3,
+    "technical": 4,
+    "discharge_check": 5,
+}
+
+
+def _iso(t: datetime | None) -> str:
+    return "" if t is None else t.isoformat()
+
+
+def session_rows(repo: SessionRepository, session_id: int) -> list[dict[str, Any]]:
+    """Every record of one session as CSV rows (dicts keyed by :data:`FIELDS`).
+
+    Raises:
+        UnknownSessionError: no such session.
+    """
+    s = repo.session(session_id)
+    patient = next((p.patient for p in repo.list_sessions() if p.id == session_id), None)
+    head = {
+        "record_type": "session",
+        "time": _iso(s.started_at),
+        "end_time": _iso(s.ended_at),
+        "patient": patient or "",
+        "chair": s.chair,
+        "phase": s.phase,
+        "simulated": s.simulated,
+        "series_number": "" if s.series_number is None else s.series_number,
+        "device": s.device_kind,
+        "weight_kg": s.weight_kg,
+        "dose_mg_per_kg": s.dose_mg_per_kg,
+        "dose_mg": s.dose_mg,
+        "rate_ml_per_h": s.rate_ml_per_h,
+        "route": s.route or "",
+        "resumed": s.resumed,
+    }
+    timed: list[tuple[datetime, int, int, dict[str, Any]]] = []
+
+    def add(at: datetime, row: dict[str, Any]) -> None:
+        timed.append((at, _TYPE_ORDER[row["record_type"]], len(timed), row))
+
+    for r in repo.readings(session_id):
+        add(
+            r.received_at,
+            {
+                "record_type": "reading",
+                "time": _iso(r.received_at),
+                "device_time": _iso(r.device_time),
+                "parameter": r.parameter,
+                "value": r.value,
+                "unit": r.unit,
+                "valid": r.valid,
+                "flags": r.flags,
+            },
+        )
+    for a in repo.alarms(session_id):
+        add(
+            a.onset_at,
+            {
+                "record_type": "alarm",
+                "time": _iso(a.onset_at),
+                "end_time": _iso(a.ended_at),
+                "condition": a.condition,
+                "parameter": a.parameter,
+                "priority": a.priority,
+                "value": a.value,
+                "limit": a.limit_value,
+                "message": a.message,
+            },
+        )
+    for log in repo.alarm_log(session_id):
+        add(
+            log.at,
+            {
+                "record_type": "alarm_log",
+                "time": _iso(log.at),
+                "condition": log.condition,
+                "kind": log.kind,
+                "priority": log.priority,
+                "value": log.value,
+                "message": log.message,
+                "actor": log.actor or "",
+            },
+        )
+    for e in repo.events(session_id):
+        add(
+            e.at,
+            {
+                "record_type": "event",
+                "time": _iso(e.at),
+                "kind": e.kind,
+                "author": e.author,
+                "reason": e.reason,
+                "phase": "" if e.phase is None else e.phase.value,
+                "rate_ml_per_h": e.rate_ml_per_h,
+                "dose_mg": e.dose_mg,
+                "score": e.score,
+                "text": e.text,
+                "data": json.dumps(e.data, sort_keys=True) if e.data else "",
+            },
+        )
+    for kind, detail, at in repo.technical_events(session_id):
+        add(at, {"record_type": "technical", "time": _iso(at), "kind": kind, "text": detail})
+    for item, passed, at, author, note in repo.discharge_checks(session_id):
+        add(
+            at,
+            {
+                "record_type": "discharge_check",
+                "time": _iso(at),
+                "kind": item,
+                "valid": passed,
+                "author": author,
+                "text": note,
+            },
+        )
+    timed.sort(key=lambda x: (x[0], x[1], x[2]))
+    return [head] + [row for *_k, row in timed]
+
+
+def write_csv(rows: Sequence[dict[str, Any]], out: str) -> None:
+    """Write rows as CSV to ``out`` ("-" = stdout), atomically for files."""
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=FIELDS, extrasaction="raise", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    if out == "-":
+        sys.stdout.write(buf.getvalue())
+        return
+    target = Path(out)
+    if target.is_dir():
+        raise CommandError(f"--out {out!r} is a directory; give a file name")
+    if not target.parent.exists():
+        raise CommandError(f"--out {out!r}: directory {str(target.parent)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(buf.getvalue())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``export`` command line."""
+    parser = argparse.ArgumentParser(
+        prog="infusion-console export",
+        description="Export one session's readings, alarms and events as one CSV file with a "
+        "record_type column (session, reading, alarm, alarm_log, event, technical, "
+        "discharge_check), in time order; times in ISO 8601 UTC.",
+    )
+    add_db_option(parser)
+    parser.add_argument("--session", type=int, required=True, metavar="ID", help="session id")
+    parser.add_argument("--format", choices=["csv"], default="csv", help="output format (csv)")
+    parser.add_argument(
+        "--out", required=True, metavar="FILE", help="output file, or - for standard output"
+    )
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point of ``infusion-console export``; returns the exit code."""
+    args = build_parser().parse_args(list(argv))
+
+    def body() -> int:
+        def rows(repo: SessionRepository) -> list[dict[str, Any]]:
+            try:
+                return session_rows(repo, args.session)
+            except UnknownSessionError:
+                raise CommandError(f"no session with id {args.session}") from None
+
+        out = with_repository(args.db, rows)
+        write_csv(out, args.out)
+        if args.out != "-":
+            sys.stderr.write(f"exported {len(out) - 1} records of session {args.session}\n")
+        return 0
+
+    return run_command("infusion-console export", body)

@@ -1,0 +1,304 @@
+"""The local spool of write batches the database could not take (yet).
+
+When the database is unreachable (PostgreSQL down, disk full, SQLite file locked) the writer
+appends each batch to this journal and fsyncs it, so the session record survives a crash of
+the console during the outage; when the database is back the batches are replayed in order and
+the file is emptied.  Replay is idempotent (each batch carries a unique id that is stored with
+its rows, :class:`console.storage.schema.WriteBatchRow`), so a crash during replay, or a batch
+whose COMMIT outcome was unknown, never duplicates a row.
+
+Format: JSON lines, one batch per line ``{"v": 1, "uid": ..., "db": ..., "ops": [...]}``,
+readable with any text tool in an emergency.  A torn last line (power cut mid-write) is cut
+off at open, with a warning: it can only be the newest batch, which was never acknowledged.
+
+One journal file belongs to one process and one database: files are named after a hash of the
+database URL and locked with ``flock`` while open, so two consoles on one PC never share one;
+a file left by a crashed console is adopted (its batches are moved into ours) at the next start.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+try:  # POSIX; on Windows each process simply uses its own file (see _lock)
+    import fcntl
+except ImportError:  # pragma: no cover - not on the CI platform
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("storage")
+
+JOURNAL_VERSION = 1
+#: Journal files tried per database before giving up (one per concurrently running console).
+MAX_FILES = 32
+
+Op = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One writer transaction: a unique id and its operations, in order."""
+
+    uid: str
+    ops: tuple[Op, ...]
+
+    @property
+    def n_rows(self) -> int:
+        """Number of operations (each writes one row or updates one)."""
+        return len(self.ops)
+
+
+def _encode(obj: object) -> object:
+    if isinstance(obj, datetime):
+        return {"$t": obj.isoformat()}
+    if isinstance(obj, date):
+        return {"$d": obj.isoformat()}
+    if isinstance(obj, bytes | bytearray | memoryview):
+        return {"$b": base64.b64encode(bytes(obj)).decode("ascii")}
+    raise TypeError(f"cannot journal {type(obj).__name__}")
+
+
+def _decode(obj: dict[str, Any]) -> object:
+    if len(obj) == 1:
+        if "$t" in obj:
+            return datetime.fromisoformat(obj["$t"])
+        if "$d" in obj:
+            return date.fromisoformat(obj["$d"])
+        if "$b" in obj:
+            return base64.b64decode(obj["$b"])
+    return obj
+
+
+def encode_batch(batch: Batch, db_label: str) -> bytes:
+    """One journal line (with its newline) for ``batch``."""
+    record = {
+        "v": JOURNAL_VERSION,
+        "uid": batch.uid,
+        "db": db_label,
+        "ops": [[name, payload] for name, payload in batch.ops],
+    }
+    return json.dumps(record, default=_encode, separators=(",", ":")).encode() + b"\n"
+
+
+def decode_batch(line: bytes) -> Batch:
+    """The batch of one journal line.
+
+    Raises:
+        ValueError: not a complete journal line of a known version.
+    """
+    record = json.loads(line, object_hook=_decode)
+    if not isinstance(record, dict) or record.get("v") != JOURNAL_VERSION:
+        raise ValueError("not a journal record of version 1")
+    ops = tuple((str(name), dict(payload)) for name, payload in record["ops"])
+    return Batch(uid=str(record["uid"]), ops=ops)
+
+
+def journal_key(db_label: str) -> str:
+    """Short stable id of a database URL (password removed) for file names."""
+    return hashlib.sha256(db_label.encode()).hexdigest()[:16]
+
+
+class Journal:
+    """An fsync'd append-only file of batches with a replay cursor.
+
+    Not thread-safe: only the writer thread uses it.
+    """
+
+    def __init__(self, path: Path, fd: int, db_label: str) -> None:
+        self.path = path
+        self.db_label = db_label
+        self._fd = fd
+        self._head = 0  # byte offset of the first batch not yet replayed
+        self._size = os.fstat(fd).st_size
+        self.pending_batches = 0
+        self._trim_torn_tail()
+
+    # -- opening ----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, directory: Path, db_label: str) -> Journal:
+        """Open (and lock) this process's journal for ``db_label`` in ``directory``.
+
+        Batches left in other unlocked journals of the same database (a console that crashed)
+        are moved into the returned journal, in their order, so they are replayed too.
+
+        Raises:
+            OSError: the directory cannot be created or no journal file can be locked.
+        """
+        directory.mkdir(parents=True, exist_ok=True)
+        key = journal_key(db_label)
+        mine: Journal | None = None
+        orphans: list[tuple[Path, int]] = []
+        for n in range(MAX_FILES):
+            path = directory / f"journal-{key}-{n}.jsonl"
+            if mine is not None and not path.exists():
+                continue
+            existed = path.exists()
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            if not _lock(fd):
+                os.close(fd)
+                continue
+            if mine is None:
+                mine = cls(path, fd, db_label)
+                if not existed:
+                    _fsync_dir(directory)
+            else:
+                orphans.append((path, fd))
+        if mine is None:
+            raise OSError(f"no free journal file in {directory} (>{MAX_FILES} consoles?)")
+        for path, fd in orphans:
+            adopted = Journal(path, fd, db_label)
+            n = 0
+            for line in adopted._lines():
+                mine._append_line(line)
+                n += 1
+            if n:
+                log.warning("adopted %d unsent batches from %s", n, path)
+            os.close(fd)
+            path.unlink()
+        mine.pending_batches = sum(1 for _ in mine._lines())
+        return mine
+
+    def close(self) -> None:
+        """Release the file (its content stays for the next start)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    # -- writing ----------------------------------------------------------------------------
+    def append(self, batch: Batch) -> None:
+        """Append one batch and fsync before returning (durable against crash and power cut)."""
+        self._append_line(encode_batch(batch, self.db_label))
+        self.pending_batches += 1
+
+    def _append_line(self, line: bytes) -> None:
+        view = memoryview(line)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        os.fsync(self._fd)
+        self._size += len(line)
+
+    # -- replaying --------------------------------------------------------------------------
+    @property
+    def empty(self) -> bool:
+        """True when every batch was replayed."""
+        return self._head >= self._size
+
+    def peek(self, max_batches: int) -> list[tuple[int, Batch]]:
+        """Up to ``max_batches`` next batches, each with the offset just after it."""
+        out: list[tuple[int, Batch]] = []
+        offset = self._head
+        for line in self._lines(start=self._head):
+            offset += len(line)
+            out.append((offset, decode_batch(line)))
+            if len(out) >= max_batches:
+                break
+        return out
+
+    def advance(self, offset: int, n_batches: int) -> None:
+        """Mark the batches before ``offset`` as replayed; empty the file once all are."""
+        self._head = offset
+        self.pending_batches = max(0, self.pending_batches - n_batches)
+        if self._head >= self._size:
+            os.ftruncate(self._fd, 0)
+            os.fsync(self._fd)
+            self._head = self._size = 0
+            self.pending_batches = 0
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _lines(self, start: int = 0) -> Iterator[bytes]:
+        with open(self.path, "rb") as fh:
+            fh.seek(start)
+            for line in fh:
+                if not line.endswith(b"\n"):
+                    return
+                yield line
+
+    def _trim_torn_tail(self) -> None:
+        good = 0
+        for line in self._lines():
+            try:
+                decode_batch(line)
+            except (ValueError, KeyError, TypeError):
+                break
+            good += len(line)
+        if good < self._size:
+            log.warning(
+                "journal %s: dropping %d bytes of an incomplete last batch",
+                self.path,
+                self._size - good,
+            )
+            os.ftruncate(self._fd, good)
+            os.fsync(self._fd)
+            self._size = good
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a new file's directory entry durable (POSIX; a no-op where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int) -> bool:
+    if fcntl is None:  # pragma: no cover
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+class MemoryJournal(Journal):
+    """The same interface in memory, for a writer given no journal directory (tests, tools).
+
+    Batches survive a database outage but not a crash of the process.
+    """
+
+    def __init__(self, db_label: str = "") -> None:
+        self.path = Path("<memory>")
+        self.db_label = db_label
+        self._fd = -1
+        self._batches: list[Batch] = []
+        self._head = 0
+        self._size = 0
+        self.pending_batches = 0
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def append(self, batch: Batch) -> None:
+        """Keep the batch in memory."""
+        self._batches.append(batch)
+        self._size = len(self._batches)
+        self.pending_batches += 1
+
+    def peek(self, max_batches: int) -> list[tuple[int, Batch]]:
+        """Up to ``max_batches`` next batches with their end index."""
+        window = self._batches[self._head : self._head + max_batches]
+        return [(self._head + i + 1, b) for i, b in enumerate(window)]
+
+    def advance(self, offset: int, n_batches: int) -> None:
+        """Drop replayed batches once all are."""
+        self._head = offset
+        self.pending_batches = max(0, self.pending_batches - n_batches)
+        if self._head >= self._size:
+            self._batches.clear()
+            self._head = self._size = 0
+            self.pending_batches = 0

@@ -1,0 +1,1 @@
+"""Alembic migrations of the session record; run through :mod:`console.storage.migrate`."""
