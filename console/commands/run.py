@@ -41,7 +41,7 @@ from console.storage.repository import SessionRepository
 from console.storage.writer import AlarmItem, ReadingsItem, StorageWriter, TechnicalItem
 from devices.clock import Clock, ScaledClock, SystemClock
 from devices.errors import BackendUnavailable
-from devices.model import DeviceState, Reading, TechnicalEvent, TechnicalEventKind
+from devices.model import DeviceState, Metric, Reading, TechnicalEvent, TechnicalEventKind
 from devices.registry import driver_class
 from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.cli import parse_speed
@@ -53,6 +53,11 @@ PRIORITY_RANK = {"low": 1, "medium": 2, "high": 3}
 
 def _priority_name(ev: AlarmEvent) -> str:
     return str(getattr(ev.priority, "label", str(ev.priority))).lower()
+
+
+def pulse_is_hr_source(metrics: frozenset[Metric]) -> bool:
+    """True for a monitor with a pulse rate but no ECG HR (a pulse oximeter)."""
+    return Metric.HR not in metrics and Metric.PR in metrics
 
 
 def alarm_parameter(ev: AlarmEvent) -> str:
@@ -152,11 +157,34 @@ class SessionRecorder:
 
 
 def judge(
-    alarms: list[AlarmRecord], expect: Sequence[ExpectedAlarm], allow: Sequence[str]
+    alarms: list[AlarmRecord],
+    expect: Sequence[ExpectedAlarm],
+    allow: Sequence[str],
+    measured: frozenset[Metric] | None = None,
 ) -> tuple[list[dict[str, Any]], list[AlarmRecord]]:
-    """Match expectations against alarms; return (expectation results, unexpected alarms)."""
+    """Match expectations against alarms; return (expectation results, unexpected alarms).
+
+    ``measured`` is what the device measures: an expectation on a parameter it cannot measure
+    is reported as not met with that reason (a pulse oximeter cannot show a BP surge).
+    """
     results = []
     for ex in expect:
+        if measured is not None and ex.parameter in Metric.__members__:
+            metric = Metric(ex.parameter)
+            hr_from_pulse = metric is Metric.HR and pulse_is_hr_source(measured)
+            if metric not in measured and not hr_from_pulse:
+                results.append(
+                    {
+                        "parameter": ex.parameter,
+                        "priority": ex.priority,
+                        "from_s": ex.from_s,
+                        "to_s": ex.to_s,
+                        "met": False,
+                        "at_s": None,
+                        "reason": "the device does not measure this parameter",
+                    }
+                )
+                continue
         hit = None
         for a in alarms:
             at = a.reached(ex.priority) if a.parameter == ex.parameter else None
@@ -295,21 +323,36 @@ def main(argv: Sequence[str]) -> int:
             writer.submit(TechnicalItem(session_id, ev))
 
     storage = ChairOutputs(store_readings, store_alarms, store_technical, lambda s: None)
-    pipeline = ChairPipeline(settings.alarm_policy, [storage, recorder.outputs()])
+    pipeline = ChairPipeline(
+        settings.alarm_profile,
+        [storage, recorder.outputs()],
+        nibp_interval_s=scenario.nibp.interval_s if scenario else settings.alarm_nibp_interval_s,
+        started_at=session_start,
+        pulse_as_hr=pulse_is_hr_source(driver_cls.metrics),
+    )
     link = LinkConfig(
         url, args.baud or driver_cls.default_baud, driver_cls.parity, device_id=args.chair
     )
     runner = DeviceRunner(driver_cls(), link, pipeline, clock=clock, name="runner-run")
     runner.start()
+    pipeline.start_ticking(clock, name="alarm-ticker-run")
+    # The scripted infusion: the engine escalates a lost monitor and watches the NIBP schedule
+    # only while the infusion runs (clinical.md b3).
+    infusion = (
+        [(scenario.timeline.infusion_start_s, True), (scenario.timeline.infusion_end_s, False)]
+        if scenario
+        else []
+    )
     try:
-        while (clock.now() - session_start).total_seconds() < duration_s:
-            tick = getattr(pipeline, "tick", None)
-            if tick is not None:
-                tick(clock.now())
+        while (elapsed := (clock.now() - session_start).total_seconds()) < duration_s:
+            while infusion and infusion[0][0] <= elapsed:
+                _at, running = infusion.pop(0)
+                pipeline.set_infusion_running(running, clock.now())
             time.sleep(0.02)
     except KeyboardInterrupt:
         pass
     finally:
+        pipeline.stop_ticking()  # first: a stopping link is not a lost monitor
         runner.stop()
         if sim is not None:
             sim.stop()
@@ -322,6 +365,7 @@ def main(argv: Sequence[str]) -> int:
         recorder.alarms,
         scenario.expect if scenario else (),
         scenario.allow if scenario else (),
+        driver_cls.metrics,
     )
     passed = all(e["met"] for e in expected) and not unexpected
     summary = {
@@ -344,9 +388,10 @@ def main(argv: Sequence[str]) -> int:
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     for e in expected:
         if not e["met"]:
+            why = e.get("reason", "it did not come")
             sys.stderr.write(
                 f"FAIL: expected {e['parameter']} {e['priority']} alarm between "
-                f"{e['from_s']:.0f} s and {e['to_s']:.0f} s; it did not come\n"
+                f"{e['from_s']:.0f} s and {e['to_s']:.0f} s; {why}\n"
             )
     for a in unexpected:
         sys.stderr.write(

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from console.domain.alarm_engine import AlarmEngine, AlarmSnapshot
@@ -68,6 +68,9 @@ class ChairPipeline:
         started_at: when monitoring starts (communication-lost watch origin); None: first call.
         min_silence_real_s: real-time guard against false "communication lost" at high clock
             speeds; tests driving simulated time by hand pass 0.
+        pulse_as_hr: evaluate the SpO2 pulse rate against the HR limits, for monitors with no
+            ECG (a pulse oximeter): bedside monitors do the same when their HR source is SpO2.
+            The stored and displayed readings stay PR; only the alarm judges them as HR.
     """
 
     def __init__(
@@ -78,8 +81,10 @@ class ChairPipeline:
         nibp_interval_s: float = 300.0,
         started_at: datetime | None = None,
         min_silence_real_s: float = MIN_SILENCE_REAL_S,
+        pulse_as_hr: bool = False,
     ) -> None:
         self.engine = AlarmEngine(profile, nibp_interval_s=nibp_interval_s, started_at=started_at)
+        self.pulse_as_hr = pulse_as_hr
         self.outputs = outputs
         self._lock = threading.RLock()
         self._min_silence_real_s = min_silence_real_s
@@ -97,7 +102,12 @@ class ChairPipeline:
         with self._lock:
             self._last_data_at = now
             self._last_data_real = time.monotonic()
-            events = self.engine.process_readings(readings, now)
+            judged = readings
+            if self.pulse_as_hr:
+                judged = [
+                    replace(r, metric=Metric.HR) if r.metric is Metric.PR else r for r in readings
+                ]
+            events = self.engine.process_readings(judged, now)
             for out in self.outputs:
                 out.readings(readings)
             self._publish(events)
