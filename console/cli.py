@@ -12,12 +12,21 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from console.commands import COMMANDS, load_command
-from console.config import SIM_PROFILES, ConfigError, Settings, load
+from console.config import (
+    MAX_CHAIRS,
+    SIM_PROFILES,
+    SIM_PROTOCOLS,
+    ConfigError,
+    Settings,
+    load,
+    simulated_chairs,
+)
 from console.log import install_excepthooks, setup_logging
 from console.storage.engine import StorageConfigError
 from devices.registry import list_kinds
@@ -77,6 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SIM_PROFILES,
         help="simulated patient (default: routine)",
     )
+    parser.add_argument(
+        "--scenario",
+        metavar="NAME|FILE",
+        help="scripted simulator scenario: a built-in name (routine, hypertensive-surge, "
+        "bradycardia, desaturation, sensor-off, cable-unplug, noisy-line, clock-jump) or a "
+        ".toml file (resources/scenarios/README.md)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=SIM_PROTOCOLS,
+        help="wire protocol of the simulated monitor (default: datex)",
+    )
     parser.add_argument("--seed", type=int, metavar="N", help="simulator random seed (default: 1)")
     parser.add_argument(
         "--speed",
@@ -89,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="S",
         help="simulated automatic NIBP cycle in seconds (default: 300)",
+    )
+    parser.add_argument(
+        "--chairs",
+        type=int,
+        metavar="N",
+        help=f"demo: N simulated chairs (1-{MAX_CHAIRS}) named Chair 1..Chair N, seeds "
+        "SEED..SEED+N-1, protocols datex/intellivue/masimo/hl7 round-robin unless --protocol "
+        "is given; replaces any [[chairs]] of --config; with N > 1 the window opens on the "
+        "chairs overview",
     )
     parser.add_argument(
         "--log-level",
@@ -104,7 +134,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     device_kind = args.device
     if args.port and not device_kind:
         raise ConfigError("--port needs --device KIND (the monitor's protocol)")
-    return load(
+    demo_chairs = getattr(args, "chairs", None)
+    if demo_chairs is not None and (args.device not in (None, "sim") or args.port):
+        raise ConfigError("--chairs N simulates N chairs; it cannot be used with --device/--port")
+    settings = load(
         args.config,
         overrides={
             "storage.db_url": args.db,
@@ -113,11 +146,19 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             "device.baud": args.baud,
             "chair.name": args.chair,
             "simulator.profile": args.profile,
+            "simulator.scenario": args.scenario,
+            "simulator.protocol": args.protocol,
             "simulator.seed": args.seed,
             "simulator.speed": args.speed,
             "simulator.nibp_interval_s": args.nibp_interval,
         },
     )
+    if demo_chairs is not None:
+        protocols = (settings.simulator.protocol,) if args.protocol else SIM_PROTOCOLS
+        settings = replace(
+            settings, chairs=simulated_chairs(demo_chairs, settings.simulator, protocols=protocols)
+        )
+    return settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,8 +33,12 @@ ENV_DB_URL = "INFUSION_CONSOLE_DB_URL"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEFAULT_CONFIG = RESOURCES / "default_config.toml"
 SIM_KIND = "sim"
-SIM_PROTOCOLS = ("ge-datex",)
+SIM_PROTOCOLS = ("datex", "intellivue", "masimo", "hl7")
+#: Older spellings of simulator protocols, still accepted in configuration files.
+SIM_PROTOCOL_ALIASES = {"ge-datex": "datex", "philips-intellivue": "intellivue"}
 SIM_PROFILES = ("routine", "hypertensive-surge")
+#: A nurse watches at most this many chairs on one console (the overview grid is 4 x 4).
+MAX_CHAIRS = 16
 
 
 class ConfigError(ValueError):
@@ -61,14 +65,26 @@ class DeviceConfig:
 class SimulatorConfig:
     """The built-in simulated monitor and patient."""
 
-    protocol: str = "ge-datex"
+    protocol: str = "datex"
     profile: str = "routine"
+    #: A scripted scenario (built-in name or .toml path); empty: the profile on the timeline
+    #: and NIBP cycle below, with no scripted events.
+    scenario: str = ""
     seed: int = 1
     speed: float = 1.0
     nibp_interval_s: float = 300.0
     baseline_min: float = 5.0
     infusion_min: float = 40.0
     observation_min: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChairConfig:
+    """One chair of a multi-chair console (a ``[[chairs]]`` entry): its name and its monitor."""
+
+    name: str
+    device: DeviceConfig = field(default_factory=DeviceConfig)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +95,8 @@ class Settings:
     chair_name: str = "Chair 1"
     device: DeviceConfig = field(default_factory=DeviceConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    #: The ``[[chairs]]`` list; empty means one chair from ``chair_name``/``device``/``simulator``.
+    chairs: tuple[ChairConfig, ...] = ()
     alarm_policy: AlarmPolicy = field(default_factory=AlarmPolicy)
     #: The clinic-default threshold profile: ``alarm_policy`` plus timings and baseline rules.
     alarm_profile: ThresholdProfile = field(default_factory=ThresholdProfile)
@@ -277,6 +295,170 @@ def _parse_alarms(table: Any, policy: AlarmPolicy) -> tuple[ThresholdProfile, fl
     return ThresholdProfile(name, policy, timings, tuple(rules)), nibp_interval_s
 
 
+CHAIR_DEVICE_KEYS: dict[str, type] = {
+    "kind": str,
+    "url": str,
+    "baud": int,
+    "rtscts": bool,
+    "interval_s": int,
+}
+CHAIR_SIM_KEYS: dict[str, type] = {
+    "protocol": str,
+    "profile": str,
+    "scenario": str,
+    "seed": int,
+    "nibp_interval_s": float,
+}
+
+
+def _chair_value(item: Mapping[str, Any], where: str, key: str, kind: type, default: Any) -> Any:
+    """``item[key]`` checked against ``kind``; the message names ``chairs[i].key``."""
+    value = item.get(key, default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ConfigError(
+            f"{where}.{key} must be {kind.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def _parse_chair(
+    item: Any, where: str, index: int, device_kinds: list[str], sim_defaults: SimulatorConfig
+) -> ChairConfig:
+    if not isinstance(item, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(item) - {"name"} - set(CHAIR_DEVICE_KEYS) - set(CHAIR_SIM_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    if "name" not in item:
+        raise ConfigError(f"{where}.name is required")
+    name = _chair_value(item, where, "name", str, "").strip()
+    if not name:
+        raise ConfigError(f"{where}.name must not be empty")
+    dev = DeviceConfig()
+    device = DeviceConfig(
+        **{
+            k: _chair_value(item, where, k, t, getattr(dev, k))
+            for k, t in CHAIR_DEVICE_KEYS.items()
+        }
+    )
+    if not device.simulated and device.kind not in device_kinds:
+        raise ConfigError(
+            f"{where}.kind {device.kind!r} is not one of {', '.join([SIM_KIND, *device_kinds])}"
+        )
+    if device.baud < 0:
+        raise ConfigError(f"{where}.baud must be 0 (driver default) or positive, got {device.baud}")
+    if not 1 <= device.interval_s <= 60:
+        raise ConfigError(f"{where}.interval_s must be 1-60 seconds, got {device.interval_s}")
+    if not device.simulated and not device.url:
+        raise ConfigError(f"{where}.url is required for device kind {device.kind!r}")
+    if device.simulated and device.url:
+        raise ConfigError(f"{where}.url is only for a real device; kind is {SIM_KIND!r}")
+    sim_keys = set(item) & set(CHAIR_SIM_KEYS)
+    if not device.simulated and sim_keys:
+        raise ConfigError(
+            f"{where}: {', '.join(sorted(sim_keys))} only apply to kind {SIM_KIND!r}, "
+            f"not {device.kind!r}"
+        )
+    # Each simulated chair gets its own patient: the seed defaults to [simulator] seed + index.
+    defaults = replace(sim_defaults, seed=sim_defaults.seed + index)
+    values = {
+        k: _chair_value(item, where, k, t, getattr(defaults, k)) for k, t in CHAIR_SIM_KEYS.items()
+    }
+    values["protocol"] = SIM_PROTOCOL_ALIASES.get(values["protocol"], values["protocol"])
+    simulator = replace(defaults, **values)
+    if simulator.protocol not in SIM_PROTOCOLS:
+        raise ConfigError(
+            f"{where}.protocol {simulator.protocol!r} is not one of {', '.join(SIM_PROTOCOLS)}"
+        )
+    if simulator.profile not in SIM_PROFILES:
+        raise ConfigError(
+            f"{where}.profile {simulator.profile!r} is not one of {', '.join(SIM_PROFILES)}"
+        )
+    if simulator.scenario and "scenario" in item:
+        from devices.simulator.scenario import ScenarioError, load_scenario
+
+        try:
+            load_scenario(simulator.scenario)
+        except ScenarioError as err:
+            raise ConfigError(f"{where}.scenario: {err}") from None
+    if not 30 <= simulator.nibp_interval_s <= 3600:
+        raise ConfigError(
+            f"{where}.nibp_interval_s must be 30-3600 s, got {simulator.nibp_interval_s:g}"
+        )
+    return ChairConfig(name, device, simulator)
+
+
+def _parse_chairs(items: Any, sim_defaults: SimulatorConfig) -> tuple[ChairConfig, ...]:
+    """The optional ``[[chairs]]`` array (empty: the single-chair tables are used).
+
+    Simulated chairs take unset simulator options from the validated ``[simulator]`` table, so
+    one edit there (profile, timeline, scenario) applies to every simulated chair; the clock
+    speed is always the global ``[simulator] speed``.  A real chair inherits nothing from
+    ``[device]``: each names its own port, so one cable is never silently shared.
+    """
+    if not isinstance(items, list):
+        raise ConfigError("[[chairs]] must be an array of tables")
+    if len(items) > MAX_CHAIRS:
+        raise ConfigError(f"[[chairs]] lists {len(items)} chairs; at most {MAX_CHAIRS}")
+    if not items:
+        return ()
+    from devices.registry import list_kinds
+
+    kinds = list_kinds()
+    chairs: list[ChairConfig] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        where = f"chairs[{i}]"
+        chair = _parse_chair(item, where, i, kinds, sim_defaults)
+        key = chair.name.casefold()
+        if key in seen:
+            raise ConfigError(
+                f"{where}.name {chair.name!r} is already used by chairs[{seen[key]}]; "
+                "chair names must be unique"
+            )
+        seen[key] = i
+        chairs.append(chair)
+    return tuple(chairs)
+
+
+def simulated_chairs(
+    count: int, simulator: SimulatorConfig, *, protocols: tuple[str, ...] = SIM_PROTOCOLS
+) -> tuple[ChairConfig, ...]:
+    """``count`` simulated chairs for a demo: "Chair 1".."Chair N", seeds seed..seed+N-1.
+
+    Protocols are given round-robin, so a demo exercises every codec side by side.
+
+    Raises:
+        ConfigError: ``count`` is not 1-16.
+    """
+    if not 1 <= count <= MAX_CHAIRS:
+        raise ConfigError(f"--chairs must be 1-{MAX_CHAIRS}, got {count}")
+    return tuple(
+        ChairConfig(
+            f"Chair {i + 1}",
+            DeviceConfig(),
+            replace(simulator, seed=simulator.seed + i, protocol=protocols[i % len(protocols)]),
+        )
+        for i in range(count)
+    )
+
+
+def chair_settings(settings: Settings) -> list[Settings]:
+    """One single-chair :class:`Settings` per chair, each what a ``ChairService`` is built from.
+
+    Without ``[[chairs]]`` this is ``[settings]`` itself, so the single-chair console behaves
+    exactly as before; with them, each copy carries one chair's name, device and simulator.
+    """
+    if not settings.chairs:
+        return [settings]
+    return [
+        replace(settings, chair_name=c.name, device=c.device, simulator=c.simulator, chairs=())
+        for c in settings.chairs
+    ]
+
+
 def load(
     config_file: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -325,8 +507,9 @@ def load(
     if not device.simulated and not device.url:
         raise ConfigError(f"[device] url is required for device kind {device.kind!r}")
     simulator = SimulatorConfig(
-        protocol=_get(sim, "simulator", "protocol", str, "ge-datex"),
+        protocol=SIM_PROTOCOL_ALIASES.get(p := _get(sim, "simulator", "protocol", str, "datex"), p),
         profile=_get(sim, "simulator", "profile", str, "routine"),
+        scenario=_get(sim, "simulator", "scenario", str, ""),
         seed=_get(sim, "simulator", "seed", int, 1),
         speed=_get(sim, "simulator", "speed", float, 1.0),
         nibp_interval_s=_get(sim, "simulator", "nibp_interval_s", float, 300.0),
@@ -338,6 +521,13 @@ def load(
         raise ConfigError(
             f"[simulator] protocol {simulator.protocol!r} is not one of {', '.join(SIM_PROTOCOLS)}"
         )
+    if simulator.scenario:
+        from devices.simulator.scenario import ScenarioError, load_scenario
+
+        try:
+            load_scenario(simulator.scenario)
+        except ScenarioError as err:
+            raise ConfigError(f"[simulator] scenario: {err}") from None
     if simulator.profile not in SIM_PROFILES:
         raise ConfigError(
             f"[simulator] profile {simulator.profile!r} is not one of {', '.join(SIM_PROFILES)}"
@@ -350,12 +540,14 @@ def load(
         )
     policy = _parse_limits(raw.get("limits", []))
     profile, nibp_interval_s = _parse_alarms(raw.get("alarms", {}), policy)
+    chairs = _parse_chairs(raw.get("chairs", []), simulator)
     db_url = _get(storage, "storage", "db_url", str, "") or default_db_url()
     return Settings(
         db_url=db_url,
         chair_name=_get(chair, "chair", "name", str, "Chair 1"),
         device=device,
         simulator=simulator,
+        chairs=chairs,
         alarm_policy=policy,
         alarm_profile=profile,
         alarm_nibp_interval_s=nibp_interval_s,

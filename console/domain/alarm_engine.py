@@ -93,6 +93,7 @@ _TECHNICAL_TILE: dict[TechnicalAlarmKind, Metric | None] = {
     TechnicalAlarmKind.SENSOR_OFF: Metric.SPO2,
     TechnicalAlarmKind.NIBP_OVERDUE: Metric.NIBP_SYS,
     TechnicalAlarmKind.INVALID_VALUE: None,  # the flagged metric itself, set per condition
+    TechnicalAlarmKind.AUDIO_UNAVAILABLE: None,
 }
 
 #: Longest audio pause a user may ask for (s); mirrors the largest configurable default.
@@ -303,6 +304,8 @@ class AlarmEngine:
         self._flagged: dict[Metric, _Flagged] = {}
         self._spo2_invalid_since: datetime | None = None
         self._sensor_off_event_at: datetime | None = None
+        #: (reason, since) while the console cannot sound alarms.
+        self._audio_unavailable: tuple[str, datetime] | None = None
         self._last_data_at: datetime | None = None
         self._last_nibp_at: datetime | None = None
         self._link_state: DeviceState | None = None
@@ -436,6 +439,18 @@ class AlarmEngine:
     def tick(self, now: datetime) -> list[AlarmEvent]:
         """Run the timers: delays, escalation, pause expiry, repeat expiry, technical alarms."""
         self._begin(now)
+        return self._finish(now)
+
+    def set_audio_available(
+        self, available: bool, now: datetime, reason: str = ""
+    ) -> list[AlarmEvent]:
+        """The console can (not) sound alarms (clinical.md b3 "Alarm audio unavailable").
+
+        An alarm system that cannot make a sound must be seen to be unable to: while audio is
+        unavailable a HIGH technical alarm stays listed (visual only, since it cannot sound).
+        """
+        self._begin(now, advance=False)
+        self._audio_unavailable = None if available else (reason or "no audio output", now)
         return self._finish(now)
 
     # -- inputs from the session ------------------------------------------------------------
@@ -950,6 +965,18 @@ class AlarmEngine:
                     tile=Metric.NIBP_SYS,
                 )
         self._set(TechnicalAlarmKind.NIBP_OVERDUE.value, overdue, now, "NIBP reading received")
+
+        # Alarm audio unavailable (b3): shown at high priority for as long as it lasts.
+        audio: _Condition | None = None
+        if self._audio_unavailable is not None:
+            why, silent_since = self._audio_unavailable
+            audio = _technical(
+                TechnicalAlarmKind.AUDIO_UNAVAILABLE,
+                Priority.HIGH,
+                f"ALARM AUDIO UNAVAILABLE: {why}; watch the screen",
+                silent_since,
+            )
+        self._set(TechnicalAlarmKind.AUDIO_UNAVAILABLE.value, audio, now, "Alarm audio available")
 
         # Values the device flagged (b3): low-priority information per metric.
         flagged_keys = set()

@@ -58,6 +58,7 @@ class TechnicalAlarmKind(enum.StrEnum):
     SENSOR_OFF = "sensor_off"
     NIBP_OVERDUE = "nibp_overdue"
     INVALID_VALUE = "invalid_value"
+    AUDIO_UNAVAILABLE = "audio_unavailable"
 
 
 @dataclass(frozen=True, slots=True)

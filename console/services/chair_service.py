@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,12 +50,16 @@ from devices.model import (
 )
 from devices.registry import driver_class
 from devices.runner import DeviceRunner, LinkConfig
-from devices.simulator.launch import start_datex_on_pty
+from devices.simulator.launch import SimulatedMonitor, driver_kind, start_simulator
+from devices.simulator.monitor import NibpSchedule
 from devices.simulator.pty_endpoint import PtyEndpoint
+from devices.simulator.scenario import Scenario, load_scenario
 from devices.simulator.signals import SessionTimeline
 
 log = logging.getLogger("ui.chair")
 
+#: Alarm log entries kept for the live view.
+ALARM_LOG_SHOWN = 200
 #: Trend history kept in memory per metric: 6 h of 1 Hz samples.
 TREND_CAPACITY = 6 * 3600
 
@@ -112,6 +117,30 @@ class LatestValue:
     device_time: datetime | None
 
 
+def simulated_scenario(settings: Settings) -> Scenario:
+    """The script of a simulated chair: the configured scenario, or the plain profile.
+
+    Raises:
+        ScenarioError: the scenario cannot be found or is invalid.
+    """
+    sim = settings.simulator
+    if sim.scenario:
+        return load_scenario(sim.scenario)
+    timeline = SessionTimeline(
+        baseline_s=sim.baseline_min * 60,
+        infusion_s=sim.infusion_min * 60,
+        observation_s=sim.observation_min * 60,
+    )
+    return Scenario(
+        name=sim.profile,
+        description=f"simulated {sim.profile} patient",
+        duration_s=timeline.total_s,
+        profile=sim.profile,
+        timeline=timeline,
+        nibp=NibpSchedule(interval_s=sim.nibp_interval_s),
+    )
+
+
 class ChairService(QObject):
     """Live state and plumbing of one chair.
 
@@ -130,6 +159,8 @@ class ChairService(QObject):
     sig_link_state_changed = Signal(str)
     """The device link changed state."""
     sig_technical_event = Signal(str, str)
+    sig_alarm_logged = Signal(list)
+    """New alarm log entries (AlarmEvent list, oldest first), as stored."""
     """A technical event: kind and detail."""
 
     def __init__(
@@ -159,6 +190,8 @@ class ChairService(QObject):
         self.audio: AudioStatus = AudioStatus(None)
         #: Pending repeat-NIBP requests to show (confirm-by-repeat, clinical.md b2).
         self.repeat_requests: tuple[RepeatRequest, ...] = ()
+        #: The newest alarm log entries of this session (the full log is in the database).
+        self.alarm_log: deque[AlarmEvent] = deque(maxlen=ALARM_LOG_SHOWN)
         self.link_state = DeviceState.CONNECTING.value
         self.frame_errors = 0
         self.trends: dict[Metric, RingBuffer] = {m: RingBuffer(TREND_CAPACITY) for m in Metric}
@@ -167,14 +200,23 @@ class ChairService(QObject):
         self.bridge.sig_alarms_changed.connect(self._on_bridge_alarms)
         self.bridge.sig_state_changed.connect(self._on_bridge_state)
         self.bridge.sig_technical_received.connect(self._on_bridge_technical)
-        sim = settings.simulator
+        #: The simulated chair's script (None for a real monitor); resolved now so a bad
+        #: scenario name is a start-up error, not a surprise when the session starts.
+        self.scenario: Scenario | None = simulated_scenario(settings) if self.simulated else None
+        self.driver_kind = (
+            driver_kind(settings.simulator.protocol) if self.simulated else settings.device.kind
+        )
+        self.driver_cls = driver_class(self.driver_kind)
         self.pipeline = ChairPipeline(
             settings.alarm_profile,
             [self._storage_outputs(), self.bridge.outputs()],
-            nibp_interval_s=sim.nibp_interval_s
-            if self.simulated
+            nibp_interval_s=self.scenario.nibp.interval_s
+            if self.scenario is not None
             else settings.alarm_nibp_interval_s,
+            pulse_as_hr=Metric.HR not in self.driver_cls.metrics
+            and Metric.PR in self.driver_cls.metrics,
         )
+        self.simulator: SimulatedMonitor | None = None
         self._timeline_timers: list[QTimer] = []
         self.endpoint: PtyEndpoint | None = None
         self.runner: DeviceRunner | None = None
@@ -191,25 +233,17 @@ class ChairService(QObject):
         """Open the session record, start the simulator if any, and start reading."""
         dev, sim = self.settings.device, self.settings.simulator
         self.session_start = self.clock.now()
-        if self.simulated:
-            timeline = SessionTimeline(
-                baseline_s=sim.baseline_min * 60,
-                infusion_s=sim.infusion_min * 60,
-                observation_s=sim.observation_min * 60,
-            )
-            self.endpoint = start_datex_on_pty(
+        if self.scenario is not None:
+            self.simulator = start_simulator(
                 self.clock,
-                profile=sim.profile,
+                protocol=sim.protocol,
+                scenario=self.scenario,
                 seed=sim.seed,
-                nibp_interval_s=sim.nibp_interval_s,
-                timeline=timeline,
                 session_start=self.session_start,
                 name=f"sim-{self.settings.chair_name}",
             )
-            kind = sim.protocol
-        else:
-            kind = dev.kind
-        cls = driver_class(kind)
+            self.endpoint = self.simulator.endpoint
+        kind, cls = self.driver_kind, self.driver_cls
         driver = DatexDriver(interval_s=dev.interval_s) if cls is DatexDriver else cls()
         link = LinkConfig(
             url=self.device_url,
@@ -240,7 +274,8 @@ class ChairService(QObject):
         # delay "communication lost" (see console.domain.pipeline).
         self.pipeline.start_ticking(self.clock, name=f"alarm-ticker-{self.settings.chair_name}")
         self.bridge.start()
-        if self.simulated:
+        if self.scenario is not None:
+            timeline = self.scenario.timeline
             self._follow_simulated_infusion(timeline.infusion_start_s, timeline.infusion_end_s)
 
     def stop(self) -> None:
@@ -291,6 +326,11 @@ class ChairService(QObject):
     def resume_audio(self, user: str) -> None:
         """End an audio pause early."""
         self.pipeline.resume_audio(user, self.clock.now())
+        self.refresh_alarms()
+
+    def set_audio_available(self, available: bool, reason: str = "") -> None:
+        """Whether alarms can be heard; unavailable raises a visible high technical alarm."""
+        self.pipeline.set_audio_available(available, self.clock.now(), reason)
         self.refresh_alarms()
 
     def set_infusion_running(self, running: bool) -> None:
@@ -416,7 +456,9 @@ class ChairService(QObject):
     def _on_bridge_alarms(self, events: list[AlarmEvent]) -> None:
         # The events went to storage in order; the screen shows the engine's current state,
         # which already includes them (and anything newer), so nothing is rebuilt from events.
-        del events
+        # The log view gets the events themselves: onset, escalation, who acknowledged, pauses.
+        self.alarm_log.extend(events)
+        self.sig_alarm_logged.emit(events)
         self.refresh_alarms()
 
     def _on_bridge_state(self, state: str) -> None:

@@ -38,6 +38,8 @@ class DeviceBridge(QObject):
     """Technical events since the last drain."""
     sig_state_changed = Signal(str)
     """The newest link state."""
+    _sig_wake = Signal()
+    """Emitted from a runner thread: Qt queues it to the GUI thread, which drains at once."""
 
     def __init__(self, parent: QObject | None = None, *, name: str = "bridge") -> None:
         super().__init__(parent)
@@ -46,15 +48,22 @@ class DeviceBridge(QObject):
         self._timer.setObjectName(f"{name}-drain")
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self.drain)
+        # Alarm changes must not wait for the next periodic drain (up to 50 ms): the banner
+        # has a 60 ms budget from the wire (issue 5).  A cross-thread emit is queued by Qt.
+        self._sig_wake.connect(self.drain)
 
     def outputs(self) -> ChairOutputs:
         """Callables for the chair pipeline, safe to call from the runner thread."""
         return ChairOutputs(
             readings=lambda rs: self._inbox.put(("r", rs)),
-            alarms=lambda evs: self._inbox.put(("a", evs)),
+            alarms=self._post_alarms,
             technical=lambda ev: self._inbox.put(("t", ev)),
             state=lambda st: self._inbox.put(("s", st)),
         )
+
+    def _post_alarms(self, events: list[AlarmEvent]) -> None:
+        self._inbox.put(("a", events))
+        self._sig_wake.emit()
 
     def start(self) -> None:
         """Start draining periodically."""

@@ -7,12 +7,14 @@ for high, yellow at 0.5 Hz for medium, steady cyan for low.  Messages carry the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QLabel, QWidget
 
+from console.domain.alarm_engine import AlarmStatus
 from console.domain.alarms import Priority
 from console.ui import theme
 
@@ -31,6 +33,7 @@ class AlarmBanner(QLabel):
         self.setWordWrap(True)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._priority: Priority | None = None
+        self._flashing = True
         self._lit = True
         self._flash = QTimer(self)
         self._flash.setObjectName("alarm-flash")
@@ -42,7 +45,26 @@ class AlarmBanner(QLabel):
         """Highest priority shown, or None."""
         return self._priority
 
-    def show_alarms(self, alarms: list[tuple[Priority, str, datetime]]) -> None:
+    def show_statuses(self, statuses: Sequence[AlarmStatus]) -> None:
+        """Display the engine's listed alarms with their latched/acknowledged state.
+
+        An acknowledged alarm stays listed while its condition lasts but no longer flashes
+        (clinical.md c4/c5); a latched one says so until someone acknowledges it.
+        """
+        items = []
+        for st in statuses:
+            text = st.message
+            if st.latched:
+                text += " [LATCHED]"
+            if st.acknowledged_by:
+                text += f" [ack {st.acknowledged_by}]"
+            items.append((st.priority, text, st.onset))
+        unacknowledged = [st for st in statuses if not st.acknowledged_by]
+        self.show_alarms(items, flash=bool(unacknowledged))
+
+    def show_alarms(
+        self, alarms: list[tuple[Priority, str, datetime]], *, flash: bool = True
+    ) -> None:
         """Display ``(priority, message, onset)`` items, most urgent and oldest first."""
         if not alarms:
             self._priority = None
@@ -57,11 +79,12 @@ class AlarmBanner(QLabel):
             )
         )
         top = ordered[0][0]
-        if top != self._priority:
+        if top != self._priority or flash != self._flashing:
             self._priority = top
+            self._flashing = flash
             self._lit = True
             half = theme.FLASH_HALF_PERIOD_MS[top]
-            if half is None:
+            if half is None or not flash:
                 self._flash.stop()
             else:
                 self._flash.start(half)
@@ -72,17 +95,43 @@ class AlarmBanner(QLabel):
         self._paint(lit=self._lit)
 
     def _paint(self, *, lit: bool) -> None:
+        """Ask for a repaint in the new flash phase.
+
+        The banner paints itself (:meth:`paintEvent`) instead of swapping style sheets: a style
+        sheet change re-polishes the widget, and with 16 chairs flashing at 2 Hz that alone
+        delayed other chairs' banners past the 60 ms budget.
+        """
+        self._lit = lit
+        self.update()
+
+    def colours(self) -> tuple[str, str, str | None]:
+        """(background, text, border) for the current priority and flash phase."""
         if self._priority is None:
-            self.setStyleSheet(
-                f"QLabel#alarmBanner {{ background: {theme.PANEL}; color: {theme.MUTED};"
-                " padding: 6px 12px; border-radius: 4px; }"
-            )
-            return
+            return theme.PANEL, theme.MUTED, None
         colour = theme.PRIORITY_COLOURS[self._priority]
-        if lit:
-            style = f"background: {colour}; color: {theme.PRIORITY_TEXT[self._priority]};"
-        else:
-            style = f"background: {theme.PANEL}; color: {colour}; border: 2px solid {colour};"
-        self.setStyleSheet(
-            f"QLabel#alarmBanner {{ {style} padding: 6px 12px; border-radius: 4px; }}"
+        if self._lit:
+            return colour, theme.PRIORITY_TEXT[self._priority], None
+        return theme.PANEL, colour, colour
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Rounded band in the priority colour, text on top."""
+        del event
+        background, text, border = self.colours()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(1, 1, -1, -1)
+        painter.setBrush(QColor(background))
+        painter.setPen(QPen(QColor(border), 2) if border else Qt.PenStyle.NoPen)
+        painter.drawRoundedRect(rect, 4, 4)
+        painter.setPen(QColor(text))
+        painter.setFont(self.font())
+        painter.drawText(
+            rect.adjusted(12, 4, -12, -4),
+            int(
+                Qt.AlignmentFlag.AlignLeft
+                | Qt.AlignmentFlag.AlignVCenter
+                | Qt.TextFlag.TextWordWrap
+            ),
+            self.text(),
         )
+        painter.end()

@@ -5,18 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from console.domain.alarms import Priority
 from console.services.chair_service import ChairService
 from console.ui import theme
-from console.ui.alarm_banner import AlarmBanner
+from console.ui.alarm_controls import AlarmControls
+from console.ui.alarm_log_view import AlarmLogView
 from console.ui.numeric_tile import NumericTile
 from console.ui.vitals_plot import TrendPlots
 from devices.model import NIBP_METRICS, DeviceState, Metric
 
-#: Trend redraw period (ms); trends change at most once a second per metric.
-PLOT_REFRESH_MS = 250
+#: Trend redraw period (ms): trends change at most once a second per metric, and each redraw
+#: of 3 plots holds the GUI thread for milliseconds that a 16-chair alarm banner cannot spare.
+PLOT_REFRESH_MS = 1000
 #: A continuous numeric older than this (session seconds) is greyed as stale.
 CONTINUOUS_STALE_S = 15.0
 #: An NIBP value older than the cuff interval plus this margin is greyed (clinical.md b3).
@@ -67,7 +70,10 @@ class ChairPanel(QWidget):
         header.addWidget(self.clock)
         header.addWidget(self.link)
 
-        self.banner = AlarmBanner()
+        self.alarm_controls = AlarmControls(service)
+        self.banner = self.alarm_controls.banner
+        self.alarm_log = AlarmLogView(service)
+        self.alarm_log.setMaximumHeight(170)
         colours = theme.METRIC_COLOURS
         self.tiles: dict[str, NumericTile] = {
             "nibp": NumericTile("NIBP", "mmHg", colours[Metric.NIBP_SYS], value_pt=60),
@@ -85,6 +91,10 @@ class ChairPanel(QWidget):
         numerics.addWidget(self.tiles["hr"], 1, 0)
         numerics.addWidget(self.tiles["spo2"], 1, 1)
         numerics.addWidget(self.tiles["rr"], 2, 0, 1, 2)
+        log_title = QLabel("Alarm log")
+        log_title.setObjectName("tileTitle")
+        numerics.addWidget(log_title, 3, 0, 1, 2)
+        numerics.addWidget(self.alarm_log, 4, 0, 1, 2)
         numerics_box = QWidget()
         numerics_box.setLayout(numerics)
         numerics_box.setMinimumWidth(420)
@@ -96,7 +106,7 @@ class ChairPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
-        layout.addWidget(self.banner)
+        layout.addWidget(self.alarm_controls)
         layout.addLayout(body, 1)
 
         service.sig_vitals_updated.connect(self._on_service_vitals_updated)
@@ -105,9 +115,34 @@ class ChairPanel(QWidget):
         self._plot_timer = QTimer(self)
         self._plot_timer.setObjectName(f"plot-{service.settings.chair_name}")
         self._plot_timer.setInterval(PLOT_REFRESH_MS)
-        self._plot_timer.timeout.connect(self.refresh)
+        self._plot_timer.timeout.connect(self._on_plot_timer_timeout)
         self._plot_timer.start()
+        #: Delay of the first redraw after the panel is shown, so that panels shown together
+        #: redraw their trends in different frames (set by the window; shared/performance.md E).
+        self.redraw_offset_ms = 0
         self._on_service_link_state_changed(service.link_state)
+        self.refresh()
+
+    # -- redraw only while on screen (16 chairs: hidden panels must cost nothing) -----------
+    def showEvent(self, event: QShowEvent) -> None:
+        """Catch up with the trends at once, then redraw periodically (staggered)."""
+        super().showEvent(event)
+        self.refresh()
+        QTimer.singleShot(self.redraw_offset_ms, self, self._on_redraw_offset_elapsed)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """A hidden panel does not redraw; :meth:`showEvent` catches up."""
+        self._plot_timer.stop()
+        super().hideEvent(event)
+
+    def _on_redraw_offset_elapsed(self) -> None:
+        if self.isVisible():
+            self._plot_timer.start()
+
+    def _on_plot_timer_timeout(self) -> None:
+        if not self.isVisible():  # built but never shown (a stacked page): stop polling
+            self._plot_timer.stop()
+            return
         self.refresh()
 
     # -- slots -----------------------------------------------------------------------------
@@ -126,7 +161,6 @@ class ChairPanel(QWidget):
 
     def _on_service_alarms_changed(self) -> None:
         alarms = list(self.service.active_alarms.values())
-        self.banner.show_alarms([(a.priority, a.message, a.onset) for a in alarms])
         by_tile: dict[str, Priority] = {}
         for a in alarms:
             tile = _tile_of(a.metric)

@@ -702,3 +702,22 @@ def test_lowered_limit_mid_session_keeps_the_alarm_and_its_onset() -> None:
     (status,) = [a for a in engine.active_alarms() if a.key == "HR:high"]
     assert status.onset == at(30)
     assert status.limit == 100
+
+
+def test_audio_unavailable_is_a_visible_high_technical_alarm() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from console.config import load
+    from console.domain.alarm_engine import AlarmEngine
+
+    t0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    engine = AlarmEngine(load(environ={}).alarm_profile, started_at=t0)
+    events = engine.set_audio_available(False, t0, "no audio output device")
+    (onset,) = [e for e in events if e.key == "audio_unavailable"]
+    assert onset.kind.value == "onset"
+    assert onset.priority.name == "HIGH"
+    assert "no audio output device" in onset.message
+    assert any(a.key == "audio_unavailable" for a in engine.active_alarms())
+    later = t0 + timedelta(seconds=5)
+    ended = [e for e in engine.set_audio_available(True, later) if e.key == "audio_unavailable"]
+    assert [e.kind.value for e in ended][-1] in {"end", "latched"}

@@ -1,0 +1,122 @@
+"""The chair's alarm strip: active alarms, acknowledge, audio pause, and who is at the console.
+
+Acknowledge and audio pause are separate on purpose (IEC 60601-1-8 c4): acknowledging says "I
+have seen this alarm" (it stops flashing, a latched alarm goes away); pausing audio silences the
+speaker for two minutes while every alarm stays on screen.  Both are recorded with the
+operator's name in the alarm log.
+"""
+
+from __future__ import annotations
+
+import getpass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from console.domain.alarm_events import RepeatRequest
+from console.services.chair_service import ChairService
+from console.ui.alarm_banner import AlarmBanner
+
+
+def _default_operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container, a service account)
+        return "nurse"
+
+
+class AlarmControls(QWidget):
+    """Banner plus the buttons that answer it."""
+
+    def __init__(self, service: ChairService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.banner = AlarmBanner()
+        self.ack_button = QPushButton("Acknowledge  [F2]")
+        self.ack_button.setObjectName("ackButton")
+        self.ack_button.setToolTip("Acknowledge every listed alarm (recorded with your name)")
+        self.pause_button = QPushButton("Audio pause 2 min  [F3]")
+        self.pause_button.setObjectName("pauseButton")
+        self.pause_button.setToolTip("Silence alarm sounds for 2 minutes; alarms stay shown")
+        self.operator = QLineEdit(_default_operator())
+        self.operator.setObjectName("operatorName")
+        self.operator.setPlaceholderText("your name")
+        self.operator.setMaximumWidth(140)
+        self.operator.setToolTip("Who is at the console: stored with acknowledges and pauses")
+        self.audio_label = QLabel()
+        self.audio_label.setObjectName("audioState")
+        self.repeat_label = QLabel()
+        self.repeat_label.setObjectName("repeatRequest")
+        self.repeat_label.setStyleSheet("color: #fdd835; font-weight: 600;")
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(QLabel("Nurse:"))
+        buttons.addWidget(self.operator)
+        buttons.addWidget(self.ack_button)
+        buttons.addWidget(self.pause_button)
+        buttons.addWidget(self.audio_label)
+        buttons.addStretch(1)
+        buttons.addWidget(self.repeat_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
+        layout.addLayout(buttons)
+
+        self.ack_button.clicked.connect(self._on_ack_button_clicked)
+        self.pause_button.clicked.connect(self._on_pause_button_clicked)
+        for key, slot in (
+            ("F2", self._on_ack_button_clicked),
+            ("F3", self._on_pause_button_clicked),
+        ):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        service.sig_alarms_changed.connect(self.refresh)
+        self.refresh()
+
+    @property
+    def user(self) -> str:
+        """The operator's name, never empty (an acknowledge must say who)."""
+        return self.operator.text().strip() or _default_operator()
+
+    def refresh(self) -> None:
+        """Show the service's alarm state."""
+        svc = self.service
+        self.banner.show_statuses(svc.alarm_list)
+        audio = svc.audio
+        now = svc.clock.now()
+        if audio.paused_until is not None and audio.paused_until > now:
+            left = int((audio.paused_until - now).total_seconds())
+            self.audio_label.setText(
+                f"AUDIO PAUSED {left // 60}:{left % 60:02d} by {audio.paused_by or '?'}"
+            )
+            self.audio_label.setStyleSheet("color: #fdd835; font-weight: 700;")
+            self.pause_button.setText("Resume audio  [F3]")
+        else:
+            sounding = audio.priority.label if audio.priority is not None else "quiet"
+            self.audio_label.setText(f"audio: {sounding}")
+            self.audio_label.setStyleSheet("")
+            self.pause_button.setText("Audio pause 2 min  [F3]")
+        self.ack_button.setEnabled(any(not a.acknowledged_by for a in svc.alarm_list))
+        requests = svc.repeat_requests
+        self.repeat_label.setText(
+            "REPEAT NIBP REQUESTED: " + "; ".join(_describe(r) for r in requests)
+            if requests
+            else ""
+        )
+
+    def _on_ack_button_clicked(self) -> None:
+        if self.service.alarm_list:
+            self.service.acknowledge_all(self.user)
+
+    def _on_pause_button_clicked(self) -> None:
+        audio = self.service.audio
+        if audio.paused_until is not None and audio.paused_until > self.service.clock.now():
+            self.service.resume_audio(self.user)
+        else:
+            self.service.pause_audio(self.user)
+
+
+def _describe(request: RepeatRequest) -> str:
+    return f"{request.message} (by {request.due_by.astimezone():%H:%M:%S})"
