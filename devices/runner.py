@@ -197,7 +197,10 @@ class DeviceRunner(threading.Thread):
                     last_good_real = _real_monotonic()
                     if self.state is not DeviceState.STREAMING:
                         self._set_state(DeviceState.STREAMING)
-                    self.sink.on_readings(out.readings)
+                    try:
+                        self.sink.on_readings(out.readings)
+                    except Exception:  # a bug downstream must not stop the link
+                        log.exception("%s: the reading sink failed; link continues", self.name)
             self._write(port, self.driver.poll_requests(now))
             silent = self.clock.monotonic() - last_good
             if (

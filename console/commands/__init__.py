@@ -15,7 +15,14 @@ from typing import cast
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("console.commands.run:main", "run one whole session headless; JSON summary"),
     "sessions": ("console.commands.sessions:main", "list stored sessions (table or --json)"),
-    "export": ("console.commands.export:main", "export one session as CSV (record_type column)"),
+    "export": (
+        "console.commands.export:main",
+        "export one session as CSV (record_type column), PDF report or FHIR R4 Bundle",
+    ),
+    "review": (
+        "console.commands.review:main",
+        "open the physician's review window (session browser, or --session ID)",
+    ),
 }
 
 

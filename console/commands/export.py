@@ -1,4 +1,9 @@
-"""``python main.py export``: one session's record as a single CSV file (headless, no Qt).
+"""``python main.py export``: one session's record as CSV, a PDF report or a FHIR R4 Bundle.
+
+``--format csv`` (the default) is described below.  ``--format pdf`` writes the physician's
+session report (console.reports.pdf; painted with QtGui on the offscreen platform when there is
+no display) and ``--format fhir`` a FHIR R4 ``collection`` Bundle as JSON
+(console.reports.fhir).  All three are built from the same stored record.
 
 Format: **one CSV file** with a ``record_type`` column, rows in time order after one
 ``session`` row.  A single file keeps "the record of session N" one attachment that opens in any
@@ -30,7 +35,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -233,11 +238,87 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_db_option(parser)
     parser.add_argument("--session", type=int, required=True, metavar="ID", help="session id")
-    parser.add_argument("--format", choices=["csv"], default="csv", help="output format (csv)")
+    parser.add_argument(
+        "--format",
+        choices=["csv", "pdf", "fhir"],
+        default="csv",
+        help="output format: csv (default), pdf (session report) or fhir (FHIR R4 Bundle JSON)",
+    )
     parser.add_argument(
         "--out", required=True, metavar="FILE", help="output file, or - for standard output"
     )
     return parser
+
+
+def _write_atomically(out: str, write: Callable[[Path], None]) -> None:
+    """Let ``write`` fill a temporary file next to ``out``, then rename it into place."""
+    target = Path(out)
+    if target.is_dir():
+        raise CommandError(f"--out {out!r} is a directory; give a file name")
+    if not target.parent.exists():
+        raise CommandError(f"--out {out!r}: directory {str(target.parent)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _export_report(args: argparse.Namespace) -> int:
+    """``--format pdf`` / ``--format fhir``."""
+    from console.config import ConfigError, load
+    from console.storage.review import ReviewRepository, StoredSession
+
+    try:
+        settings = load(overrides={"storage.db_url": args.db})
+    except ConfigError as err:
+        raise CommandError(f"configuration error: {err}") from None
+
+    def read(repo: SessionRepository) -> StoredSession:
+        try:
+            return ReviewRepository(repo.engine).load(args.session)
+        except UnknownSessionError:
+            raise CommandError(f"no session with id {args.session}") from None
+
+    stored = with_repository(args.db, read)
+    if args.format == "fhir":
+        from console.reports.fhir import build_bundle
+
+        text = build_bundle(stored).model_dump_json(indent=1, exclude_none=True)
+        if args.out == "-":
+            sys.stdout.write(text + "\n")
+            return 0
+
+        def write_json(path: Path) -> None:
+            path.write_text(text + "\n", encoding="utf-8")
+
+        _write_atomically(args.out, write_json)
+        sys.stderr.write(f"exported session {args.session} as a FHIR R4 Bundle to {args.out}\n")
+        return 0
+    if args.out == "-":
+        raise CommandError("--format pdf needs a file name for --out, not -")
+    from console.reports.pdf import write_pdf
+
+    pages: list[int] = []
+
+    def write_report(path: Path) -> None:
+        pages.append(
+            write_pdf(
+                stored,
+                path,
+                settings.alarm_profile,
+                nibp_interval_s=settings.alarm_nibp_interval_s,
+            )
+        )
+
+    _write_atomically(args.out, write_report)
+    sys.stderr.write(
+        f"exported the report of session {args.session} ({pages[0]} pages) to {args.out}\n"
+    )
+    return 0
 
 
 def main(argv: Sequence[str]) -> int:
@@ -245,6 +326,9 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
 
     def body() -> int:
+        if args.format != "csv":
+            return _export_report(args)
+
         def rows(repo: SessionRepository) -> list[dict[str, Any]]:
             try:
                 return session_rows(repo, args.session)

@@ -1189,7 +1189,12 @@ class AlarmEngine:
         if now.tzinfo is None:
             raise ValueError("alarm engine times must be timezone-aware (UTC)")
         if self._out:
-            raise RuntimeError("alarm engine re-entered")  # pragma: no cover - defensive
+            # A previous call raised half-way (a refused limit, a bug): its state changes are
+            # made, so its events must still be published - with this call's, never dropped,
+            # and the engine must keep working (one exception must not silence a chair).
+            log.error(
+                "alarm engine: %d events from an interrupted call carried over", len(self._out)
+            )
         return self._advance(now) if advance else now
 
     def _finish(self, now: datetime) -> list[AlarmEvent]:

@@ -142,6 +142,8 @@ class SessionRow(Base):
     __table_args__ = (
         Index("ix_sessions_chair_ended", "chair", "ended_at"),
         Index("ix_sessions_patient", "patient_id", "started_at"),
+        # revision 0003: the session browser's order and date filter
+        Index("ix_sessions_started", "started_at"),
     )
 
 
@@ -202,7 +204,11 @@ class AlarmRow(Base):
     onset_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
-    __table_args__ = (Index("ix_alarms_session", "session_id", "onset_at"),)
+    __table_args__ = (
+        Index("ix_alarms_session", "session_id", "onset_at"),
+        # revision 0003: the browser's "had high-priority alarms" filter
+        Index("ix_alarms_session_priority", "session_id", "priority"),
+    )
 
 
 class AlarmLogRow(Base):
@@ -308,6 +314,26 @@ class DischargeCheckRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     author: Mapped[str] = mapped_column(String(64), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class SessionReviewRow(Base):
+    """A physician's sign-off of a session record, or a later addendum (revision 0003).
+
+    The first row of a session is its ``sign_off``; anything said later is an ``addendum``, so a
+    signed record is only ever added to (clinical.md G 35).  Kept out of ``sessions`` so a
+    reviewer never writes the row a running console is updating.
+    """
+
+    __tablename__ = "session_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    reviewed_by: Mapped[str] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_session_reviews_session", "session_id", "reviewed_at"),)
 
 
 class WriteBatchRow(Base):

@@ -32,8 +32,8 @@ def _drift(engine: Engine) -> list[object]:
 
 
 def test_at_least_two_revisions_ship() -> None:
-    assert {BASELINE_REVISION, "0002_session_record"} <= known_revisions()
-    assert head_revision() == "0002_session_record"
+    assert {BASELINE_REVISION, "0003_session_review"} <= known_revisions()
+    assert head_revision() == "0003_session_review"
 
 
 def test_upgrade_from_empty_matches_the_models(engine: Engine) -> None:
