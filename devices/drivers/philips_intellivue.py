@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import ClassVar
 
@@ -38,14 +37,14 @@ from devices.model import (
 )
 from devices.protocols import philips_intellivue as piv
 from devices.protocols.philips_intellivue import (
+    AbsoluteTime,
     AssociationMessage,
     ClockMapping,
     DataExportMessage,
     FloatSpecial,
     IntelliVueFramer,
-    NumericObservation,
-    NuObsValue,
-    PollResult,
+    NuObsTuple,
+    PollNumericRows,
 )
 
 log = logging.getLogger("devices.philips_intellivue")
@@ -65,6 +64,12 @@ QUIET_AFTER_S = 5.0
 #: The monitor's free-running clock reference we answer the MDS create event with; VSC-MP sends
 #: this constant and real monitors accept it (1.7).
 MDS_RESULT_CURRENT_TIME = 0x000ABD00
+#: Decoded AbsoluteTimes remembered per driver; a poll stamps all its objects with one time and
+#: NIBP repeats its measurement time, so a few entries serve nearly every lookup.
+_ABS_TIME_CACHE_SIZE = 64
+#: Decoded values remembered per driver (see :meth:`IntelliVueDriver._decode`); vital signs
+#: repeat the same few hundred (metric, value, state, unit) combinations.
+_VALUE_CACHE_SIZE = 1024
 
 
 class Phase(enum.StrEnum):
@@ -77,12 +82,9 @@ class Phase(enum.StrEnum):
     RELEASING = "releasing"
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    """One decoded value competing to be the reading of its metric in a poll result."""
-
-    preference: int
-    reading: Reading
+#: What a NuObsValue gives a reading of one metric: (value in the metric's unit, valid, flags,
+#: unit code not convertible).
+_Decoded = tuple[float | None, bool, tuple[ReadingFlag, ...], bool]
 
 
 class IntelliVueDriver(Driver):
@@ -153,6 +155,11 @@ class IntelliVueDriver(Driver):
         self._poll_number = 0
         self._clock: ClockMapping | None = None
         self._labels: dict[int, int] = {}
+        #: AbsoluteTime bytes -> to_datetime(self._abs_times_tz); see :meth:`_abs_datetime`.
+        self._abs_times: dict[bytes, datetime | None] = {}
+        self._abs_times_tz: tzinfo = monitor_tz
+        #: (metric, NuObsValue tuple) -> what :meth:`_decode` made of it.
+        self._decoded: dict[tuple[Metric, NuObsTuple], _Decoded] = {}
         #: NIBP metric -> identity of the last cuff measurement emitted (kept across
         #: re-associations so a reconnect does not repeat the same measurement).
         self._nibp_seen: dict[Metric, object] = {}
@@ -354,7 +361,9 @@ class IntelliVueDriver(Driver):
             return
         if self._phase is not Phase.ASSOCIATED:
             return
-        result = piv.decode_poll_result(message)
+        # The rows are numeric_observations(decode_poll_result(message)) as plain tuples: the
+        # same content without a dataclass per attribute, value and object every second.
+        result = piv.decode_poll_numeric_rows(message)
         if result is not None:
             out.readings.extend(self._readings(result, received_at))
 
@@ -389,69 +398,101 @@ class IntelliVueDriver(Driver):
             )
 
     # -- readings --------------------------------------------------------------------------
-    def _poll_time(self, result: PollResult) -> datetime | None:
+    def _poll_time(self, result: PollNumericRows) -> datetime | None:
         """Sample time of a poll result: rel_time_stamp through the MDS clock (1.9.5)."""
         if self._clock is not None:
             return self._clock.at(result.rel_time_stamp)
-        return result.abs_time_stamp.to_datetime(self.monitor_tz)
+        return self._abs_datetime(result.abs_time_stamp.raw)
 
-    def _observation_time(self, obs: NumericObservation) -> datetime | None:
-        if obs.time_abs is not None:
-            when = obs.time_abs.to_datetime(self.monitor_tz)
+    def _abs_time_cache(self) -> dict[bytes, datetime | None]:
+        """The memo of :meth:`_abs_datetime`, emptied first if ``monitor_tz`` was reassigned."""
+        if self.monitor_tz is not self._abs_times_tz:
+            self._abs_times.clear()
+            self._abs_times_tz = self.monitor_tz
+        return self._abs_times
+
+    def _abs_datetime(self, raw: bytes) -> datetime | None:
+        """``AbsoluteTime(raw).to_datetime(self.monitor_tz)``, memoised on the bytes.
+
+        Every object of a poll carries the same time stamp, so decoding it once per poll
+        instead of once per object saves most of the BCD and datetime work.  The memo is kept
+        small: it only needs the last poll's stamp and the NIBP measurement time.
+        """
+        cache = self._abs_time_cache()
+        if raw in cache:
+            return cache[raw]
+        if len(cache) >= _ABS_TIME_CACHE_SIZE:
+            cache.clear()
+        when = cache[raw] = AbsoluteTime(raw).to_datetime(self.monitor_tz)
+        return when
+
+    def _observation_time(self, time_abs: bytes | None, time_rel: int | None) -> datetime | None:
+        if time_abs is not None:
+            when = self._abs_datetime(time_abs)
             if when is not None:
                 return when
-        if obs.time_rel is not None and self._clock is not None:
-            return self._clock.at(obs.time_rel)
+        if time_rel is not None and self._clock is not None:
+            return self._clock.at(time_rel)
         return None
 
-    def _metric_of(
-        self, value: NuObsValue, obs: NumericObservation, label: int | None
-    ) -> tuple[Metric, int] | None:
-        mapped = piv.PHYSIO_METRICS.get(value.physio_id)
-        # Physio id 0 (NOM_METRIC_NOS) or unknown: the label names it (1.9.3, VSC-MP).
-        if (
-            mapped is None
-            and not obs.compound
-            and label is not None
-            and label >> 16 == piv.NOM_PART_SCADA
-        ):
-            mapped = piv.PHYSIO_METRICS.get(label & 0xFFFF)
-        return mapped
-
-    def _readings(self, result: PollResult, received_at: datetime) -> list[Reading]:
+    def _readings(self, result: PollNumericRows, received_at: datetime) -> list[Reading]:
         """Readings of one poll result (or one RORLS fragment).
 
         One reading per metric: when several objects feed one metric (impedance and airway
         respiration rate, pleth and generic pulse), a valid value beats a flagged one and then
         the preference in :data:`~devices.protocols.philips_intellivue.PHYSIO_METRICS` decides.
         NIBP is emitted once per cuff measurement (see :meth:`_new_nibp`).
+
+        Each object is a :data:`~devices.protocols.philips_intellivue.NumericRow` and each value
+        a ``(physio_id, state, unit_code, raw_value)`` tuple; this runs for every value every
+        second, hence the plain tuples and the inlined lookups.
         """
         poll_time = self._poll_time(result)
-        best: dict[Metric, _Candidate] = {}
+        # metric -> ((not usable, preference), reading): the lower rank wins; the first
+        # reading of a metric keeps the metric's place in the output order.
+        best: dict[Metric, tuple[tuple[bool, int], Reading]] = {}
         nibp: list[Reading] = []
-        for obs in piv.numeric_observations(result):
-            if obs.label is not None:
-                self._labels[obs.handle] = obs.label
-            label = obs.label if obs.label is not None else self._labels.get(obs.handle)
-            device_time = self._observation_time(obs) or poll_time
-            for value in obs.values:
-                mapped = self._metric_of(value, obs, label)
+        labels = self._labels
+        physio_metrics = piv.PHYSIO_METRICS
+        abs_times = self._abs_time_cache()
+        for handle, values, compound, label, time_abs, time_rel in result.rows:
+            if label is not None:
+                labels[handle] = label
+            else:
+                label = labels.get(handle)
+            # The memo answers all but the first object of a poll without two method calls; a
+            # miss, or a stamp remembered as undecodable (None), takes the full path.
+            device_time = abs_times.get(time_abs) if time_abs is not None else None
+            if device_time is None:
+                device_time = self._observation_time(time_abs, time_rel) or poll_time
+            for value in values:
+                mapped = physio_metrics.get(value[0])
+                # Physio id 0 (NOM_METRIC_NOS) or unknown: the label names it (1.9.3, VSC-MP).
+                if (
+                    mapped is None
+                    and not compound
+                    and label is not None
+                    and label >> 16 == piv.NOM_PART_SCADA
+                ):
+                    mapped = physio_metrics.get(label & 0xFFFF)
                 if mapped is None:
                     continue
                 metric, preference = mapped
                 if metric in NIBP_METRICS:
-                    if self._new_nibp(metric, value, obs):
+                    if self._new_nibp(metric, value, time_abs, time_rel):
                         nibp.append(self._reading(metric, value, device_time, received_at))
                     continue
-                candidate = _Candidate(
-                    preference, self._reading(metric, value, device_time, received_at)
-                )
+                reading = self._reading(metric, value, device_time, received_at)
+                # not reading.usable, read from the slots without the property call
+                rank = (not (reading.valid and reading.value is not None), preference)
                 current = best.get(metric)
-                if current is None or _rank(candidate) < _rank(current):
-                    best[metric] = candidate
-        return [c.reading for c in best.values()] + nibp
+                if current is None or rank < current[0]:
+                    best[metric] = (rank, reading)
+        return [entry[1] for entry in best.values()] + nibp
 
-    def _new_nibp(self, metric: Metric, value: NuObsValue, obs: NumericObservation) -> bool:
+    def _new_nibp(
+        self, metric: Metric, value: NuObsTuple, time_abs: bytes | None, time_rel: int | None
+    ) -> bool:
         """True when this NIBP value belongs to a cuff measurement not emitted yet.
 
         The monitor repeats the last NIBP in every poll; its own NOM_ATTR_TIME_STAMP_ABS (or
@@ -459,15 +500,16 @@ class IntelliVueDriver(Driver):
         Without a time stamp the raw value and state stand in for it.  A value flagged
         MSMT_ONGOING (cuff inflating) is never a completed measurement and is skipped.
         """
-        if value.state & piv.MSMT_ONGOING:
+        _physio_id, state, unit_code, raw_value = value
+        if state & piv.MSMT_ONGOING:
             return False
         identity: object
-        if obs.time_abs is not None:
-            identity = ("abs", obs.time_abs.raw)
-        elif obs.time_rel is not None:
-            identity = ("rel", obs.time_rel)
+        if time_abs is not None:
+            identity = ("abs", time_abs)
+        elif time_rel is not None:
+            identity = ("rel", time_rel)
         else:
-            identity = ("value", value.raw_value, value.state, value.unit_code)
+            identity = ("value", raw_value, state, unit_code)
         if self._nibp_seen.get(metric) == identity:
             return False
         self._nibp_seen[metric] = identity
@@ -476,7 +518,7 @@ class IntelliVueDriver(Driver):
     def _reading(
         self,
         metric: Metric,
-        value: NuObsValue,
+        value: NuObsTuple,
         device_time: datetime | None,
         received_at: datetime,
     ) -> Reading:
@@ -485,31 +527,38 @@ class IntelliVueDriver(Driver):
         valid follows the guide's rule (high state octet 0, no special FLOAT) and additionally
         needs a known unit; low-octet bits such as MSMT_ONGOING stay informative flags.
         """
-        flags = list(value.flags())
-        decoded = value.value
+        key = (metric, value)
+        decoded = self._decoded.get(key)
+        if decoded is None:
+            decoded = self._decode(metric, value)
+            if len(self._decoded) >= _VALUE_CACHE_SIZE:
+                self._decoded.clear()
+            self._decoded[key] = decoded
+        number, valid, flags, unconvertible = decoded
+        unit = METRIC_UNITS[metric]
+        if unconvertible:
+            log.info("%s: unit code 0x%04X cannot be shown as %s", metric, value[2], unit)
+        # Positional, in Reading's field order (metric, value, unit, received_at, device_time,
+        # valid, flags, device_id): a third faster than keywords, and built for every value.
+        return Reading(metric, number, unit, received_at, device_time, valid, flags, self.device_id)
+
+    @staticmethod
+    def _decode(metric: Metric, value: NuObsTuple) -> _Decoded:
+        """Number, validity and flags of ``value`` as a reading of ``metric``.
+
+        A pure function of its arguments, so :meth:`_reading` memoises it: decoding the FLOAT,
+        the state flags and the unit conversion cost more than the Reading itself, and the
+        same values come back every second.
+        """
+        _physio_id, state, unit_code, raw_value = value
+        # One FLOAT decode for value, validity and flags (NuObsValue's properties do three).
+        decoded, valid, flags = piv.decode_nu_obs(state, raw_value)
         number: float | None = None
+        unconvertible = False
         if not isinstance(decoded, FloatSpecial):
-            number = piv.to_ucum(decoded, value.unit_code, METRIC_UNITS[metric])
+            number = piv.to_ucum(decoded, unit_code, METRIC_UNITS[metric])
             if number is None:
-                log.info(
-                    "%s: unit code 0x%04X cannot be shown as %s",
-                    metric,
-                    value.unit_code,
-                    METRIC_UNITS[metric],
-                )
+                unconvertible = True  # logged by the caller, every time as before
                 if ReadingFlag.INVALID not in flags:
-                    flags.insert(0, ReadingFlag.INVALID)
-        return Reading(
-            metric=metric,
-            value=number,
-            unit=METRIC_UNITS[metric],
-            received_at=received_at,
-            device_time=device_time,
-            valid=value.valid and number is not None,
-            flags=tuple(flags),
-            device_id=self.device_id,
-        )
-
-
-def _rank(candidate: _Candidate) -> tuple[bool, int]:
-    return (not candidate.reading.usable, candidate.preference)
+                    flags = (ReadingFlag.INVALID, *flags)
+        return number, valid and number is not None, flags, unconvertible

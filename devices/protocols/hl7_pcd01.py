@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -408,10 +409,138 @@ def _raw(segment: Any, index: int) -> str:
 
 def _get(segment: Any, index: int, component: int = 1, repetition: int = 1) -> str:
     """One component of a field, unescaped; empty when absent."""
+    if repetition == 1 and type(segment) is _SplitSegment:
+        return segment.get(index, component)
     try:
         return str(segment.extract_field(1, index, repetition, component, 1))
     except IndexError:
         return ""
+
+
+# --------------------------------------------------------------------------------------------
+# Fast path: python-hl7's parse tree, read with str.split
+# --------------------------------------------------------------------------------------------
+#
+# Why: hl7.parse builds a container object for every segment, field, repetition and component
+# of the message (several hundred per PCD-01 message, and the MSH is parsed twice) and
+# extract_field walks them; that was nearly all of the decoding time.  The decoder reads about
+# fifteen fields per OBX, and splitting just those with str.split gives the same strings.  The
+# equivalence, read from python-hl7 0.4's parser and Segment.extract_field (pyproject pins
+# hl7<0.5), when the five delimiters are distinct punctuation:
+#
+# * the message is ``text.strip()`` split on CR; a segment is its text split on the field
+#   separator (MSH: name, MSH-1, MSH-2, then the rest split);
+# * a field, repetition or component without any lower delimiter is kept as a leaf string, else
+#   split on its delimiter, so ``str(field)`` is the field's text and component ``c`` of the first
+#   repetition is ``field.split(rep)[0].split(comp)[c - 1].split(sub)[0]`` ("" when there are
+#   fewer components, and for ``c > 1`` of a leaf);
+# * that value is unescaped by python-hl7's own ``hl7.util.unescape`` (reused, not rewritten).
+#
+# Anything else (letters, digits, whitespace or repeated characters among the delimiters, an MSH
+# without a second field separator) is parsed by python-hl7 as before, and so are ACKs
+# (decode_ack).  python-hl7 cannot fail to parse a message with plain delimiters, and every
+# other check is shared, so both paths reject the same messages with the same errors.
+
+#: Delimiters the fast path accepts: printable ASCII punctuation (the usual ``|^~\&`` or any
+#: other plain choice).
+_PLAIN_DELIMITERS: Final = frozenset(string.punctuation)
+
+
+class _Delimiters:
+    """The delimiters python-hl7 parses a message with (its ``create_parse_plan``).
+
+    ``esc`` and ``separators`` (CR, field, repetition, component, subcomponent: python-hl7's
+    order) are the two attributes ``hl7.util.unescape`` reads from its container argument.
+    """
+
+    __slots__ = ("component", "esc", "field", "repetition", "separators", "subcomponent")
+
+    def __init__(self, field: str, component: str, repetition: str, esc: str, sub: str) -> None:
+        self.field = field
+        self.component = component
+        self.repetition = repetition
+        self.esc = esc
+        self.subcomponent = sub
+        self.separators = "\r" + field + repetition + component + sub
+
+    @classmethod
+    def plain(cls, msh: str) -> _Delimiters | None:
+        """The delimiters of a message whose first segment is ``msh``; None unless plain.
+
+        Plain: MSH-2 is closed by a second field separator (so the MSH alone and the whole
+        message give python-hl7 the same delimiters) and the five are distinct punctuation.
+        Missing MSH-2 characters take python-hl7's defaults, as it does.
+        """
+        if len(msh) < 5:
+            return None
+        field = msh[3]
+        end = msh.find(field, 4)
+        if end < 0:
+            return None
+        seps = msh[3:end]  # python-hl7 reads MSH-1 and MSH-2 as one list of characters
+        component = seps[1] if len(seps) > 1 else "^"
+        repetition = seps[2] if len(seps) > 2 else "~"
+        esc = seps[3] if len(seps) > 3 else "\\"
+        sub = seps[4] if len(seps) > 4 else "&"
+        chars = {field, component, repetition, esc, sub}
+        if len(chars) != 5 or not chars <= _PLAIN_DELIMITERS:
+            return None
+        return cls(field, component, repetition, esc, sub)
+
+    def split_msh(self, text: str) -> _SplitSegment:
+        """The MSH segment as python-hl7 splits it: name, MSH-1, MSH-2, then the fields."""
+        end = text.find(self.field, 4)
+        fields = [text[:3], text[3], text[4:end]]
+        rest = text[end + 1 :]
+        if rest:
+            fields += rest.split(self.field)
+        return _SplitSegment(fields, self)
+
+    def split_message(self, text: str) -> list[_SplitSegment]:
+        """Every segment of a message, split on the field separator.
+
+        MSH, BHS and FHS (which python-hl7 splits around MSH-1/MSH-2) keep only their name:
+        :func:`_observations` reads nothing else of them.
+        """
+        segments = []
+        for segment in text.strip().split("\r"):
+            if segment[:3] in ("MSH", "BHS", "FHS"):
+                segments.append(_SplitSegment([segment[:3]], self))
+            else:
+                segments.append(_SplitSegment(segment.split(self.field), self))
+        return segments
+
+
+class _SplitSegment(list[str]):
+    """A segment as its fields' text: ``len``, ``[i]`` and ``str`` behave as on python-hl7's."""
+
+    __slots__ = ("delimiters",)
+
+    def __init__(self, fields: list[str], delimiters: _Delimiters) -> None:
+        super().__init__(fields)
+        self.delimiters = delimiters
+
+    def get(self, index: int, component: int = 1) -> str:
+        """``extract_field(1, index, 1, component, 1)`` of python-hl7, unescaped."""
+        if index >= len(self):
+            return ""
+        d = self.delimiters
+        value = self[index]
+        if d.repetition in value:
+            value = value.split(d.repetition, 1)[0]
+        if component == 1:
+            if d.component in value:
+                value = value.split(d.component, 1)[0]
+        else:
+            parts = value.split(d.component)
+            if component > len(parts):
+                return ""
+            value = parts[component - 1]
+        if d.subcomponent in value:
+            value = value.split(d.subcomponent, 1)[0]
+        if d.esc in value:
+            value = str(hl7.util.unescape(d, value))
+        return value
 
 
 def _header(msh: Any, raw: bytes, default_tz: tzinfo) -> Hl7Header:
@@ -458,6 +587,35 @@ def decode_message(
     default_tz: tzinfo = UTC,
     extra_codes: Mapping[tuple[str, str], Metric] | None = None,
 ) -> Hl7Message:
+    """Decode one HL7 message; see :func:`_decode_message`.
+
+    python-hl7's unescaping raises a bare ``ValueError`` on a malformed escape such as
+    ``\\.spO3\\``; that is bad input from the gateway, so it becomes an ``AE`` NAK like every
+    other undecodable message instead of an exception out of the driver.
+    """
+    try:
+        return _decode_message(message, default_tz=default_tz, extra_codes=extra_codes)
+    except Hl7ParseError:
+        raise
+    except ValueError as err:
+        raise Hl7ParseError(
+            f"undecodable field: {err}", message, header=_header_or_none(message), error_code="102"
+        ) from err
+
+
+def _header_or_none(message: bytes) -> Hl7Header | None:
+    try:
+        return _decode_message(message.split(b"\r", 1)[0] + b"\r").header
+    except (ValueError, ProtocolError):
+        return None
+
+
+def _decode_message(
+    message: bytes,
+    *,
+    default_tz: tzinfo = UTC,
+    extra_codes: Mapping[tuple[str, str], Metric] | None = None,
+) -> Hl7Message:
     """Decode one HL7 message (MLLP envelope already removed).
 
     Every OBX row with a value becomes an :class:`Hl7Observation`; containment rows (no value
@@ -480,8 +638,13 @@ def decode_message(
             "not an HL7 message: does not start with MSH", message, header=None, error_code="100"
         )
     segments = text.split("\r")
-    header_only = _parse(segments[0] + "\r", message)
-    header = _header(header_only.segment("MSH"), message, default_tz)
+    delimiters = _Delimiters.plain(segments[0])
+    if delimiters is not None:
+        # python-hl7 would strip the MSH the same way (hl7.parse strips its input).
+        msh = delimiters.split_msh((segments[0] + "\r").strip())
+    else:
+        msh = _parse(segments[0] + "\r", message).segment("MSH")
+    header = _header(msh, message, default_tz)
     field_sep = text[3]
     for number, segment in enumerate(segments[1:], start=2):
         if not segment:
@@ -493,7 +656,8 @@ def decode_message(
                 header=header,
                 error_code="100",
             )
-    parsed = _parse("\r".join(s for s in segments if s) + "\r", message)
+    joined = "\r".join(s for s in segments if s) + "\r"
+    parsed = delimiters.split_message(joined) if delimiters else _parse(joined, message)
     return _observations(parsed, header, default_tz, extra_codes or {})
 
 
@@ -508,6 +672,9 @@ def _observations(
     patients: list[str] = []
     patient_id = ""
     obr_time: datetime | None = None
+    #: OBX-14 text -> parse_timestamp(text, default_tz): a gateway stamps most rows of a
+    #: message with the same time, so each distinct text is parsed once per message.
+    times: dict[str, datetime | None] = {}
     for segment in parsed:
         segment_id = str(segment[0])
         if segment_id == "PID":
@@ -523,6 +690,7 @@ def _observations(
                 patient_id,
                 default_tz,
                 extra_codes,
+                times,
             )
             if observation is not None:
                 observations.append(observation)
@@ -572,13 +740,15 @@ def _observation(
     patient_id: str,
     default_tz: tzinfo,
     extra_codes: Mapping[tuple[str, str], Metric],
+    times: dict[str, datetime | None],
 ) -> Hl7Observation | None:
     value_type = _get(segment, 2)
     raw_value = _get(segment, 5)
     status = _get(segment, 11)
     if not value_type and not raw_value:
         return None  # containment row (MDS/VMD/channel header), 4.2
-    code, code_text, coding_system = (_get(segment, 3, c) for c in (1, 2, 3))
+    # Three plain calls: the generator expression that did this cost more than the lookups.
+    code, code_text, coding_system = _get(segment, 3, 1), _get(segment, 3, 2), _get(segment, 3, 3)
     metric = metric_for(code, coding_system, extra_codes)
     raw_unit, unit_system = _get(segment, 6, 1), _get(segment, 6, 3)
     unit = ucum_unit(raw_unit, unit_system)
@@ -600,7 +770,12 @@ def _observation(
         flags.append(ReadingFlag.INVALID)
     if status in QUESTIONABLE_STATUSES:
         flags.append(ReadingFlag.QUESTIONABLE)
-    time = parse_timestamp(_get(segment, 14), default_tz) or fallback_time
+    stamp = _get(segment, 14)
+    if stamp in times:
+        parsed_time = times[stamp]
+    else:
+        parsed_time = times[stamp] = parse_timestamp(stamp, default_tz)
+    time = parsed_time or fallback_time
     abnormal = _raw(segment, 8)
     return Hl7Observation(
         set_id=_get(segment, 1),

@@ -187,3 +187,22 @@ def test_gateway_sim_and_driver_converse() -> None:
     # Cuff cycles complete at 60 s, 120 s and 180 s; each is emitted once with its own time.
     sys_ = [r for r in readings if r.metric is Metric.NIBP_SYS]
     assert [r.device_time for r in sys_] == [T0 + timedelta(seconds=s) for s in (60, 120, 180)]
+
+
+def test_a_malformed_escape_gets_a_nak_not_an_exception() -> None:
+    from datetime import UTC, datetime
+
+    from devices.drivers.hl7_gateway import Hl7Driver
+    from devices.protocols import hl7_pcd01
+
+    msg = (
+        b"MSH|^~\\&|GW|CL|KC|CL|20240315103000||ORU^R01^ORU_R01|BAD1|P|2.6\r"
+        b"OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC|1.1.1.1|72|264864^MDC_DIM_BEAT_PER_MIN^MDC"
+        b"|\\.spO3\\||||R\r"
+    )
+    driver = Hl7Driver()
+    out = driver.feed(hl7_pcd01.frame(msg), datetime(2024, 3, 15, tzinfo=UTC))
+    assert out.readings == []
+    assert len(out.replies) == 1
+    code, _acked = hl7_pcd01.decode_ack(hl7_pcd01.MllpFramer().feed(out.replies[0]).messages[0])
+    assert code in {"AE", "AR"}
