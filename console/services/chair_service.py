@@ -3,21 +3,45 @@
 The service wires the parts together (simulator pty or real port -> runner -> pipeline ->
 storage writer and bridge) and keeps the chair's live state on the GUI thread.  Widgets observe
 it through signals and never reach into the device layer.
+
+It also runs the chair's session workflow (clinical.md A-G): every nurse action goes through
+the chair's :class:`~console.domain.session.SessionLifecycle` first (an illegal step raises
+:class:`~console.domain.session.SessionRuleError` and changes nothing), is then stored through
+the writer with time and author, and finally drives the alarm engine (infusion running,
+pre-dose baseline).  One rule order, one place: the widgets only ask and show.
+
+Simulated chairs: the chair starts a *demo session* at once (demo patient ``SIMULATED``, plan
+0.5 mg/kg for 70 kg, baseline from the simulated cuff) whose infusion follows the scenario's
+script, as before.  As soon as a nurse acts on the infusion, or starts a session of their own,
+the script stops driving the record and the simulated patient's infusion follows the nurse's
+start and stop buttons instead.
+
+Restart after a crash: :meth:`ChairService.start` looks for the chair's unfinished session and,
+depending on :attr:`ChairService.resume_policy`, resumes it, closes it, or (``ask``, the GUI
+default) keeps monitoring while it waits for :meth:`ChairService.decide_resume`; data arriving
+meanwhile is held and written to whichever session is chosen, so nothing is lost and no
+throw-away session record is created.
 """
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import json
 import logging
+import threading
 from collections import deque
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from console.config import Settings
 from console.domain.alarm_engine import AlarmSnapshot, AlarmStatus, AudioStatus
 from console.domain.alarm_events import RepeatRequest
+from console.domain.alarm_rules import LimitError
 from console.domain.alarms import (
     AlarmCategory,
     AlarmEvent,
@@ -27,14 +51,34 @@ from console.domain.alarms import (
     Priority,
 )
 from console.domain.pipeline import ChairOutputs, ChairPipeline
+from console.domain.session import (
+    ANNOTATION_KINDS,
+    BaselineVitals,
+    EventKind,
+    GateVerdict,
+    IllegalTransitionError,
+    InfusionState,
+    Phase,
+    SessionEvent,
+    SessionLifecycle,
+    SessionPolicy,
+    SessionRuleError,
+)
 from console.services.device_bridge import DeviceBridge
 from console.services.plot_buffer import RingBuffer
-from console.storage.repository import SessionRepository
+from console.storage.repository import (
+    DuplicatePatientError,
+    PatientRecord,
+    SessionRepository,
+    SessionSummary,
+)
 from console.storage.writer import (
     AlarmItem,
+    Item,
     ProfileChangeItem,
     ReadingsItem,
     SessionEndItem,
+    SessionEventItem,
     StorageWriter,
     TechnicalItem,
 )
@@ -54,7 +98,7 @@ from devices.simulator.launch import SimulatedMonitor, driver_kind, start_simula
 from devices.simulator.monitor import NibpSchedule
 from devices.simulator.pty_endpoint import PtyEndpoint
 from devices.simulator.scenario import Scenario, load_scenario
-from devices.simulator.signals import SessionTimeline
+from devices.simulator.signals import PatientModel, SessionTimeline
 
 log = logging.getLogger("ui.chair")
 
@@ -62,6 +106,154 @@ log = logging.getLogger("ui.chair")
 ALARM_LOG_SHOWN = 200
 #: Trend history kept in memory per metric: 6 h of 1 Hz samples.
 TREND_CAPACITY = 6 * 3600
+#: Author of the steps the simulator's script takes in a demo session (never a person).
+SCRIPT_AUTHOR = "simulator script"
+#: Author of baseline vitals taken from the monitor's cuff readings.
+MONITOR_AUTHOR = "monitor"
+#: The demo patient of simulated chairs (clinic code, name, weight in kg).
+DEMO_PATIENT = ("SIMULATED", "Simulated patient (demo)", 70.0)
+#: Items held while the nurse decides whether to resume: ~1 h of one monitor's output.
+PENDING_ITEMS_MAX = 20_000
+#: The 40-minute BP checkpoint window after the infusion start, in minutes (clinical.md C 13).
+CHECKPOINT_WINDOW_MIN = (35.0, 45.0)
+
+
+#: How the discharge items (SessionPolicy.discharge_items) read on screen (clinical.md F 29).
+DISCHARGE_LABELS: dict[str, str] = {
+    "vitals_stable": "vitals stable, back toward baseline",
+    "alert_and_oriented": "alert and oriented (pre-treatment verbalization, movement)",
+    "dissociation_resolved": "sedation and dissociation resolved",
+    "escort_present": "responsible adult escort present",
+    "instructions_given": "written instructions given (no driving for 24 h)",
+}
+#: The same items in a few words, for the timeline strip.
+DISCHARGE_SHORT: dict[str, str] = {
+    "vitals_stable": "vitals stable",
+    "alert_and_oriented": "alert and oriented",
+    "dissociation_resolved": "dissociation resolved",
+    "escort_present": "escort",
+    "instructions_given": "instructions",
+}
+_ANNOTATIONS = frozenset(k.value for k in ANNOTATION_KINDS)
+
+
+class ResumePolicy(enum.StrEnum):
+    """What :meth:`ChairService.start` does with the chair's unfinished session."""
+
+    ASK = "ask"
+    """Monitor at once, hold the data, and wait for :meth:`ChairService.decide_resume`."""
+    RESUME = "resume"
+    """Continue the newest unfinished session (headless restarts, tests)."""
+    NEW = "new"
+    """Close the unfinished sessions and open a new one."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPlan:
+    """What the start-session dialog collects: patient, weight, dose, infusion, pump, limits.
+
+    The dose in mg and the pump rate are computed, never typed (clinical.md A 1: a typed total
+    is where 10x errors come from).
+    """
+
+    mrn: str
+    display_name: str
+    weight_kg: float
+    weight_measured_on: date
+    dose_mg_per_kg: float
+    volume_ml: float = 100.0
+    infusion_min: float = 40.0
+    route: str = "IV"
+    pump: str = ""
+    profile: str = "clinic default"
+
+    @property
+    def dose_mg(self) -> float:
+        """Total planned dose (mg)."""
+        return round(self.weight_kg * self.dose_mg_per_kg, 2)
+
+    @property
+    def rate_ml_per_h(self) -> float:
+        """Pump rate that delivers the bag over the planned duration (mL/h)."""
+        return round(self.volume_ml / self.infusion_min * 60.0, 1) if self.infusion_min else 0.0
+
+    def data(self) -> dict[str, Any]:
+        """The plan's extras as JSON-able values (stored with the plan note for resume)."""
+        return {
+            "plan": "session",
+            "mrn": self.mrn,
+            "volume_ml": self.volume_ml,
+            "infusion_min": self.infusion_min,
+            "pump": self.pump,
+            "profile": self.profile,
+        }
+
+    def summary(self) -> str:
+        """One line for the record and the screen."""
+        pump = f"; pump {self.pump}" if self.pump else ""
+        return (
+            f"plan: {self.dose_mg_per_kg:g} mg/kg x {self.weight_kg:g} kg = {self.dose_mg:g} mg "
+            f"{self.route} in {self.volume_ml:g} mL over {self.infusion_min:g} min "
+            f"at {self.rate_ml_per_h:g} mL/h; limits: {self.profile}{pump}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class InfusionProgress:
+    """How far the infusion is, integrated from the pump events (pauses and rate changes)."""
+
+    running_s: float
+    infused_ml: float
+    volume_ml: float
+    remaining_min: float | None
+    dose_given_mg: float | None
+
+
+def infusion_progress(
+    events: Iterable[SessionEvent], *, volume_ml: float, dose_mg: float, now: datetime
+) -> InfusionProgress:
+    """Integrate the pump's rate over its running time from the lifecycle events.
+
+    Why from events: the record is the single truth after a restart, and a pause or a rate
+    change moves the end of the infusion; the remaining time is what is left of the bag at the
+    current rate.
+
+    Args:
+        events: the session's events in time order.
+        volume_ml: the bag's volume.
+        dose_mg: the dose the full bag holds.
+        now: evaluate up to this time (the stop time once stopped).
+    """
+    rate: float | None = None
+    since: datetime | None = None
+    running_s = infused = 0.0
+    for ev in events:
+        kind = ev.kind
+        if kind in (EventKind.INFUSION_START, EventKind.INFUSION_RESUME):
+            rate = ev.rate_ml_per_h if ev.rate_ml_per_h is not None else rate
+            since = ev.at
+        elif kind == EventKind.RATE_CHANGE:
+            if since is not None and rate is not None:
+                dt = (ev.at - since).total_seconds()
+                running_s += dt
+                infused += rate * dt / 3600.0
+                since = ev.at
+            rate = ev.rate_ml_per_h
+        elif kind in (EventKind.INFUSION_PAUSE, EventKind.INFUSION_STOP):
+            if since is not None and rate is not None:
+                dt = (ev.at - since).total_seconds()
+                running_s += dt
+                infused += rate * dt / 3600.0
+            since = None
+    if since is not None and rate is not None:
+        dt = max(0.0, (now - since).total_seconds())
+        running_s += dt
+        infused += rate * dt / 3600.0
+    infused = min(infused, volume_ml)
+    left = volume_ml - infused
+    remaining = left / rate * 60.0 if rate else None
+    given = round(dose_mg * infused / volume_ml, 2) if volume_ml > 0 else None
+    return InfusionProgress(running_s, infused, volume_ml, remaining, given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +342,19 @@ class ChairService(QObject):
             ``repeat_requests``).
         sig_link_state_changed(str): the device link changed state.
         sig_technical_event(str, str): a technical event (kind, detail) for the status line.
+        sig_alarm_logged(list): new alarm log entries.
+        sig_session_changed(): the session, its phase, plan or patient changed.
+        sig_session_event(object): a lifecycle event was accepted and stored.
+        sig_resume_offered(object): an unfinished session waits for :meth:`decide_resume`.
+
+    Args:
+        settings: the chair's settings.
+        writer: the shared storage writer.
+        repository: session queries (patients, session records, resume).
+        clock: the chair's clock (accelerated for a simulated demo).
+        resume_policy: what :meth:`start` does with an unfinished session (see
+            :class:`ResumePolicy`); the GUI asks, headless callers pass ``resume`` or ``new``.
+        parent: Qt parent.
     """
 
     sig_vitals_updated = Signal()
@@ -159,9 +364,15 @@ class ChairService(QObject):
     sig_link_state_changed = Signal(str)
     """The device link changed state."""
     sig_technical_event = Signal(str, str)
+    """A technical event: kind and detail."""
     sig_alarm_logged = Signal(list)
     """New alarm log entries (AlarmEvent list, oldest first), as stored."""
-    """A technical event: kind and detail."""
+    sig_session_changed = Signal()
+    """The session record, its phase, plan or patient changed (``lifecycle``, ``plan``)."""
+    sig_session_event = Signal(object)
+    """One lifecycle event (SessionEvent) was accepted and stored."""
+    sig_resume_offered = Signal(object)
+    """An unfinished session (SessionSummary) waits for :meth:`decide_resume`."""
 
     def __init__(
         self,
@@ -170,6 +381,7 @@ class ChairService(QObject):
         writer: StorageWriter,
         repository: SessionRepository,
         clock: Clock,
+        resume_policy: ResumePolicy = ResumePolicy.ASK,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -180,6 +392,8 @@ class ChairService(QObject):
         self.policy: AlarmPolicy = settings.alarm_policy
         self.simulated = settings.device.simulated
         self.session_id: int | None = None
+        #: The newest record this chair wrote to (still set after a session is closed).
+        self.last_session_id: int | None = None
         self.session_start: datetime = clock.now()
         self.latest: dict[Metric, LatestValue] = {}
         self.last_nibp_at: datetime | None = None
@@ -220,6 +434,27 @@ class ChairService(QObject):
         self._timeline_timers: list[QTimer] = []
         self.endpoint: PtyEndpoint | None = None
         self.runner: DeviceRunner | None = None
+        # -- the session workflow ------------------------------------------------------------
+        #: The clinic's lifecycle presets (observation minimum, gate, discharge checklist).
+        self.session_policy = SessionPolicy()
+        #: The current session's rules and timeline (a closed one stays until the next).
+        self.lifecycle = SessionLifecycle(self.session_policy)
+        #: The start-session plan (volume, duration, pump); None without a patient session.
+        self.plan: SessionPlan | None = None
+        #: The session's patient as registered (None for a monitoring-only record).
+        self.patient_record: PatientRecord | None = None
+        #: The session's number in the patient's series (clinical.md A 2).
+        self.series_number: int | None = None
+        #: True while the simulator's script drives the demo session's infusion.
+        self.scripted_infusion = False
+        self.resume_policy = resume_policy
+        #: The unfinished session waiting for :meth:`decide_resume` (ResumePolicy.ASK).
+        self.pending_resume: SessionSummary | None = None
+        #: When the nurse last asked for an NIBP measurement ("NIBP now").
+        self.nibp_requested_at: datetime | None = None
+        self._store_lock = threading.Lock()
+        self._pending_items: deque[Callable[[int], Item]] | None = None
+        self._last_baseline_at: datetime | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -243,7 +478,7 @@ class ChairService(QObject):
                 name=f"sim-{self.settings.chair_name}",
             )
             self.endpoint = self.simulator.endpoint
-        kind, cls = self.driver_kind, self.driver_cls
+        cls = self.driver_cls
         driver = DatexDriver(interval_s=dev.interval_s) if cls is DatexDriver else cls()
         link = LinkConfig(
             url=self.device_url,
@@ -252,20 +487,7 @@ class ChairService(QObject):
             rtscts=dev.rtscts,
             device_id=self.settings.chair_name,
         )
-        self.session_id = self.repository.create_session(
-            chair=self.settings.chair_name,
-            started_at=self.session_start,
-            simulated=self.simulated,
-            device_kind=kind,
-            device_url=self.device_url,
-        )
-        log.info(
-            "session %s started on %s (%s%s)",
-            self.session_id,
-            self.device_url,
-            kind,
-            ", simulated" if self.simulated else "",
-        )
+        self._open_or_offer_resume()
         self.runner = DeviceRunner(
             driver, link, self.pipeline, clock=self.clock, name=f"runner-{self.settings.chair_name}"
         )
@@ -274,7 +496,7 @@ class ChairService(QObject):
         # delay "communication lost" (see console.domain.pipeline).
         self.pipeline.start_ticking(self.clock, name=f"alarm-ticker-{self.settings.chair_name}")
         self.bridge.start()
-        if self.scenario is not None:
+        if self.scripted_infusion and self.scenario is not None:
             timeline = self.scenario.timeline
             self._follow_simulated_infusion(timeline.infusion_start_s, timeline.infusion_end_s)
 
@@ -296,6 +518,13 @@ class ChairService(QObject):
             # the end is journalled with them instead of raising here.
             self.writer.submit(SessionEndItem(self.session_id, self.clock.now()))
             self.writer.flush()
+        elif self._pending_items is not None:
+            # Nobody answered the resume question: keep what was measured in a new record
+            # rather than dropping it; the unfinished session stays offered next time.
+            sid = self._create_record(self.session_start, None)
+            self._adopt_pending(sid)
+            self.writer.submit(SessionEndItem(sid, self.clock.now()))
+            self.writer.flush()
 
     def session_seconds(self, at: datetime | None = None) -> float:
         """Seconds since the session started (on the chair's clock)."""
@@ -306,6 +535,710 @@ class ChairService(QObject):
         if not self.alarm_list:
             return None
         return max(a.priority for a in self.alarm_list)
+
+    # -- session records: open, resume, hand over ------------------------------------------
+    @property
+    def patient(self) -> str | None:
+        """The patient as a label ("MRN name"), or None: what the overview tiles show."""
+        rec = self.patient_record
+        if rec is None or self.lifecycle.plan is None:
+            return None
+        return f"{rec.mrn} {rec.display_name}".strip()
+
+    @property
+    def phase(self) -> Phase | None:
+        """The session's phase, or None without a patient session (overview tiles)."""
+        if self.pending_resume is not None or self.lifecycle.plan is None:
+            return None
+        return self.lifecycle.phase
+
+    @property
+    def session_open(self) -> bool:
+        """True while a session record takes the chair's data and its lifecycle is not closed."""
+        return self.session_id is not None and not self.lifecycle.closed
+
+    def decide_resume(self, resume: bool, *, user: str) -> None:
+        """Answer the resume question asked at start (:attr:`pending_resume`).
+
+        Resuming continues the same session record (the repository records the gap) and
+        rebuilds its lifecycle from the stored events; starting new closes the unfinished
+        record with a note.  Either way the data held since start-up goes to the chosen record.
+
+        Raises:
+            IllegalTransitionError: the session cannot be resumed (its record cannot be
+                rebuilt, or it lies in the future of an accelerated simulated clock); the
+                question stays open.
+        """
+        summary = self.pending_resume
+        if summary is None:
+            return
+        if resume:
+            why = self._unresumable(summary)
+            if why is not None:
+                raise IllegalTransitionError(f"session {summary.id} cannot be resumed: {why}")
+        self.pending_resume = None
+        others = [
+            s
+            for s in self.repository.unfinished_sessions(self.settings.chair_name)
+            if s.id != summary.id or not resume
+        ]
+        for old in others:
+            self._close_unfinished(old, by=user)
+        if resume:
+            self._resume(summary, by=user)
+        else:
+            self._open_initial_session(self.session_start)
+            if self.scripted_infusion and self.scenario is not None:
+                timeline = self.scenario.timeline
+                self._follow_simulated_infusion(timeline.infusion_start_s, timeline.infusion_end_s)
+        self.sig_session_changed.emit()
+
+    def new_session(self, plan: SessionPlan, *, user: str) -> int:
+        """Start a patient's session from the start-session dialog; returns the record's id.
+
+        The current record (a demo or monitoring-only session, or a finished patient) is
+        ended first: a record belongs to one patient, and the repository numbers the new one
+        in the patient's series.  The alarm limits go back to the clinic default, the trends
+        start again at 0 and a simulated patient waits for the nurse's start button.
+
+        Raises:
+            IllegalTransitionError: the resume question is open, or an infusion still runs.
+            SessionRuleError: the plan breaks a lifecycle rule (weight, dose, rate, route).
+        """
+        if self.pending_resume is not None:
+            raise IllegalTransitionError(
+                "answer the resume question first (resume the unfinished session or start new)"
+            )
+        old = self.lifecycle
+        if self.session_id is not None and old.infusion in (
+            InfusionState.RUNNING,
+            InfusionState.PAUSED,
+        ):
+            raise IllegalTransitionError(
+                "the current session's infusion is still running: stop it (with a reason) "
+                "before starting a new session"
+            )
+        if not plan.mrn.strip():
+            raise SessionRuleError("a patient needs an MRN or clinic code")
+        now = self.clock.now()
+        # The rules first, on a scratch lifecycle: a refused plan changes nothing.
+        SessionLifecycle(self.session_policy).plan_infusion(
+            now,
+            weight_kg=plan.weight_kg,
+            weight_measured_on=plan.weight_measured_on,
+            dose_mg_per_kg=plan.dose_mg_per_kg,
+            rate_ml_per_h=plan.rate_ml_per_h,
+            route=plan.route,
+        )
+        patient = self._patient_for(plan)
+        if self.session_id is not None:
+            if not old.closed:
+                self._record(
+                    old.abort(now, author=user, reason="replaced by a new session (New session)")
+                )
+            self._end_record(now)
+        sid = self._create_record(now, patient.id)
+        self.lifecycle = SessionLifecycle(self.session_policy)
+        self.patient_record = patient
+        self.session_start = now
+        for buf in self.trends.values():
+            buf.clear()
+        self._last_baseline_at = None
+        self.nibp_requested_at = None
+        self._adopt_pending(sid)
+        self._record_plan(plan, now, user)
+        self._reset_profile(user)
+        self._retime_simulated_patient()
+        log.info("chair %s: new session %s for %s", self.settings.chair_name, sid, plan.mrn)
+        self.sig_session_changed.emit()
+        return sid
+
+    # -- nurse actions (GUI thread): lifecycle first, then the record, then the engine ------
+    def physician_review(self, *, physician: str, reason: str) -> SessionEvent:
+        """Record a physician's review of an elevated baseline (b1 "review")."""
+        self._require_session("record a physician review")
+        ev = self.lifecycle.physician_review(self.clock.now(), physician=physician, reason=reason)
+        return self._accepted(ev)
+
+    def physician_override(self, *, physician: str, reason: str) -> SessionEvent:
+        """Record a physician's override of a blocked pre-dose gate (b1 "do not start")."""
+        self._require_session("record a physician override")
+        ev = self.lifecycle.physician_override(self.clock.now(), physician=physician, reason=reason)
+        return self._accepted(ev)
+
+    def start_infusion(self, user: str, reason: str = "") -> SessionEvent:
+        """Start the pump: fixes the engine's pre-dose baseline and starts infusion alarms.
+
+        Raises:
+            SessionRuleError: no session, not in baseline, no plan or the gate not passed.
+        """
+        self._require_session("start the infusion")
+        ev = self.lifecycle.start_infusion(self.clock.now(), author=user, reason=reason)
+        self._record(ev)
+        self._take_over_from_script()
+        self._apply_baseline(user)
+        self.set_infusion_running(True)
+        self._retime_simulated_patient()
+        self.sig_session_changed.emit()
+        return ev
+
+    def pause_infusion(self, user: str, reason: str) -> SessionEvent:
+        """Pause the pump with a reason (C 16).
+
+        The alarm engine keeps infusion-phase monitoring (NIBP overdue, comm-lost escalation)
+        during a pause: the drug is on board and the pump may restart any minute.
+        """
+        self._require_session("pause the infusion")
+        ev = self.lifecycle.pause_infusion(self.clock.now(), author=user, reason=reason)
+        self._take_over_from_script()
+        return self._accepted(ev)
+
+    def resume_infusion(self, user: str, reason: str = "") -> SessionEvent:
+        """Restart a paused pump at the current rate."""
+        self._require_session("resume the infusion")
+        ev = self.lifecycle.resume_infusion(self.clock.now(), author=user, reason=reason)
+        self._take_over_from_script()
+        return self._accepted(ev)
+
+    def change_rate(self, rate_ml_per_h: float, user: str, reason: str) -> SessionEvent:
+        """Change the pump rate with a reason (C 16); the remaining time follows."""
+        self._require_session("change the rate")
+        ev = self.lifecycle.change_rate(
+            self.clock.now(), rate_ml_per_h=rate_ml_per_h, author=user, reason=reason
+        )
+        self._take_over_from_script()
+        return self._accepted(ev)
+
+    def stop_infusion(self, user: str, reason: str) -> SessionEvent:
+        """Stop the pump: observation starts; the dose given is computed from the pump events."""
+        self._require_session("stop the infusion")
+        now = self.clock.now()
+        progress = self.progress(now)
+        ev = self.lifecycle.stop_infusion(
+            now,
+            author=user,
+            reason=reason,
+            dose_given_mg=None if progress is None else progress.dose_given_mg,
+        )
+        self._record(ev)
+        self._take_over_from_script()
+        self.set_infusion_running(False)
+        self._retime_simulated_patient()
+        self.sig_session_changed.emit()
+        return ev
+
+    def request_nibp(self, user: str) -> SessionEvent:
+        """ "NIBP now": record the request and, on the simulator, start the cuff at once.
+
+        A real monitor's cuff is started on the monitor (no driver sends that command); the
+        request still goes on the record, so the timeline shows who asked and when.
+        """
+        self._require_session("request an NIBP")
+        now = self.clock.now()
+        ev = self.lifecycle.annotate(
+            EventKind.NOTE, now, author=user, text="NIBP measurement requested (NIBP now)"
+        )
+        ev = replace(ev, data={"request": "nibp"})
+        self.lifecycle.events[-1] = ev
+        self.nibp_requested_at = now
+        if self.simulator is not None:
+            request = getattr(self.simulator.monitor, "request_nibp", None)
+            if callable(request) and not request(now):
+                log.info("chair %s: the cuff is already measuring", self.settings.chair_name)
+        return self._accepted(ev)
+
+    def annotate(
+        self,
+        kind: EventKind,
+        user: str,
+        *,
+        text: str = "",
+        score: float | None = None,
+        dose_mg: float | None = None,
+    ) -> SessionEvent:
+        """Time-stamp an observation: nausea, vomiting, dissociation, intervention, note."""
+        self._require_session("annotate the session")
+        ev = self.lifecycle.annotate(
+            kind, self.clock.now(), author=user, text=text, score=score, dose_mg=dose_mg
+        )
+        return self._accepted(ev)
+
+    def discharge(self, checks: Mapping[str, bool], user: str, note: str = "") -> bool:
+        """Answer the discharge checklist (clinical.md F 29) and close when every item passed.
+
+        Opens the checklist first when the minimum observation is over; a refused opening
+        (too early) changes nothing.  Answers are recorded even when some items fail, so the
+        record shows what was checked; the session stays in discharge until all pass.
+
+        Returns:
+            True when the session was closed.
+
+        Raises:
+            SessionRuleError: no session, wrong phase, or the observation minimum not reached.
+        """
+        self._require_session("close the session")
+        life = self.lifecycle
+        if life.phase not in (Phase.OBSERVATION, Phase.DISCHARGE):
+            raise IllegalTransitionError(
+                f"cannot run the discharge checks in the {life.phase.value} phase: stop the "
+                "infusion and complete the observation first (or end the session early with "
+                "a reason)"
+            )
+        now = self.clock.now()
+        if life.phase is Phase.OBSERVATION:
+            self._record(life.begin_discharge(now, author=user))
+        for item in self.session_policy.discharge_items:
+            if item in checks and life.discharge_checks.get(item) is not checks[item]:
+                self._record(
+                    life.check_discharge_item(
+                        now, item=item, passed=bool(checks[item]), author=user, note=note
+                    )
+                )
+        closed = all(life.discharge_checks.get(i) for i in self.session_policy.discharge_items)
+        if closed:
+            self._record(life.close(now, author=user))
+            self._end_record(now)
+        self.sig_session_changed.emit()
+        return closed
+
+    def end_session_early(self, user: str, reason: str) -> SessionEvent:
+        """End the session without the full checklist (declined, transfer): reason required."""
+        self._require_session("end the session")
+        now = self.clock.now()
+        ev = self.lifecycle.abort(now, author=user, reason=reason)
+        self._record(ev)
+        self._end_record(now)
+        self.sig_session_changed.emit()
+        return ev
+
+    # -- session status for the screen ---------------------------------------------------------
+    def progress(self, now: datetime | None = None) -> InfusionProgress | None:
+        """Pump progress of the session (None before a plan exists)."""
+        life = self.lifecycle
+        if life.plan is None:
+            return None
+        volume = self.plan.volume_ml if self.plan is not None else life.plan.rate_ml_per_h * 40 / 60
+        end = life.infusion_stopped_at or now or self.clock.now()
+        return infusion_progress(life.events, volume_ml=volume, dose_mg=life.plan.dose_mg, now=end)
+
+    def nibp_interval_s(self) -> float:
+        """The cuff's automatic cycle (the simulator's, or the configured one)."""
+        if self.scenario is not None:
+            return self.scenario.nibp.interval_s
+        return self.settings.alarm_nibp_interval_s
+
+    def next_nibp_due(self) -> datetime | None:
+        """When the next NIBP result is expected (a requested one first)."""
+        requested = self.nibp_requested_at
+        last = self.last_nibp_at
+        if requested is not None and (last is None or requested > last):
+            return requested + timedelta(seconds=30.0)
+        if last is not None:
+            return last + timedelta(seconds=self.nibp_interval_s())
+        if self.simulator is not None and self.scenario is not None:
+            first = self.scenario.nibp.first_start_s + 30.0
+            return self.simulator.session_start + timedelta(seconds=first)
+        return None
+
+    def checkpoint(self, now: datetime | None = None) -> tuple[str, str]:
+        """The 40-minute BP checkpoint (C 13): (state, text); state is one of ``waiting``,
+        ``pending``, ``due``, ``done``, ``missed``."""
+        started = self.lifecycle.infusion_started_at
+        if started is None:
+            return "waiting", "40-min BP: after the start"
+        now = now or self.clock.now()
+        lo, hi = CHECKPOINT_WINDOW_MIN
+        x, y = self.trends[Metric.NIBP_SYS].arrays()
+        offset = (started - self.session_start).total_seconds() / 60.0
+        for xi, yi in zip(x, y, strict=True):
+            if lo <= xi - offset <= hi and yi == yi:  # yi == yi: not NaN
+                return "done", f"40-min BP done: SBP {yi:.0f} at {xi - offset:.0f} min"
+        since = (now - started).total_seconds() / 60.0
+        if since < lo:
+            return "pending", f"40-min BP in {lo - since:.0f} min ({lo:g}-{hi:g} min window)"
+        if since <= hi:
+            return "due", f"40-min BP DUE NOW ({hi - since:.0f} min left of window)"
+        return "missed", "40-min BP MISSED (no reading 35-45 min)"
+
+    def discharge_needs(self, now: datetime | None = None) -> list[str]:
+        """What still stands between the patient and the door, in plain words."""
+        life = self.lifecycle
+        now = now or self.clock.now()
+        labels = DISCHARGE_SHORT
+        if life.closed:
+            return []
+        items = life.policy.discharge_items
+        pending = [labels.get(i, i) for i in items]
+        if life.phase in (Phase.BASELINE, Phase.INFUSION):
+            return [
+                "infusion end",
+                f"{life.policy.observation_min:g} min observation",
+                f"{len(items)} discharge checks",
+            ]
+        if life.phase is Phase.OBSERVATION:
+            ends = life.observation_ends_at()
+            assert ends is not None
+            if ends > now:
+                left = int((ends - now).total_seconds())
+                return [f"observation {left // 60}:{left % 60:02d} left", *pending]
+            return pending
+        return [
+            labels.get(i, i)
+            for i in life.policy.discharge_items
+            if not life.discharge_checks.get(i)
+        ]
+
+    # -- session helpers ------------------------------------------------------------------------
+    def _submit(self, make: Callable[[int], Item]) -> None:
+        """Queue an item for the current record; hold it while resume is undecided; drop it
+        when no record is open (after discharge the chair's data belong to nobody)."""
+        with self._store_lock:
+            sid = self.session_id
+            if sid is not None:
+                self.writer.submit(make(sid))
+            elif self._pending_items is not None:
+                self._pending_items.append(make)
+
+    def _adopt_pending(self, session_id: int) -> None:
+        with self._store_lock:
+            for make in self._pending_items or ():
+                self.writer.submit(make(session_id))
+            self._pending_items = None
+            self.session_id = session_id
+            self.last_session_id = session_id
+
+    def _record(self, ev: SessionEvent) -> SessionEvent:
+        self._submit(lambda sid: SessionEventItem(sid, ev))
+        self.sig_session_event.emit(ev)
+        return ev
+
+    def _accepted(self, ev: SessionEvent) -> SessionEvent:
+        self._record(ev)
+        self.sig_session_changed.emit()
+        return ev
+
+    def _require_session(self, action: str) -> None:
+        if self.pending_resume is not None:
+            raise IllegalTransitionError(
+                f"cannot {action}: answer the resume question first (resume or start new)"
+            )
+        if self.session_id is None or self.lifecycle.plan is None:
+            raise IllegalTransitionError(
+                f"cannot {action}: no patient session on this chair; "
+                "start one with New session (Ctrl+N)"
+            )
+
+    def _open_or_offer_resume(self) -> None:
+        unfinished = self.repository.unfinished_sessions(self.settings.chair_name)
+        if unfinished and self.resume_policy is ResumePolicy.ASK:
+            self.pending_resume = unfinished[0]
+            with self._store_lock:
+                self._pending_items = deque(maxlen=PENDING_ITEMS_MAX)
+            log.info(
+                "chair %s: unfinished session %s waits for resume or new",
+                self.settings.chair_name,
+                unfinished[0].id,
+            )
+            self.sig_resume_offered.emit(unfinished[0])
+            return
+        if (
+            unfinished
+            and self.resume_policy is ResumePolicy.RESUME
+            and self._unresumable(unfinished[0]) is None
+        ):
+            for old in unfinished[1:]:
+                self._close_unfinished(old, by="console")
+            self._resume(unfinished[0], by="console (automatic resume)")
+            return
+        for old in unfinished:
+            self._close_unfinished(old, by="console")
+        self._open_initial_session(self.session_start)
+
+    def _open_initial_session(self, started_at: datetime) -> None:
+        """The record opened at start-up: a demo session on a simulated chair, else a
+        monitoring-only record that "New session" replaces with the patient's."""
+        self.lifecycle = SessionLifecycle(self.session_policy)
+        self.plan = None
+        self.patient_record = None
+        if self.simulated and self.scenario is not None:
+            patient = self._demo_patient(started_at.date())
+            self._adopt_pending(self._create_record(started_at, patient.id))
+            self.patient_record = patient
+            timeline = self.scenario.timeline
+            mrn, name, weight = DEMO_PATIENT
+            plan = SessionPlan(
+                mrn=mrn,
+                display_name=name,
+                weight_kg=weight,
+                weight_measured_on=started_at.date(),
+                dose_mg_per_kg=0.5,
+                volume_ml=100.0,
+                infusion_min=max(1.0, timeline.infusion_s / 60.0),
+                pump="simulated",
+                profile=self.settings.alarm_profile.name,
+            )
+            self._record_plan(plan, started_at, SCRIPT_AUTHOR)
+            self.scripted_infusion = True
+        else:
+            self._adopt_pending(self._create_record(started_at, None))
+
+    def _create_record(self, started_at: datetime, patient_id: int | None) -> int:
+        sid = self.repository.create_session(
+            chair=self.settings.chair_name,
+            started_at=started_at,
+            simulated=self.simulated,
+            device_kind=self.driver_kind,
+            device_url=self.device_url,
+            patient_id=patient_id,
+        )
+        self.series_number = self.repository.session(sid).series_number
+        log.info(
+            "session %s started on %s (%s%s)",
+            sid,
+            self.device_url,
+            self.driver_kind,
+            ", simulated" if self.simulated else "",
+        )
+        return sid
+
+    def _demo_patient(self, today: date) -> PatientRecord:
+        mrn, name, weight = DEMO_PATIENT
+        found = self.repository.patient(mrn)
+        if found is None:
+            # Another console may register it a moment before us: then we read theirs.
+            with contextlib.suppress(DuplicatePatientError):
+                self.repository.add_patient(mrn, name, weight_kg=weight, weight_measured_on=today)
+        elif found.weight_measured_on != today:
+            # The demo patient is "weighed" every day so the weight-age rule (b1) passes.
+            self.repository.record_weight(found.id, weight, today)
+        found = self.repository.patient(mrn)
+        assert found is not None
+        return found
+
+    def _patient_for(self, plan: SessionPlan) -> PatientRecord:
+        found = self.repository.patient(plan.mrn)
+        if found is None:
+            with contextlib.suppress(DuplicatePatientError):
+                self.repository.add_patient(
+                    plan.mrn,
+                    plan.display_name,
+                    weight_kg=plan.weight_kg,
+                    weight_measured_on=plan.weight_measured_on,
+                )
+        elif (found.weight_kg, found.weight_measured_on) != (
+            plan.weight_kg,
+            plan.weight_measured_on,
+        ):
+            self.repository.record_weight(found.id, plan.weight_kg, plan.weight_measured_on)
+        found = self.repository.patient(plan.mrn)
+        assert found is not None
+        return found
+
+    def _record_plan(self, plan: SessionPlan, at: datetime, author: str) -> None:
+        life = self.lifecycle
+        life.plan_infusion(
+            at,
+            weight_kg=plan.weight_kg,
+            weight_measured_on=plan.weight_measured_on,
+            dose_mg_per_kg=plan.dose_mg_per_kg,
+            rate_ml_per_h=plan.rate_ml_per_h,
+            route=plan.route,
+            author=author,
+        )
+        self._record(life.events[-1])
+        # The lifecycle's plan has no bag volume, duration or pump: a note carries them, so
+        # a resumed session can still say how much is left.
+        note = life.annotate(EventKind.NOTE, at, author=author, text=plan.summary())
+        note = replace(note, data=plan.data())
+        life.events[-1] = note
+        self._record(note)
+        self.plan = plan
+
+    def _close_unfinished(self, summary: SessionSummary, *, by: str) -> None:
+        now = self.clock.now()
+        self.repository.record_event(
+            summary.id,
+            SessionEvent(
+                kind=EventKind.NOTE.value,
+                at=now,
+                author=by,
+                text="not resumed after an unclean shutdown; record closed at restart",
+            ),
+        )
+        self.repository.end_session(summary.id, now)
+        log.info("chair %s: unfinished session %s closed", self.settings.chair_name, summary.id)
+
+    def _unresumable(self, summary: SessionSummary) -> str | None:
+        """Why ``summary`` cannot be resumed, or None when it can."""
+        try:
+            life = self.repository.lifecycle(summary.id, self.session_policy)
+        except SessionRuleError as err:
+            return f"its record cannot be rebuilt ({err})"
+        last = max((e.at for e in life.events), default=summary.started_at)
+        if last > self.clock.now():
+            return "its last step lies ahead of this clock (an accelerated simulation)"
+        return None
+
+    def _resume(self, summary: SessionSummary, *, by: str) -> None:
+        now = self.clock.now()
+        record = self.repository.resume_session(summary.id, at=now, by=by)
+        life = self.repository.lifecycle(summary.id, self.session_policy)
+        for ev in self.repository.events(summary.id):
+            if ev.kind == EventKind.RESUMED and not life.closed:
+                life.apply(ev)  # the gap shows on the timeline and the trends
+        self.lifecycle = life
+        self.patient_record = self.repository.patient(summary.patient) if summary.patient else None
+        self.series_number = record.series_number
+        self.plan = _plan_from(life, self.patient_record)
+        shift_min = (self.session_start - record.started_at).total_seconds() / 60.0
+        self.session_start = record.started_at
+        self._reload_trends(summary.id, shift_min)
+        self.scripted_infusion = False
+        self._cancel_script()
+        self._adopt_pending(summary.id)
+        if life.phase is Phase.INFUSION:
+            self._apply_baseline(by)
+            self.set_infusion_running(True)
+        self._retime_simulated_patient()
+        log.info("chair %s: session %s resumed by %s", self.settings.chair_name, summary.id, by)
+
+    def _reload_trends(self, session_id: int, shift_min: float) -> None:
+        """Put the resumed session's stored trends before the live ones (a gap between)."""
+        stored = self.repository.trends(session_id)
+        t0 = self.session_start.timestamp()
+        for metric, buf in self.trends.items():
+            live_x, live_y = buf.arrays()
+            buf.clear()
+            trend = stored.get(metric.value)
+            if trend is not None and len(trend.t):
+                xs = (trend.t[-TREND_CAPACITY:] - t0) / 60.0
+                for x, y in zip(xs, trend.value[-TREND_CAPACITY:], strict=True):
+                    buf.append(float(x), float(y))
+                buf.append_gap(float(xs[-1]))
+            for x, y in zip(live_x + shift_min, live_y, strict=True):
+                buf.append(float(x), float(y))
+
+    def _end_record(self, now: datetime) -> None:
+        self._submit(lambda sid: SessionEndItem(sid, now))
+        with self._store_lock:
+            self.session_id = None
+        self._take_over_from_script()
+
+    def _reset_profile(self, user: str) -> None:
+        clinic = self.settings.alarm_profile
+        if self.pipeline.snapshot().profile != clinic:
+            self.pipeline.change_profile(
+                clinic, actor=user, reason="new session: clinic default", now=self.clock.now()
+            )
+            self.policy = self.pipeline.policy
+            self.refresh_alarms()
+
+    def _apply_baseline(self, user: str) -> None:
+        """Give the alarm engine the baseline the pre-dose gate decided on (its newest set)."""
+        sets = [v for v in self.lifecycle.baseline if v.sbp is not None or v.dbp is not None]
+        if not sets:
+            return  # the engine derives its own from the readings it saw
+        last = sets[-1]
+        try:
+            self.set_baseline(last.sbp, last.dbp, last.hr, user)
+        except LimitError as err:
+            log.info("baseline not given to the alarm engine: %s", err)
+
+    def _maybe_record_baseline(self) -> None:
+        """A new pre-dose cuff reading becomes a baseline set (b1) while in baseline."""
+        life = self.lifecycle
+        if self.session_id is None or life.plan is None or life.phase is not Phase.BASELINE:
+            return
+        latest = self.latest
+        sys_, dia = latest.get(Metric.NIBP_SYS), latest.get(Metric.NIBP_DIA)
+        if sys_ is None or dia is None:
+            return
+        if abs((sys_.received_at - dia.received_at).total_seconds()) > 5.0:
+            return  # half of a pair: wait for the other value
+        at = max(sys_.received_at, dia.received_at)
+        if self._last_baseline_at is not None and at <= self._last_baseline_at:
+            return
+        self._last_baseline_at = at
+        steps = [e.at for e in life.events if e.kind not in _ANNOTATIONS]
+        at = max(at, *steps) if steps else at
+        hr = latest.get(Metric.HR) or latest.get(Metric.PR)
+        spo2 = latest.get(Metric.SPO2)
+        vitals = BaselineVitals(
+            at,
+            sys_.value,
+            dia.value,
+            None if hr is None else hr.value,
+            None if spo2 is None else spo2.value,
+        )
+        try:
+            life.record_baseline(vitals, author=MONITOR_AUTHOR)
+        except SessionRuleError as err:
+            log.info("baseline reading not recorded: %s", err)
+            return
+        self._accepted(life.events[-1])
+
+    def _take_over_from_script(self) -> None:
+        if self.scripted_infusion:
+            self.scripted_infusion = False
+            log.info("chair %s: the nurse drives the infusion now", self.settings.chair_name)
+        self._cancel_script()
+
+    def _cancel_script(self) -> None:
+        for timer in self._timeline_timers:
+            timer.stop()
+        self._timeline_timers.clear()
+
+    def _retime_simulated_patient(self) -> None:
+        """Make the simulated patient's infusion follow the record (the nurse's buttons)."""
+        if self.simulator is None or self.scripted_infusion:
+            return
+        patient = _simulated_patient(self.simulator.monitor)
+        if patient is None:
+            return
+        life, t0, old = self.lifecycle, self.simulator.session_start, patient.timeline
+        planned_s = self.plan.infusion_min * 60.0 if self.plan is not None else old.infusion_s
+        started, stopped = life.infusion_started_at, life.infusion_stopped_at
+        if started is None:
+            start_s, length_s = 1e9, planned_s  # not yet: no ketamine response
+        else:
+            start_s = (started - t0).total_seconds()
+            length_s = (stopped - started).total_seconds() if stopped else planned_s
+        # One attribute swap: the pty thread reads it whole on its next sample.
+        patient.timeline = SessionTimeline(
+            baseline_s=start_s, infusion_s=max(length_s, 1.0), observation_s=old.observation_s
+        )
+
+    def _on_script_infusion(self, running: bool) -> None:
+        """The scenario's scripted infusion start or stop (demo session only)."""
+        if not self.scripted_infusion:
+            return
+        life, now = self.lifecycle, self.clock.now()
+        try:
+            if running and life.phase is Phase.BASELINE and life.plan is not None:
+                if not life.may_start_infusion():
+                    why = "; ".join(life.gate.reasons)
+                    reason = f"scripted simulated session ({why})"
+                    if life.gate.verdict is GateVerdict.REVIEW:
+                        ev = life.physician_review(now, physician=SCRIPT_AUTHOR, reason=reason)
+                    else:
+                        ev = life.physician_override(now, physician=SCRIPT_AUTHOR, reason=reason)
+                    self._record(ev)
+                self._record(life.start_infusion(now, author=SCRIPT_AUTHOR, reason="scripted"))
+                self._apply_baseline(SCRIPT_AUTHOR)
+            elif not running and life.infusion in (InfusionState.RUNNING, InfusionState.PAUSED):
+                progress = self.progress(now)
+                self._record(
+                    life.stop_infusion(
+                        now,
+                        author=SCRIPT_AUTHOR,
+                        reason="completed",
+                        dose_given_mg=None if progress is None else progress.dose_given_mg,
+                    )
+                )
+        except SessionRuleError as err:
+            log.info("the script's infusion step is not on the record: %s", err)
+        self.set_infusion_running(running)
+        self.sig_session_changed.emit()
 
     # -- alarm actions (GUI thread; forwarded to the engine under the pipeline's lock) ---------
     def acknowledge(self, key: str, user: str) -> None:
@@ -388,54 +1321,50 @@ class ChairService(QObject):
         self.policy = snap.profile.policy
 
     def _follow_simulated_infusion(self, start_s: float, end_s: float) -> None:
-        """Tell the engine when the simulated patient's infusion runs (no session UI yet)."""
+        """Run the demo session's infusion on the scenario's script until a nurse takes over.
+
+        The timers fire at the script's start and stop; each takes the lifecycle step (author
+        :data:`SCRIPT_AUTHOR`) and tells the alarm engine, so a simulated chair nobody touches
+        behaves exactly as before the session workflow existed.
+        """
         for at_s, running in ((start_s, True), (end_s, False)):
             timer = QTimer(self)
             timer.setObjectName(f"sim-infusion-{'start' if running else 'stop'}")
             timer.setSingleShot(True)
-            timer.setInterval(max(0, int(at_s / self.clock.speed * 1000)))
-            timer.timeout.connect(lambda running=running: self.set_infusion_running(running))
+            delay_s = at_s - self.session_seconds()
+            timer.setInterval(max(0, int(delay_s / self.clock.speed * 1000)))
+            timer.timeout.connect(lambda running=running: self._on_script_infusion(running))
             timer.start()
             self._timeline_timers.append(timer)
 
     # -- runner-thread side -----------------------------------------------------------------
     def _storage_outputs(self) -> ChairOutputs:
         def readings(rs: list[Reading]) -> None:
-            if self.session_id is not None:
-                self.writer.submit(ReadingsItem(self.session_id, tuple(rs)))
+            batch = tuple(rs)
+            self._submit(lambda sid: ReadingsItem(sid, batch))
 
         def alarms(evs: list[AlarmEvent]) -> None:
-            if self.session_id is not None:
-                for ev in evs:
-                    self.writer.submit(AlarmItem(self.session_id, ev))
-                    if ev.kind is AlarmEventKind.PROFILE_CHANGED and ev.change is not None:
-                        c = ev.change
-                        self.writer.submit(
-                            ProfileChangeItem(
-                                at=c.at,
-                                actor=c.actor,
-                                reason=c.reason,
-                                old_json=json.dumps(
-                                    {"parameter": c.parameter, "setting": c.setting, "value": c.old}
-                                ),
-                                new_json=json.dumps(
-                                    {
-                                        "parameter": c.parameter,
-                                        "setting": c.setting,
-                                        "value": c.new,
-                                        "profile": c.profile,
-                                    }
-                                ),
-                                session_id=self.session_id,
-                            )
-                        )
+            for ev in evs:
+                self._submit(_alarm_item(ev))
+                if ev.kind is AlarmEventKind.PROFILE_CHANGED and ev.change is not None:
+                    c = ev.change
+                    old_json = json.dumps(
+                        {"parameter": c.parameter, "setting": c.setting, "value": c.old}
+                    )
+                    new_json = json.dumps(
+                        {
+                            "parameter": c.parameter,
+                            "setting": c.setting,
+                            "value": c.new,
+                            "profile": c.profile,
+                        }
+                    )
+                    self._submit(_profile_item(c.at, c.actor, c.reason, old_json, new_json))
 
         def technical(ev: TechnicalEvent) -> None:
-            if self.session_id is not None and ev.kind is not TechnicalEventKind.FRAME_ERROR:
-                self.writer.submit(TechnicalItem(self.session_id, ev))
-            elif self.session_id is not None and ev.count in (1, 10, 100, 1000):
+            if ev.kind is not TechnicalEventKind.FRAME_ERROR or ev.count in (1, 10, 100, 1000):
                 # Frame errors are counted on the runner; store a sample, not a flood.
-                self.writer.submit(TechnicalItem(self.session_id, ev))
+                self._submit(lambda sid: TechnicalItem(sid, ev))
 
         return ChairOutputs(
             readings=readings, alarms=alarms, technical=technical, state=lambda s: None
@@ -443,6 +1372,7 @@ class ChairService(QObject):
 
     # -- GUI-thread side --------------------------------------------------------------------
     def _on_bridge_readings(self, readings: list[Reading]) -> None:
+        cuff = False
         for r in readings:
             if not r.usable:
                 continue
@@ -451,6 +1381,9 @@ class ChairService(QObject):
             self.trends[r.metric].append(self.session_seconds(r.received_at) / 60.0, r.value)
             if r.metric in NIBP_METRICS:
                 self.last_nibp_at = r.received_at
+                cuff = True
+        if cuff:
+            self._maybe_record_baseline()
         self.sig_vitals_updated.emit()
 
     def _on_bridge_alarms(self, events: list[AlarmEvent]) -> None:
@@ -474,3 +1407,48 @@ class ChairService(QObject):
             if ev.kind is TechnicalEventKind.FRAME_ERROR:
                 self.frame_errors = ev.count
             self.sig_technical_event.emit(ev.kind.value, ev.detail)
+
+
+def _alarm_item(ev: AlarmEvent) -> Callable[[int], Item]:
+    return lambda sid: AlarmItem(sid, ev)
+
+
+def _profile_item(
+    at: datetime, actor: str, reason: str, old_json: str, new_json: str
+) -> Callable[[int], Item]:
+    return lambda sid: ProfileChangeItem(
+        at=at, actor=actor, reason=reason, old_json=old_json, new_json=new_json, session_id=sid
+    )
+
+
+def _simulated_patient(monitor: Any) -> PatientModel | None:
+    """The patient model inside a virtual monitor (Datex, IntelliVue, Masimo or HL7 gateway)."""
+    for holder in (monitor, getattr(monitor, "source", None)):
+        patient = getattr(holder, "patient", None)
+        if isinstance(patient, PatientModel):
+            return patient
+    return None
+
+
+def _plan_from(life: SessionLifecycle, patient: PatientRecord | None) -> SessionPlan | None:
+    """The start-session plan of a resumed session, from its plan note (or sensible guesses)."""
+    if life.plan is None:
+        return None
+    extras: dict[str, Any] = {}
+    for ev in life.events:
+        if ev.kind == EventKind.NOTE and ev.data.get("plan") == "session":
+            extras = ev.data
+    p = life.plan
+    infusion_min = float(extras.get("infusion_min", 40.0))
+    return SessionPlan(
+        mrn=str(extras.get("mrn", patient.mrn if patient else "")),
+        display_name=patient.display_name if patient else "",
+        weight_kg=p.weight_kg,
+        weight_measured_on=p.weight_measured_on,
+        dose_mg_per_kg=p.dose_mg_per_kg,
+        volume_ml=float(extras.get("volume_ml", p.rate_ml_per_h * infusion_min / 60.0)),
+        infusion_min=infusion_min,
+        route=p.route,
+        pump=str(extras.get("pump", "")),
+        profile=str(extras.get("profile", "clinic default")),
+    )

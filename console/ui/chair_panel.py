@@ -1,21 +1,62 @@
-"""The live view of one chair: header, alarm banner, numerics and session trends."""
+"""The live view of one chair: header, alarm banner, session workflow, numerics and trends.
+
+The workflow bar holds the nurse's session actions, each with a key (the chair on screen takes
+them): New session Ctrl+N, Annotate F4, Start infusion F5, Pause/Resume F6, Rate F7, Stop F8,
+NIBP now F9, End session Ctrl+E.  Every action goes to the chair service, which applies the
+session lifecycle's rules; a refused step is explained in the message line under the buttons
+and changes nothing.  Dialogs open window-modal (never a nested event loop): the chair keeps
+updating and alarming behind them.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.domain.alarms import Priority
+from console.domain.session import (
+    EventKind,
+    GateVerdict,
+    InfusionState,
+    Phase,
+    SessionEvent,
+    SessionRuleError,
+)
 from console.services.chair_service import ChairService
+from console.storage.repository import SessionSummary
 from console.ui import theme
 from console.ui.alarm_controls import AlarmControls
 from console.ui.alarm_log_view import AlarmLogView
 from console.ui.numeric_tile import NumericTile
+from console.ui.session_dialogs import (
+    PAUSE_REASONS,
+    RATE_REASONS,
+    STOP_REASONS,
+    AnnotationDialog,
+    DischargeDialog,
+    GateDialog,
+    NewSessionDialog,
+    ReasonDialog,
+    ResumeDialog,
+)
+from console.ui.timeline_strip import TimelineStrip
 from console.ui.vitals_plot import TrendPlots
 from devices.model import NIBP_METRICS, DeviceState, Metric
+
+log = logging.getLogger("ui.chair")
 
 #: Trend redraw period (ms): trends change at most once a second per metric, and each redraw
 #: of 3 plots holds the GUI thread for milliseconds that a 16-chair alarm banner cannot spare.
@@ -24,6 +65,31 @@ PLOT_REFRESH_MS = 1000
 CONTINUOUS_STALE_S = 15.0
 #: An NIBP value older than the cuff interval plus this margin is greyed (clinical.md b3).
 NIBP_STALE_MARGIN_S = 120.0
+#: How long an action's confirmation or refusal stays in the message line (ms).
+MESSAGE_MS = 20_000
+
+#: Workflow actions: name -> (button text, key).  The keys avoid F2/F3 (alarm strip) and
+#: Ctrl+1..9 (the window's chair switching).
+ACTIONS: dict[str, tuple[str, str]] = {
+    "new": ("New session…", "Ctrl+N"),
+    "annotate": ("Annotate…", "F4"),
+    "start": ("Start infusion", "F5"),
+    "pause": ("Pause", "F6"),
+    "rate": ("Rate…", "F7"),
+    "stop": ("Stop infusion…", "F8"),
+    "nibp": ("NIBP now", "F9"),
+    "end": ("End session…", "Ctrl+E"),
+}
+#: Marker colours on the trends: pump steps in green/amber, observations in light purple.
+MARKER_COLOURS: dict[str, str] = {
+    EventKind.INFUSION_START.value: "#3ddc84",
+    EventKind.INFUSION_RESUME.value: "#3ddc84",
+    EventKind.INFUSION_PAUSE.value: "#ffb74d",
+    EventKind.RATE_CHANGE.value: "#ffb74d",
+    EventKind.INFUSION_STOP.value: "#ef9a9a",
+    EventKind.RESUMED.value: "#90a4ae",
+}
+ANNOTATION_COLOUR = "#ce93d8"
 
 _LINK_STYLE = {
     DeviceState.STREAMING.value: ("#1b5e20", "#ffffff"),
@@ -104,10 +170,30 @@ class ChairPanel(QWidget):
         body.addWidget(self.plots, 3)
         body.addWidget(numerics_box, 2)
 
+        self.strip = TimelineStrip(service)
+        workflow = self._build_workflow_bar()
+
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.alarm_controls)
+        layout.addLayout(workflow)
+        layout.addWidget(self.workflow_message)
+        layout.addWidget(self.strip)
         layout.addLayout(body, 1)
+
+        #: The workflow dialog on screen (tests fill it and call accept()), if any.
+        self.dialog: QDialog | None = None
+        self.resume_dialog: ResumeDialog | None = None
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.setInterval(MESSAGE_MS)
+        self._message_timer.timeout.connect(self.workflow_message.clear)
+        service.sig_session_changed.connect(self._on_service_session_changed)
+        service.sig_resume_offered.connect(self._on_service_resume_offered)
+        if service.pending_resume is not None:
+            self._on_service_resume_offered(service.pending_resume)
+        self._markers_for: tuple[int, int] = (-1, -1)
+        self._shown_events = 0
 
         service.sig_vitals_updated.connect(self._on_service_vitals_updated)
         service.sig_alarms_changed.connect(self._on_service_alarms_changed)
@@ -121,6 +207,7 @@ class ChairPanel(QWidget):
         #: redraw their trends in different frames (set by the window; shared/performance.md E).
         self.redraw_offset_ms = 0
         self._on_service_link_state_changed(service.link_state)
+        self._on_service_session_changed()
         self.refresh()
 
     # -- redraw only while on screen (16 chairs: hidden panels must cost nothing) -----------
@@ -154,6 +241,7 @@ class ChairPanel(QWidget):
             f"Session {elapsed // 3600:02d}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}"
         )
         self.plots.refresh(self.service.session_seconds(now) / 60.0)
+        self.strip.refresh(now)
         self._update_numerics(now)
 
     def _on_service_vitals_updated(self) -> None:
@@ -173,6 +261,355 @@ class ChairPanel(QWidget):
         bg, fg = _LINK_STYLE.get(state, ("#37474f", "#ffffff"))
         self.link.setText(f"Monitor: {state.upper()}")
         self.link.setStyleSheet(f"background: {bg}; color: {fg};")
+
+    # -- session workflow ------------------------------------------------------------------
+    @property
+    def user(self) -> str:
+        """The operator named in the alarm strip: the author of every workflow step."""
+        return self.alarm_controls.user
+
+    def trigger(self, action: str) -> None:
+        """Run a workflow action by name (the buttons and keys call this; so can tests)."""
+        {
+            "new": self.new_session,
+            "annotate": self.annotate,
+            "start": self.start_infusion,
+            "pause": self.pause_or_resume,
+            "rate": self.change_rate,
+            "stop": self.stop_infusion,
+            "nibp": self.nibp_now,
+            "end": self.end_session,
+        }[action]()
+
+    def new_session(self) -> None:
+        """Open the start-session dialog (or the resume question, which comes first)."""
+        svc = self.service
+        if svc.pending_resume is not None:
+            self._open_resume_dialog(svc.pending_resume)
+            return
+        monitor = (
+            f"simulator ({svc.settings.simulator.protocol}), SIMULATED data"
+            if svc.simulated
+            else f"{svc.driver_kind} on {svc.device_url}"
+        )
+        dialog = NewSessionDialog(
+            svc.repository,
+            policy=svc.session_policy,
+            today=svc.clock.now().date(),
+            monitor=monitor,
+            profile=svc.settings.alarm_profile.name,
+            parent=self,
+        )
+        dialog.accepted.connect(lambda: self._on_new_session_accepted(dialog))
+        self._open(dialog)
+
+    def start_infusion(self) -> None:
+        """Start the pump; an unpassed pre-dose gate asks for the physician's decision first."""
+        life = self.service.lifecycle
+        blocked = (
+            self.service.session_open
+            and life.phase is Phase.BASELINE
+            and life.plan is not None
+            and not life.may_start_infusion()
+        )
+        if not blocked:
+            self._act(lambda: self.service.start_infusion(self.user), "Infusion started")
+            return
+        dialog = GateDialog(life.gate, self)
+        dialog.accepted.connect(lambda: self._on_gate_accepted(dialog))
+        self._open(dialog)
+
+    def pause_or_resume(self) -> None:
+        """Pause a running pump (with a reason) or resume a paused one."""
+        state = self.service.lifecycle.infusion
+        if state is InfusionState.PAUSED:
+            self._act(lambda: self.service.resume_infusion(self.user), "Infusion resumed")
+        elif state is InfusionState.RUNNING and self.service.session_open:
+            dialog = ReasonDialog("Pause infusion", PAUSE_REASONS, ok_text="Pause", parent=self)
+            dialog.accepted.connect(
+                lambda: self._act(
+                    lambda: self.service.pause_infusion(self.user, dialog.reason_text()),
+                    "Infusion paused",
+                )
+            )
+            self._open(dialog)
+        else:  # the lifecycle explains why not
+            self._act(lambda: self.service.pause_infusion(self.user, "-"), "")
+
+    def change_rate(self) -> None:
+        """Ask for the new rate and its reason."""
+        life = self.service.lifecycle
+        if life.infusion not in (InfusionState.RUNNING, InfusionState.PAUSED):
+            self._act(lambda: self.service.change_rate(1.0, self.user, "-"), "")
+            return
+        dialog = ReasonDialog(
+            "Change rate",
+            RATE_REASONS,
+            rate_ml_per_h=life.rate_ml_per_h or 0.0,
+            ok_text="Change rate",
+            parent=self,
+        )
+
+        def accepted() -> None:
+            assert dialog.rate is not None
+            rate = dialog.rate.value()
+            self._act(
+                lambda: self.service.change_rate(rate, self.user, dialog.reason_text()),
+                f"Rate changed to {rate:g} mL/h",
+            )
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)
+
+    def stop_infusion(self) -> None:
+        """Stop the pump with a reason ("completed" for a normal end)."""
+        life = self.service.lifecycle
+        if life.infusion not in (InfusionState.RUNNING, InfusionState.PAUSED):
+            self._act(lambda: self.service.stop_infusion(self.user, "-"), "")
+            return
+        dialog = ReasonDialog("Stop infusion", STOP_REASONS, ok_text="Stop", parent=self)
+        dialog.set_reason("completed")
+        dialog.accepted.connect(
+            lambda: self._act(
+                lambda: self.service.stop_infusion(self.user, dialog.reason_text()),
+                "Infusion stopped; observation started",
+            )
+        )
+        self._open(dialog)
+
+    def nibp_now(self) -> None:
+        """Record an NIBP request and start the simulated cuff."""
+        how = " (cuff started)" if self.service.simulator is not None else " (start the cuff)"
+        self._act(lambda: self.service.request_nibp(self.user), f"NIBP requested{how}")
+
+    def annotate(self) -> None:
+        """Open the annotation dialog (nausea, vomiting, dissociation, intervention, note)."""
+        if not self.service.session_open:
+            self._act(lambda: self.service.annotate(EventKind.NOTE, self.user, text="-"), "")
+            return
+        dialog = AnnotationDialog(self)
+
+        def accepted() -> None:
+            kind, text, score = dialog.annotation()
+            self._act(
+                lambda: self.service.annotate(kind, self.user, text=text, score=score),
+                f"Recorded: {text or kind.value}" + ("" if score is None else f", score {score:g}"),
+            )
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)
+
+    def end_session(self) -> None:
+        """Open the discharge checklist, or end early with a reason."""
+        svc = self.service
+        if not svc.session_open:
+            self._act(lambda: svc.end_session_early(self.user, "-"), "")
+            return
+        life, now = svc.lifecycle, svc.clock.now()
+        blocker = ""
+        if life.infusion in (InfusionState.RUNNING, InfusionState.PAUSED):
+            blocker = "The infusion is running: stop it first (F8), or end early with a reason."
+        elif life.phase is Phase.BASELINE:
+            blocker = "The infusion has not run: only ending early with a reason is possible."
+        elif life.phase is Phase.OBSERVATION:
+            ends = life.observation_ends_at()
+            if ends is not None and ends > now:
+                left = (ends - now).total_seconds() / 60.0
+                blocker = (
+                    f"Minimum observation not reached ({left:.0f} min left): the checks open "
+                    "then; end early only with a reason."
+                )
+        dialog = DischargeDialog(
+            svc.session_policy.discharge_items,
+            answered=dict(life.discharge_checks),
+            blocker=blocker,
+            parent=self,
+        )
+        dialog.accepted.connect(lambda: self._on_discharge_accepted(dialog))
+        self._open(dialog)
+
+    # -- workflow slots --------------------------------------------------------------------
+    def _on_new_session_accepted(self, dialog: NewSessionDialog) -> None:
+        plan = dialog.plan()
+        self._act(
+            lambda: self.service.new_session(plan, user=self.user),
+            f"Session started for {plan.mrn}: {plan.dose_mg:g} mg at {plan.rate_ml_per_h:g} mL/h",
+        )
+
+    def _on_gate_accepted(self, dialog: GateDialog) -> None:
+        physician, reason = dialog.physician.text().strip(), dialog.reason.text().strip()
+        svc = self.service
+        record = svc.physician_override if dialog.override else svc.physician_review
+        if self._act(lambda: record(physician=physician, reason=reason), ""):
+            self._act(lambda: svc.start_infusion(self.user), "Infusion started")
+
+    def _on_discharge_accepted(self, dialog: DischargeDialog) -> None:
+        svc = self.service
+        if dialog.action == DischargeDialog.END_EARLY:
+            reason = dialog.end_reason()
+            self._act(lambda: svc.end_session_early(self.user, reason), "Session ended early")
+            return
+        answers = dialog.answers()
+        note = dialog.note.text().strip()
+        closed: list[bool] = []
+        self._act(
+            lambda: closed.append(svc.discharge(answers, self.user, note)),
+            "",
+        )
+        if closed and closed[0]:
+            self._show_message("Session closed: discharge checks passed", ok=True)
+        elif closed:
+            missing = ", ".join(k for k, v in answers.items() if not v)
+            self._show_message(f"Checks saved; still open: {missing}", ok=False)
+
+    def _on_service_resume_offered(self, summary: SessionSummary) -> None:
+        # After the event loop starts: the window is on screen before the question.
+        QTimer.singleShot(0, self, lambda: self._open_resume_dialog(summary))
+
+    def _open_resume_dialog(self, summary: SessionSummary) -> None:
+        if self.resume_dialog is not None or self.service.pending_resume is None:
+            return
+        dialog = ResumeDialog(self.service.settings.chair_name, summary, self)
+        self.resume_dialog = dialog
+
+        def chosen() -> None:
+            self.resume_dialog = None
+            resume = dialog.resume
+            what = f"Session #{summary.id} resumed" if resume else "New session started"
+            if not self._act(lambda: self.service.decide_resume(resume, user=self.user), what):
+                self._open_resume_dialog(summary)  # the question is still open
+
+        dialog.accepted.connect(chosen)
+        self._open(dialog)
+
+    def _on_service_session_changed(self) -> None:
+        svc = self.service
+        life = svc.lifecycle
+        key = (svc.last_session_id or -1, id(life))
+        if key != self._markers_for:
+            self._markers_for = key
+            self.plots.clear_markers()
+            self._shown_events = 0
+        for ev in life.events[self._shown_events :]:
+            self._add_marker(ev)
+        self._shown_events = len(life.events)
+        self._update_workflow_buttons()
+        self.strip.refresh()
+
+    # -- workflow helpers -------------------------------------------------------------------
+    def _build_workflow_bar(self) -> QHBoxLayout:
+        self.workflow_buttons: dict[str, QPushButton] = {}
+        self.workflow_shortcuts: dict[str, QShortcut] = {}
+        bar = QHBoxLayout()
+        # The global theme sets one text colour for every widget: make disabled actions look
+        # disabled, or a nurse presses a button that cannot act.
+        style = (
+            f"QPushButton {{ padding: 4px 10px; font-size: 14px; }}"
+            f" QPushButton:disabled {{ color: {theme.STALE}; }}"
+        )
+        for name, (text, key) in ACTIONS.items():
+            button = QPushButton(f"{text}  [{key}]")
+            button.setObjectName(f"workflow-{name}")
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setStyleSheet(style)
+            button.clicked.connect(lambda _checked=False, name=name: self.trigger(name))
+            bar.addWidget(button)
+            self.workflow_buttons[name] = button
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setObjectName(f"shortcut-{name}")
+            # Window-wide, but a hidden chair's panel (another chair on screen) does not react.
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(lambda name=name: self.trigger(name))
+            self.workflow_shortcuts[name] = shortcut
+        bar.addStretch(1)
+        self.workflow_message = QLabel()
+        self.workflow_message.setObjectName("workflowMessage")
+        self.workflow_message.setWordWrap(True)
+        return bar
+
+    def _update_workflow_buttons(self) -> None:
+        svc = self.service
+        life = svc.lifecycle
+        open_ = svc.session_open and life.plan is not None
+        pump = life.infusion
+        b = self.workflow_buttons
+        b["start"].setEnabled(open_ and life.phase is Phase.BASELINE)
+        b["pause"].setEnabled(open_ and pump in (InfusionState.RUNNING, InfusionState.PAUSED))
+        text, key = ("Resume", "F6") if pump is InfusionState.PAUSED else ("Pause", "F6")
+        b["pause"].setText(f"{text}  [{key}]")
+        b["rate"].setEnabled(open_ and pump in (InfusionState.RUNNING, InfusionState.PAUSED))
+        b["stop"].setEnabled(open_ and pump in (InfusionState.RUNNING, InfusionState.PAUSED))
+        for name in ("nibp", "annotate", "end"):
+            b[name].setEnabled(open_)
+        gate = life.gate.verdict
+        if open_ and life.phase is Phase.BASELINE and not life.may_start_infusion():
+            b["start"].setToolTip(
+                "Pre-dose gate: "
+                + ("physician review" if gate is GateVerdict.REVIEW else "do not start")
+                + " - "
+                + "; ".join(life.gate.reasons)
+            )
+        else:
+            b["start"].setToolTip("Start the pump (the pre-dose baseline is fixed now)")
+
+    def _add_marker(self, ev: SessionEvent) -> None:
+        kind = ev.kind
+        colour = MARKER_COLOURS.get(kind)
+        label = ""
+        if kind == EventKind.INFUSION_START:
+            label = "start"
+        elif kind == EventKind.INFUSION_PAUSE:
+            label = "pause"
+        elif kind == EventKind.INFUSION_RESUME:
+            label = "resume"
+        elif kind == EventKind.RATE_CHANGE:
+            label = f"rate {ev.rate_ml_per_h or 0:g}"
+        elif kind == EventKind.INFUSION_STOP:
+            label = "stop"
+        elif kind == EventKind.RESUMED:
+            label = "resumed (gap)"
+        elif kind in (
+            EventKind.NAUSEA,
+            EventKind.DISSOCIATION,
+            EventKind.SEDATION,
+            EventKind.INTERVENTION,
+            EventKind.SYMPTOM,
+        ) or (kind == EventKind.NOTE and not ev.data):
+            colour = ANNOTATION_COLOUR
+            score = f" {ev.score:g}" if ev.score is not None else ""
+            label = f"{(ev.text or kind).split(';')[0][:24]}{score}"
+        if not label or colour is None:
+            return
+        minutes = (ev.at - self.service.session_start).total_seconds() / 60.0
+        self.plots.add_marker(minutes, label, colour)
+
+    def _open(self, dialog: QDialog) -> None:
+        self.dialog = dialog
+        dialog.finished.connect(lambda _result: self._on_dialog_finished(dialog))
+        dialog.open()
+
+    def _on_dialog_finished(self, dialog: QDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+        dialog.deleteLater()
+
+    def _act(self, action: Callable[[], object], done: str) -> bool:
+        """Run one workflow step; show what happened, or why the lifecycle refused it."""
+        try:
+            action()
+        except SessionRuleError as err:
+            log.info("workflow step refused on %s: %s", self.service.settings.chair_name, err)
+            self._show_message(f"Not done: {err}", ok=False)
+            return False
+        if done:
+            self._show_message(f"{done} ({self.user})", ok=True)
+        return True
+
+    def _show_message(self, text: str, *, ok: bool) -> None:
+        colour = "#3ddc84" if ok else "#ff5252"
+        self.workflow_message.setStyleSheet(f"color: {colour}; font-size: 15px; font-weight: 600;")
+        self.workflow_message.setText(text)
+        self._message_timer.start()
 
     # -- helpers ---------------------------------------------------------------------------
     def _age_s(self, at: datetime, now: datetime) -> float:

@@ -46,6 +46,9 @@ class TrendPlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph is
         self._versions: dict[Metric, int] = {}
         self._x_max = X_STEP_MIN
         self.updates = 0
+        #: Session markers drawn (minutes, label), oldest first.
+        self.markers: list[tuple[float, str]] = []
+        self._marker_items: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         first: pg.PlotItem | None = None
         for row, (name, label, y_range, metrics) in enumerate(_PLOTS):
             plot = self.addPlot(row=row, col=0)
@@ -76,6 +79,11 @@ class TrendPlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph is
                     symbolPen=None,
                     connect="finite",
                     name=_CURVE_NAMES.get(metric, metric.value),
+                    # Peak downsampling keeps each pixel column's min and max; pyqtgraph's
+                    # default factor (5 samples per pixel) draws 2,700 points for 45 minutes
+                    # where ~2 per pixel look the same: half the cost of a chair's 1 Hz redraw
+                    # (benchmarks/plot_bench.py).
+                    autoDownsampleFactor=1.0,
                 )
                 if not nibp:
                     curve.setDownsampling(auto=True, method="peak")
@@ -114,6 +122,43 @@ class TrendPlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph is
             x, y = buf.arrays()
             curve.setData(x, y, connect="finite")
             self.updates += 1
+
+    def add_marker(self, minutes: float, label: str, colour: str) -> None:
+        """Draw a vertical session marker (infusion start/stop, rate change, annotation).
+
+        The line crosses every plot, so a BP rise or a desaturation can be read against what
+        was done; the label is written once, on the top plot, staggered in height so that
+        markers a minute apart stay legible.
+        """
+        pen = pg.mkPen(colour, width=1, style=Qt.PenStyle.DotLine)
+        for name, plot in self.plots.items():
+            labelled = name == "bp"
+            line = pg.InfiniteLine(
+                pos=minutes,
+                angle=90,
+                pen=pen,
+                movable=False,
+                label=label if labelled else None,
+                labelOpts={
+                    # Low in the BP plot: the legend owns the top left, and readings sit
+                    # well above 80 mmHg systolic in this clinic.
+                    "position": 0.05 + 0.08 * (len(self.markers) % 3),
+                    "color": colour,
+                    "anchors": [(0, 0.5), (0, 0.5)],
+                }
+                if labelled
+                else None,
+            )
+            plot.addItem(line, ignoreBounds=True)
+            self._marker_items.append((plot, line))
+        self.markers.append((minutes, label))
+
+    def clear_markers(self) -> None:
+        """Remove every session marker (a new session starts at minute 0)."""
+        for plot, line in self._marker_items:
+            plot.removeItem(line)
+        self._marker_items.clear()
+        self.markers.clear()
 
     @property
     def x_max(self) -> float:

@@ -113,6 +113,23 @@ class DatexMonitorSim:
             self._next_emit_s += missed * self._interval_s
         return out
 
+    def request_nibp(self, now: datetime) -> bool:
+        """Start a cuff measurement now, as the monitor's "NIBP start" key does.
+
+        The automatic cycle restarts from this measurement (the next automatic one follows
+        after the interval).  A request while the cuff is already measuring is ignored, as on
+        a real monitor.
+
+        Returns:
+            True when a measurement was started, False when one was already running.
+        """
+        t_s = self.session_seconds(now)
+        if self._next_cuff_start_s <= t_s < self._next_cuff_start_s + CUFF_MEASUREMENT_S:
+            return False
+        # One assignment: the pty thread reads it on its next record (no lock needed).
+        self._next_cuff_start_s = t_s
+        return True
+
     def seconds_until_due(self, now: datetime) -> float | None:
         """Session seconds until the next record, or None when not streaming."""
         if self._next_emit_s is None:
