@@ -1,7 +1,9 @@
 """Composition root: builds and wires every part from :class:`Settings`.
 
 Nothing here is global: tests build as many consoles as they like, each with its own database,
-clock and simulator.
+clock and simulator.  A console watches 1-16 chairs: one :class:`ChairService` per chair, each
+with its own runner, simulator and alarm threads (an unplugged cable or a stuck monitor on one
+chair never holds up another), all writing through one shared :class:`StorageWriter`.
 """
 
 from __future__ import annotations
@@ -13,16 +15,67 @@ from pathlib import Path
 import platformdirs
 from sqlalchemy.engine import Engine, make_url
 
-from console.config import APP_NAME, Settings
+from console.config import APP_NAME, Settings, chair_settings
 from console.services.chair_service import ChairService
 from console.services.storage_status import StorageStatusRelay
 from console.storage.engine import make_engine
 from console.storage.repository import SessionRepository
 from console.storage.writer import StorageWriter
-from console.ui.main_window import MainWindow
+from console.ui.main_window import MainWindow, stop_chair
 from devices.clock import Clock, ScaledClock, SystemClock
 
 log = logging.getLogger("console")
+
+
+class ChairFleet:
+    """The running chairs, and how to make one: what a restart needs besides new settings.
+
+    Simulated chairs share one clock, so an accelerated demo keeps every chair on the same
+    timeline; a real monitor always runs on the system clock (alarm delays are real seconds).
+
+    Args:
+        writer: the one storage writer every chair submits to.
+        repository: session records (each chair opens its own session).
+        speed: the global ``[simulator] speed``.
+        clock: one clock for every chair, real or simulated (tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        writer: StorageWriter,
+        repository: SessionRepository,
+        speed: float,
+        clock: Clock | None = None,
+    ) -> None:
+        self.writer = writer
+        self.repository = repository
+        self.chairs: list[ChairService] = []
+        self._sim_clock: Clock = clock or (ScaledClock(speed) if speed != 1.0 else SystemClock())
+        self._real_clock: Clock = clock or SystemClock()
+
+    def make(self, settings: Settings) -> ChairService:
+        """A new, not yet started, service for one chair's ``settings``."""
+        clock = self._sim_clock if settings.device.simulated else self._real_clock
+        return ChairService(settings, writer=self.writer, repository=self.repository, clock=clock)
+
+    def restart(self, index: int, settings: Settings) -> ChairService:
+        """Stop chair ``index`` cleanly (session closed, record flushed); start it anew.
+
+        The other chairs are not touched.  Runs on the GUI thread and waits for the old
+        chair's threads to end (normally well under a second).
+        """
+        old = self.chairs[index]
+        new = self.make(settings)  # first: a bad scenario raises before the old chair stops
+        stop_chair(old)
+        self.chairs[index] = new
+        new.start()
+        return new
+
+    def stop_all(self) -> None:
+        """Stop every chair that still runs (idempotent)."""
+        for chair in self.chairs:
+            stop_chair(chair)
 
 
 @dataclass
@@ -33,12 +86,22 @@ class ConsoleApp:
     engine: Engine
     writer: StorageWriter
     repository: SessionRepository
-    chair: ChairService
+    fleet: ChairFleet
     window: MainWindow
 
+    @property
+    def chairs(self) -> list[ChairService]:
+        """Every chair's service, in display order (restarted chairs included)."""
+        return self.fleet.chairs
+
+    @property
+    def chair(self) -> ChairService:
+        """The first (or only) chair."""
+        return self.fleet.chairs[0]
+
     def shutdown(self) -> None:
-        """Stop the chair, flush and stop the writer, release the database."""
-        self.chair.stop()
+        """Stop the chairs, flush and stop the writer, release the database."""
+        self.fleet.stop_all()
         self.writer.stop()
         self.engine.dispose()
 
@@ -58,7 +121,10 @@ def default_journal_dir() -> Path:
 def build_app(
     settings: Settings, *, clock: Clock | None = None, journal_dir: Path | None = None
 ) -> ConsoleApp:
-    """Create storage, the chair and the main window, and start monitoring.
+    """Create storage, the chairs and the main window, and start monitoring.
+
+    One chair without ``[[chairs]]`` (exactly the single-chair console), else one per entry.
+    ``clock``, when given, drives every chair (tests).
 
     The database is migrated to this console's newest schema first; a database newer than
     the console raises :class:`console.storage.migrate.DatabaseTooNewError` (a
@@ -74,12 +140,19 @@ def build_app(
         engine, on_status=relay.report, journal_dir=journal_dir or default_journal_dir()
     )
     writer.start()
-    chair = ChairService(
-        settings, writer=writer, repository=repository, clock=clock or make_clock(settings)
+    fleet = ChairFleet(
+        writer=writer, repository=repository, speed=settings.simulator.speed, clock=clock
     )
+    try:
+        fleet.chairs.extend(fleet.make(s) for s in chair_settings(settings))
+    except BaseException:
+        writer.stop()
+        engine.dispose()
+        raise
     db_label = make_url(settings.db_url).render_as_string(hide_password=True)
-    window = MainWindow(chair, db_label=db_label)
+    window = MainWindow(fleet.chairs, db_label=db_label, restart_chair=fleet.restart)
     relay.setParent(window)
     relay.sig_status_changed.connect(window.set_storage_status)
-    chair.start()
-    return ConsoleApp(settings, engine, writer, repository, chair, window)
+    for chair in fleet.chairs:
+        chair.start()
+    return ConsoleApp(settings, engine, writer, repository, fleet, window)

@@ -64,5 +64,22 @@ def _no_leaked_threads() -> Iterator[None]:
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     for t in leaked:
         t.join(timeout=2.0)
-    still = [t.name for t in leaked if t.is_alive()]
-    assert not still, f"threads left running: {still}"
+    still = [t for t in leaked if t.is_alive()]
+    # Stop what a failing test left behind (runners, simulators, writers are never daemons, so
+    # one leaked thread would keep the test process alive after the last test: CI would hang).
+    for t in still:
+        stop = getattr(t, "stop", None)
+        if callable(stop):
+            stop()
+    assert not still, f"threads left running: {[t.name for t in still]}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _stop_stragglers_at_exit() -> Iterator[None]:
+    """Last line of defence: stop any non-daemon thread that outlived its test."""
+    yield
+    for t in threading.enumerate():
+        if t is not threading.main_thread() and t.is_alive() and not t.daemon:
+            stop = getattr(t, "stop", None)
+            if callable(stop):
+                stop()

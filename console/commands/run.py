@@ -329,6 +329,7 @@ def main(argv: Sequence[str]) -> int:
         nibp_interval_s=scenario.nibp.interval_s if scenario else settings.alarm_nibp_interval_s,
         started_at=session_start,
         pulse_as_hr=pulse_is_hr_source(driver_cls.metrics),
+        measures_nibp=Metric.NIBP_SYS in driver_cls.metrics,
     )
     link = LinkConfig(
         url, args.baud or driver_cls.default_baud, driver_cls.parity, device_id=args.chair

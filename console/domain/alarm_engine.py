@@ -304,6 +304,8 @@ class AlarmEngine:
         self._flagged: dict[Metric, _Flagged] = {}
         self._spo2_invalid_since: datetime | None = None
         self._sensor_off_event_at: datetime | None = None
+        #: False for a monitor with no cuff (a pulse oximeter): "NIBP overdue" would be noise.
+        self.nibp_expected = True
         #: (reason, since) while the console cannot sound alarms.
         self._audio_unavailable: tuple[str, datetime] | None = None
         self._last_data_at: datetime | None = None
@@ -944,11 +946,12 @@ class AlarmEngine:
 
         # NIBP overdue (b3): during the infusion and the first part of recovery.
         overdue: _Condition | None = None
-        watching = self._infusion_running or (
+        in_recovery = (
             self._infusion_stopped_at is not None
             and now - self._infusion_stopped_at
             <= timedelta(seconds=timings.nibp_overdue_recovery_s)
         )
+        watching = self.nibp_expected and (self._infusion_running or in_recovery)
         reference = self._last_nibp_at or self._infusion_started_at
         if watching and reference is not None:
             due = reference + timedelta(

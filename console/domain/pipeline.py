@@ -71,6 +71,7 @@ class ChairPipeline:
         pulse_as_hr: evaluate the SpO2 pulse rate against the HR limits, for monitors with no
             ECG (a pulse oximeter): bedside monitors do the same when their HR source is SpO2.
             The stored and displayed readings stay PR; only the alarm judges them as HR.
+        measures_nibp: False for a monitor with no cuff: no "NIBP overdue" alarm.
     """
 
     def __init__(
@@ -82,8 +83,10 @@ class ChairPipeline:
         started_at: datetime | None = None,
         min_silence_real_s: float = MIN_SILENCE_REAL_S,
         pulse_as_hr: bool = False,
+        measures_nibp: bool = True,
     ) -> None:
         self.engine = AlarmEngine(profile, nibp_interval_s=nibp_interval_s, started_at=started_at)
+        self.engine.nibp_expected = measures_nibp
         self.pulse_as_hr = pulse_as_hr
         self.outputs = outputs
         self._lock = threading.RLock()

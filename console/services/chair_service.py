@@ -429,6 +429,7 @@ class ChairService(QObject):
             else settings.alarm_nibp_interval_s,
             pulse_as_hr=Metric.HR not in self.driver_cls.metrics
             and Metric.PR in self.driver_cls.metrics,
+            measures_nibp=Metric.NIBP_SYS in self.driver_cls.metrics,
         )
         self.simulator: SimulatedMonitor | None = None
         self._timeline_timers: list[QTimer] = []

@@ -1,33 +1,223 @@
-"""The console's main window: one chair for now, with storage and link status below."""
+"""The console's main window: one chair directly, or an overview of up to 16 chairs.
+
+With one chair the window is that chair's :class:`ChairPanel`, as a bedside screen.  With several
+it is a stack: the :class:`ChairOverview` first, and one page per chair with a "back to
+overview" button (Esc); Ctrl+1..9 open chairs 1-9 from anywhere.  Only the page on screen
+redraws its plots (hidden panels stop their timers), so 16 chairs cost about what one does.
+
+The menu bar lists the chairs, restarts a simulated chair with another scenario (a demo and
+training aid), and opens the session review.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
+import importlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.config import SIM_PROTOCOLS, Settings
 from console.services.chair_service import ChairService
-from console.ui.chair_panel import ChairPanel
+from console.ui.chair_panel import PLOT_REFRESH_MS, ChairPanel
+from console.ui.overview import ChairOverview
+from devices.model import DeviceState
+from devices.simulator.scenario import builtin_scenarios
+
+log = logging.getLogger("ui")
+
+#: Restarts chair ``index`` with new settings: stops the old service, returns the new, started.
+RestartChair = Callable[[int, Settings], ChairService]
+
+#: The scenario dialog's entry for "no script: the configured profile on its timeline".
+PROFILE_ONLY = "(profile only, no script)"
+
+
+def stop_chair(chair: ChairService) -> None:
+    """Stop a chair once; a second call (window close, then app shutdown) does nothing."""
+    if chair.runner is not None:
+        chair.stop()
+
+
+class ChairView(QWidget):
+    """A chair's page in the multi-chair stack: a back bar above its :class:`ChairPanel`.
+
+    Signals:
+        sig_back_requested(): the nurse asked for the overview.
+    """
+
+    def __init__(self, panel: ChairPanel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.back = QPushButton("◀  Overview  (Esc)")
+        self.back.setObjectName("backToOverview")
+        self.back.setToolTip("Back to all chairs (Esc)")
+        self.back.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.back)
+        bar.addStretch(1)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addLayout(bar)
+        self.panel = panel
+        self._layout.addWidget(panel, 1)
+
+    def set_panel(self, panel: ChairPanel) -> ChairPanel:
+        """Show ``panel`` instead of the current one; returns the old one (not deleted)."""
+        old = self.panel
+        self._layout.replaceWidget(old, panel)
+        old.setParent(None)
+        self.panel = panel
+        return old
+
+
+class ScenarioDialog(QDialog):
+    """Pick a simulated chair, a scenario, a wire protocol and a seed to restart it with."""
+
+    def __init__(
+        self, chairs: Sequence[ChairService], current: int, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Run scenario")
+        self.chair = QComboBox()
+        self._indices: list[int] = []
+        for index, chair in enumerate(chairs):
+            if chair.simulated:
+                self.chair.addItem(chair.settings.chair_name)
+                self._indices.append(index)
+        self.scenario = QComboBox()
+        self.scenario.addItems([PROFILE_ONLY, *builtin_scenarios()])
+        self.protocol = QComboBox()
+        self.protocol.addItems(list(SIM_PROTOCOLS))
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 1_000_000)
+        self._chairs = list(chairs)
+        self.chair.currentIndexChanged.connect(self._on_chair_current_index_changed)
+        if current in self._indices:
+            self.chair.setCurrentIndex(self._indices.index(current))
+        self._on_chair_current_index_changed(self.chair.currentIndex())
+        note = QLabel(
+            "The chair's session ends and a new simulated session starts.\n"
+            "Clock speed is shared by all chairs and does not change."
+        )
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Restart chair")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Chair", self.chair)
+        form.addRow("Scenario", self.scenario)
+        form.addRow("Protocol", self.protocol)
+        form.addRow("Seed", self.seed)
+        form.addRow(note)
+        form.addRow(buttons)
+
+    @property
+    def chair_index(self) -> int | None:
+        """Index (in the window's chair list) of the chosen chair; None if none is simulated."""
+        i = self.chair.currentIndex()
+        return self._indices[i] if 0 <= i < len(self._indices) else None
+
+    def settings_for(self, settings: Settings) -> Settings:
+        """``settings`` with the chosen scenario, protocol and seed."""
+        scenario = self.scenario.currentText()
+        return replace(
+            settings,
+            simulator=replace(
+                settings.simulator,
+                scenario="" if scenario == PROFILE_ONLY else scenario,
+                protocol=self.protocol.currentText(),
+                seed=self.seed.value(),
+            ),
+        )
+
+    def _on_chair_current_index_changed(self, row: int) -> None:
+        if not 0 <= row < len(self._indices):
+            return
+        sim = self._chairs[self._indices[row]].settings.simulator
+        self.scenario.setCurrentText(sim.scenario or PROFILE_ONLY)
+        self.protocol.setCurrentText(sim.protocol)
+        self.seed.setValue(sim.seed)
 
 
 class MainWindow(QMainWindow):
-    """Top-level window hosting the chair view."""
+    """Top-level window hosting one chair, or the overview and a page per chair.
+
+    Args:
+        chairs: the chairs' services, in display order (1-16).
+        db_label: the database shown in the status bar (password hidden).
+        restart_chair: restarts a chair with new settings (the composition root owns the
+            storage writer and clock a new service needs); None disables "Run scenario…".
+        parent: Qt parent.
+    """
 
     def __init__(
-        self, chair: ChairService, *, db_label: str, parent: QWidget | None = None
+        self,
+        chairs: Sequence[ChairService],
+        *,
+        db_label: str,
+        restart_chair: RestartChair | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.chair = chair
-        self.setWindowTitle(
-            f"Infusion Console - {chair.settings.chair_name}"
-            + (" - SIMULATED" if chair.simulated else "")
-        )
-        self.panel = ChairPanel(chair)
-        self.setCentralWidget(self.panel)
+        if not chairs:
+            raise ValueError("the window needs at least one chair")
+        self.chairs: list[ChairService] = list(chairs)
+        self._restart_chair = restart_chair
+        self.panels: list[ChairPanel] = [ChairPanel(c) for c in self.chairs]
+        self.overview: ChairOverview | None = None
+        self.stack: QStackedWidget | None = None
+        self.views: list[ChairView] = []
+        self._review_box: QMessageBox | None = None
+        self.review_window: QWidget | None = None
+        if len(self.chairs) == 1:
+            self.setCentralWidget(self.panels[0])
+        else:
+            self.overview = ChairOverview(self.chairs)
+            self.overview.sig_chair_selected.connect(self.show_chair)
+            self.stack = QStackedWidget()
+            self.stack.addWidget(self.overview)
+            count = len(self.panels)
+            for i, panel in enumerate(self.panels):
+                # Panels on screen together (none today, a split view later) redraw apart.
+                panel.redraw_offset_ms = i * PLOT_REFRESH_MS // count
+                view = ChairView(panel)
+                view.back.clicked.connect(self.show_overview)
+                self.views.append(view)
+                self.stack.addWidget(view)
+            self.stack.currentChanged.connect(self._on_stack_current_changed)
+            self.setCentralWidget(self.stack)
+            esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+            esc.setObjectName("shortcut-overview")
+            esc.activated.connect(self.show_overview)
         self.storage_label = QLabel(f"Database: {db_label}")
         self.device_label = QLabel()
         self.statusBar().addPermanentWidget(self.device_label)
         self.statusBar().addPermanentWidget(self.storage_label)
-        chair.sig_technical_event.connect(self._on_chair_technical_event)
+        for chair in self.chairs:
+            self._watch(chair)
+        self._build_menus()
+        self._update_title()
         self._update_device_label()
         screen = self.screen().availableGeometry() if self.screen() else None
         if screen is not None and screen.width() >= 1280:
@@ -35,6 +225,39 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1600, 900)
 
+    # -- compatibility with the single-chair window ---------------------------------------
+    @property
+    def chair(self) -> ChairService:
+        """The first (or only) chair."""
+        return self.chairs[0]
+
+    @property
+    def panel(self) -> ChairPanel:
+        """The first (or only) chair's panel."""
+        return self.panels[0]
+
+    # -- navigation -----------------------------------------------------------------------
+    @property
+    def current_chair(self) -> int | None:
+        """Index of the chair on screen, or None while the overview shows."""
+        if self.stack is None:
+            return 0
+        page = self.stack.currentIndex()
+        return page - 1 if page > 0 else None
+
+    def show_overview(self) -> None:
+        """Back to all chairs (no-op with a single chair)."""
+        if self.stack is not None:
+            self.stack.setCurrentIndex(0)
+
+    def show_chair(self, index: int) -> None:
+        """Open chair ``index``'s full view."""
+        if not 0 <= index < len(self.chairs):
+            return
+        if self.stack is not None:
+            self.stack.setCurrentIndex(index + 1)
+
+    # -- status ---------------------------------------------------------------------------
     def set_storage_status(self, healthy: bool, detail: str) -> None:
         """Show whether records are reaching the database."""
         if healthy:
@@ -44,20 +267,180 @@ class MainWindow(QMainWindow):
             self.storage_label.setStyleSheet("color: #ff5252; font-weight: 600;")
             self.statusBar().showMessage(f"STORAGE PROBLEM: {detail}")
 
-    def _update_device_label(self) -> None:
-        sim = " (simulated monitor)" if self.chair.simulated else ""
-        self.device_label.setText(f"Device: {self.chair.device_url}{sim}   ")
+    # -- chair restart --------------------------------------------------------------------
+    def restart_chair(self, index: int, settings: Settings) -> ChairService:
+        """Restart chair ``index`` with ``settings`` and put its new panel and tile in place.
 
-    def _on_chair_technical_event(self, kind: str, detail: str) -> None:
+        The old service is stopped cleanly first (its session is closed and flushed) by the
+        ``restart_chair`` callable; the other chairs keep running throughout.
+
+        Raises:
+            RuntimeError: the window was built without a ``restart_chair`` callable.
+        """
+        if self._restart_chair is None:
+            raise RuntimeError("this window cannot restart chairs")
+        old_panel = self.panels[index]
+        service = self._restart_chair(index, settings)
+        self.chairs[index] = service
+        panel = ChairPanel(service)
+        self.panels[index] = panel
+        if self.stack is None:
+            self.setCentralWidget(panel)  # deletes the old panel
+        else:
+            assert self.overview is not None
+            panel.redraw_offset_ms = old_panel.redraw_offset_ms
+            self.views[index].set_panel(panel)
+            old_panel.deleteLater()
+            self.overview.replace_chair(index, service)
+        self._watch(service)
+        self._rebuild_chair_menu()
+        self._update_title()
         self._update_device_label()
+        log.info("chair %s restarted (%s)", settings.chair_name, _describe(settings))
+        self.statusBar().showMessage(
+            f"{settings.chair_name} restarted: {_describe(settings)}", 10_000
+        )
+        return service
+
+    # -- Qt overrides ---------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop every chair cleanly: monitors are told to stop and records are flushed."""
+        for chair in self.chairs:
+            stop_chair(chair)
+        super().closeEvent(event)
+
+    # -- menus ----------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.chairs_menu = bar.addMenu("&Chairs")
+        self._rebuild_chair_menu()
+        sim_menu = bar.addMenu("&Simulation")
+        self.run_scenario_action = QAction("Run scenario…", self)
+        self.run_scenario_action.setObjectName("action-run-scenario")
+        self.run_scenario_action.triggered.connect(self._on_run_scenario_triggered)
+        self.run_scenario_action.setEnabled(
+            self._restart_chair is not None and any(c.simulated for c in self.chairs)
+        )
+        sim_menu.addAction(self.run_scenario_action)
+        review_menu = bar.addMenu("&Review")
+        self.review_action = QAction("Sessions…", self)
+        self.review_action.setObjectName("action-review-sessions")
+        self.review_action.triggered.connect(self._on_review_triggered)
+        review_menu.addAction(self.review_action)
+
+    def _rebuild_chair_menu(self) -> None:
+        menu = self.chairs_menu
+        menu.clear()
+        overview = menu.addAction("Overview")
+        overview.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        overview.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # the QShortcut acts
+        overview.setEnabled(self.stack is not None)
+        overview.triggered.connect(self.show_overview)
+        menu.addSeparator()
+        for i, chair in enumerate(self.chairs):
+            sim = "  (simulated)" if chair.simulated else ""
+            action = menu.addAction(f"{chair.settings.chair_name}{sim}")
+            action.setObjectName(f"action-chair-{i + 1}")
+            if i < 9:
+                action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            action.triggered.connect(lambda _checked=False, i=i: self.show_chair(i))
+
+    # -- slots ----------------------------------------------------------------------------
+    def _on_run_scenario_triggered(self) -> None:
+        dialog = ScenarioDialog(self.chairs, self.current_chair or 0, self)
+        dialog.setObjectName("scenarioDialog")
+        self.scenario_dialog = dialog  # reachable from tests while it is open
+        dialog.accepted.connect(lambda: self._on_scenario_dialog_accepted(dialog))
+        dialog.open()
+
+    def _on_scenario_dialog_accepted(self, dialog: ScenarioDialog) -> None:
+        index = dialog.chair_index
+        if index is None:
+            return
+        self.restart_chair(index, dialog.settings_for(self.chairs[index].settings))
+
+    def _on_review_triggered(self) -> None:
+        try:
+            # Imported on use: the review window is optional and slow to import.
+            review = importlib.import_module("console.ui.review")
+        except ModuleNotFoundError as err:
+            if err.name != "console.ui.review":
+                raise  # the module exists but is broken: our bug, raised loudly
+            box = QMessageBox(
+                QMessageBox.Icon.Information,
+                "Session review",
+                "Session review is not available in this version of the console.",
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            box.setObjectName("reviewMissingBox")
+            self._review_box = box
+            box.open()  # window-modal, not blocking: the chairs keep updating behind it
+            return
+        # Kept: the review is its own top-level window and must outlive this slot.
+        self.review_window = review.open_review_window(
+            self.chair.repository, self, profile=self.chair.settings.alarm_profile
+        )
+
+    def _on_chair_link_state_changed(self, state: str) -> None:
+        del state
+        self._update_device_label()
+
+    def _on_stack_current_changed(self, page: int) -> None:
+        self._update_device_label()
+        if page > 0:
+            self.panels[page - 1].setFocus()
+
+    def _on_chair_technical_event(self, chair: ChairService, kind: str, detail: str) -> None:
+        if chair not in self.chairs:
+            return  # a replaced chair's last words
+        self._update_device_label()
+        who = f"{chair.settings.chair_name}: " if len(self.chairs) > 1 else ""
         if kind == "frame_error":
             self.statusBar().showMessage(
-                f"Frame errors: {self.chair.frame_errors} (last: {detail})", 5_000
+                f"{who}Frame errors: {chair.frame_errors} (last: {detail})", 5_000
             )
         else:
-            self.statusBar().showMessage(f"Monitor {kind}: {detail}", 10_000)
+            self.statusBar().showMessage(f"{who}Monitor {kind}: {detail}", 10_000)
 
-    def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop the chair cleanly: the monitor is told to stop and the record is flushed."""
-        self.chair.stop()
-        super().closeEvent(event)
+    # -- helpers --------------------------------------------------------------------------
+    def _watch(self, chair: ChairService) -> None:
+        chair.sig_technical_event.connect(
+            lambda kind, detail, chair=chair: self._on_chair_technical_event(chair, kind, detail)
+        )
+        chair.sig_link_state_changed.connect(self._on_chair_link_state_changed)
+
+    def _update_title(self) -> None:
+        if len(self.chairs) == 1:
+            chair = self.chairs[0]
+            self.setWindowTitle(
+                f"Infusion Console - {chair.settings.chair_name}"
+                + (" - SIMULATED" if chair.simulated else "")
+            )
+            return
+        simulated = sum(c.simulated for c in self.chairs)
+        sim = ""
+        if simulated == len(self.chairs):
+            sim = " - SIMULATED"
+        elif simulated:
+            sim = f" - {simulated} SIMULATED"
+        self.setWindowTitle(f"Infusion Console - {len(self.chairs)} chairs{sim}")
+
+    def _update_device_label(self) -> None:
+        index = self.current_chair
+        if index is None:
+            streaming = sum(c.link_state == DeviceState.STREAMING.value for c in self.chairs)
+            self.device_label.setText(
+                f"{len(self.chairs)} chairs, {streaming} monitors streaming   "
+            )
+            return
+        chair = self.chairs[index]
+        sim = " (simulated monitor)" if chair.simulated else ""
+        who = f"{chair.settings.chair_name} - " if len(self.chairs) > 1 else ""
+        self.device_label.setText(f"{who}Device: {chair.device_url}{sim}   ")
+
+
+def _describe(settings: Settings) -> str:
+    sim = settings.simulator
+    what = f"scenario {sim.scenario}" if sim.scenario else f"profile {sim.profile}"
+    return f"{what}, {sim.protocol}, seed {sim.seed}"

@@ -721,3 +721,23 @@ def test_audio_unavailable_is_a_visible_high_technical_alarm() -> None:
     later = t0 + timedelta(seconds=5)
     ended = [e for e in engine.set_audio_available(True, later) if e.key == "audio_unavailable"]
     assert [e.kind.value for e in ended][-1] in {"end", "latched"}
+
+
+def test_no_nibp_overdue_for_a_monitor_without_a_cuff() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from console.config import load
+    from console.domain.pipeline import ChairPipeline
+
+    t0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    for measures, expected in ((True, True), (False, False)):
+        pipeline = ChairPipeline(
+            load(environ={}).alarm_profile,
+            [],
+            started_at=t0,
+            measures_nibp=measures,
+            min_silence_real_s=0,
+        )
+        pipeline.set_infusion_running(True, t0)
+        events = pipeline.tick(t0 + timedelta(minutes=20))
+        assert any(e.key == "nibp_overdue" for e in events) is expected

@@ -1,0 +1,444 @@
+"""The chairs overview: one tile per chair, so a nurse sees the whole room at a glance.
+
+Each tile answers "is this chair all right?" from across the room: chair name, SIMULATED badge,
+patient and session phase, NIBP with its age, HR and SpO2, the most urgent active alarm (colour
+and flash per priority, clinical.md c2, exactly as :mod:`console.ui.alarm_banner` does) and the
+monitor link.  A click opens the chair's full view.
+
+Tiles only observe their :class:`ChairService`'s signals; the one timer that reads services is
+a 1 Hz refresh of value ages (an NIBP taken 4 minutes ago must say so without new data).  The
+flash runs off one shared 4 Hz clock, so all tiles of one priority flash in step instead of
+drifting apart, which would read as a different, faster flash.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QHideEvent, QMouseEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.domain.alarms import Priority
+from console.services.chair_service import ChairService
+from console.ui import theme
+from devices.model import DeviceState, Metric
+
+#: The shared flash clock's tick; every flash half-period (theme.FLASH_HALF_PERIOD_MS) is a
+#: multiple of it.
+FLASH_TICK_MS = 250
+#: Period of the value-age refresh.
+AGE_REFRESH_MS = 1000
+#: A continuous value older than this (seconds on the chair's clock) is greyed as stale.
+CONTINUOUS_STALE_S = 15.0
+#: An NIBP older than the cuff cycle plus this margin is greyed (clinical.md b3).
+NIBP_STALE_MARGIN_S = 120.0
+
+#: Link state -> (text, background) of the tile's link label.
+LINK_LOOK: dict[str, tuple[str, str]] = {
+    DeviceState.STREAMING.value: ("monitor OK", "#1b5e20"),
+    DeviceState.CONNECTED.value: ("connected", "#33691e"),
+    DeviceState.CONNECTING.value: ("connecting…", "#37474f"),
+    DeviceState.QUIET.value: ("NO DATA", "#b71c1c"),
+    DeviceState.DISCONNECTED.value: ("DISCONNECTED", "#b71c1c"),
+    DeviceState.STOPPED.value: ("stopped", "#37474f"),
+}
+
+
+#: The tile's fixed look; the border (alarm colour) is added per state.  Rules on the tile's
+#: labels name the tile, so that they win over the transparent-label rule.
+TILE_STYLE = (
+    "QFrame#chairTile QLabel { border: none; background: transparent; }"
+    " QFrame#chairTile QLabel#tileChairName { font-size: 22px; font-weight: 700; }"
+    " QFrame#chairTile QLabel#tileSimBadge { background: #6a1b9a; color: #ffffff;"
+    " font-weight: 700; font-size: 12px; padding: 2px 8px; border-radius: 4px;"
+    " letter-spacing: 1px; }"
+    f" QFrame#chairTile QLabel#tileSession {{ color: {theme.MUTED}; font-size: 15px; }}"
+    " QFrame#chairTile QLabel#tileCaption { font-size: 14px; }"
+    f" QFrame#chairTile QLabel#tileAge {{ color: {theme.MUTED}; font-size: 13px; }}"
+)
+
+
+def flash_lit(priority: Priority, tick: int) -> bool:
+    """Whether a flashing ``priority`` indicator is lit at flash-clock ``tick`` (50 % duty)."""
+    half = theme.FLASH_HALF_PERIOD_MS[priority]
+    if half is None:
+        return True
+    return (tick * FLASH_TICK_MS // half) % 2 == 0
+
+
+def _session_info(service: ChairService) -> tuple[str | None, str | None]:
+    """Patient and phase of the chair's session, when the service knows them.
+
+    The session workflow (patient check-in, phases) is being added to ``ChairService``
+    separately; the tile reads the optional ``patient`` and ``phase`` attributes so it shows
+    them as soon as they exist, and "no patient" until then.
+    """
+    patient = getattr(service, "patient", None)
+    if patient is not None and not isinstance(patient, str):
+        patient = getattr(patient, "display_name", None) or str(patient)
+    phase = getattr(service, "phase", None)
+    phase_text = getattr(phase, "value", phase)
+    return (
+        str(patient) if patient else None,
+        str(phase_text) if phase_text else None,
+    )
+
+
+def _age_text(seconds: float) -> str:
+    if seconds < 60:
+        return "just now"
+    return f"{int(seconds // 60)} min ago"
+
+
+class ChairTile(QFrame):
+    """One chair's summary: what a nurse needs to decide whether to walk over.
+
+    Signals:
+        sig_tile_clicked(): the tile was clicked (open the chair).
+    """
+
+    sig_tile_clicked = Signal()
+    """The tile was clicked: open the chair."""
+
+    def __init__(
+        self, service: ChairService, *, value_pt: int = 32, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("chairTile")
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.service = service
+        self._alarm: Priority | None = None
+        self._flashing = False
+        self._lit = True
+        self._border = ""
+
+        self.title = QLabel(service.settings.chair_name)
+        self.title.setObjectName("tileChairName")
+        self.sim_badge = QLabel("SIMULATED")
+        self.sim_badge.setObjectName("tileSimBadge")
+        self.sim_badge.setToolTip("Data come from the built-in simulated monitor, not a patient")
+        self.sim_badge.setVisible(service.simulated)
+        self.link = QLabel()
+        self.link.setObjectName("tileLink")
+        header = QHBoxLayout()
+        header.addWidget(self.title)
+        header.addWidget(self.sim_badge)
+        header.addStretch(1)
+        header.addWidget(self.link)
+
+        self.session = QLabel("no patient")
+        self.session.setObjectName("tileSession")
+        # Long texts are cut at the tile's edge (full text in the tooltip): a label's text
+        # must never widen a tile, and with it the window, past the screen.
+        self.session.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+        self.nibp = self._value_label(theme.METRIC_COLOURS[Metric.NIBP_SYS], value_pt)
+        self.nibp_age = QLabel("no NIBP yet")
+        self.nibp_age.setObjectName("tileAge")
+        self.hr = self._value_label(theme.METRIC_COLOURS[Metric.HR], value_pt)
+        self.spo2 = self._value_label(theme.METRIC_COLOURS[Metric.SPO2], value_pt)
+        numerics = QGridLayout()
+        numerics.setHorizontalSpacing(18)
+        numerics.setVerticalSpacing(0)
+        for col, (caption, widget, colour) in enumerate(
+            (
+                ("NIBP mmHg", self.nibp, theme.METRIC_COLOURS[Metric.NIBP_SYS]),
+                ("HR /min", self.hr, theme.METRIC_COLOURS[Metric.HR]),
+                ("SpO2 %", self.spo2, theme.METRIC_COLOURS[Metric.SPO2]),
+            )
+        ):
+            cap = QLabel(caption)
+            cap.setObjectName("tileCaption")
+            cap.setStyleSheet(f"color: {colour};")
+            numerics.addWidget(cap, 0, col)
+            numerics.addWidget(widget, 1, col)
+        numerics.addWidget(self.nibp_age, 2, 0)
+        numerics.setColumnStretch(0, 3)
+        numerics.setColumnStretch(1, 2)
+        numerics.setColumnStretch(2, 2)
+
+        self.alarm = QLabel("No active alarms")
+        self.alarm.setObjectName("tileAlarm")
+        self.alarm.setWordWrap(False)
+        self.alarm.setMinimumHeight(30)
+        self.alarm.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(4)
+        layout.addLayout(header)
+        layout.addWidget(self.session)
+        layout.addStretch(1)
+        layout.addLayout(numerics)
+        layout.addStretch(1)
+        layout.addWidget(self.alarm)
+        self._values_stale = {self.nibp: False, self.hr: False, self.spo2: False}
+        self._colours = {
+            self.nibp: theme.METRIC_COLOURS[Metric.NIBP_SYS],
+            self.hr: theme.METRIC_COLOURS[Metric.HR],
+            self.spo2: theme.METRIC_COLOURS[Metric.SPO2],
+        }
+
+        service.sig_vitals_updated.connect(self._on_service_vitals_updated)
+        service.sig_alarms_changed.connect(self._on_service_alarms_changed)
+        service.sig_link_state_changed.connect(self._on_service_link_state_changed)
+        session_changed = getattr(service, "sig_session_changed", None)
+        if session_changed is not None:  # the session workflow, when the service has it
+            session_changed.connect(self._on_service_session_changed)
+        self._on_service_link_state_changed(service.link_state)
+        self._on_service_alarms_changed()
+        self.refresh()
+
+    # -- public ---------------------------------------------------------------------------
+    @property
+    def alarm_priority(self) -> Priority | None:
+        """The most urgent active alarm the tile shows, or None."""
+        return self._alarm
+
+    @property
+    def flashing(self) -> bool:
+        """Whether the alarm indicator flashes (an unacknowledged medium or high alarm)."""
+        return (
+            self._flashing
+            and self._alarm is not None
+            and (theme.FLASH_HALF_PERIOD_MS[self._alarm] is not None)
+        )
+
+    @property
+    def lit(self) -> bool:
+        """Whether the alarm indicator is in its lit half of the flash cycle."""
+        return self._lit
+
+    def refresh(self) -> None:
+        """Re-read values and their ages (1 Hz, and after new readings)."""
+        self._update_numerics(self.service.clock.now())
+        self._update_session()
+
+    def set_flash_tick(self, tick: int) -> None:
+        """Advance the alarm flash to the shared clock's ``tick``."""
+        if self._alarm is None or not self._flashing:
+            return
+        lit = flash_lit(self._alarm, tick)
+        if lit != self._lit:
+            self._lit = lit
+            self._paint_alarm()
+
+    def detach(self) -> None:
+        """Stop observing the service (it is being replaced or shut down)."""
+        for signal, slot in (
+            (self.service.sig_vitals_updated, self._on_service_vitals_updated),
+            (self.service.sig_alarms_changed, self._on_service_alarms_changed),
+            (self.service.sig_link_state_changed, self._on_service_link_state_changed),
+        ):
+            signal.disconnect(slot)
+
+    # -- Qt overrides ---------------------------------------------------------------------
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        """A left click anywhere on the tile opens the chair."""
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
+            event.position().toPoint()
+        ):
+            self.sig_tile_clicked.emit()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    # -- slots ----------------------------------------------------------------------------
+    def _on_service_vitals_updated(self) -> None:
+        self._update_numerics(self.service.clock.now())
+
+    def _on_service_session_changed(self) -> None:
+        self._update_session()
+
+    def _on_service_alarms_changed(self) -> None:
+        alarms = self.service.alarm_list
+        if not alarms:
+            self._alarm = None
+            self.alarm.setText("No active alarms")
+            self.alarm.setToolTip("")
+        else:
+            top = max(alarms, key=lambda a: (int(a.priority), -a.onset.timestamp()))
+            # An acknowledged alarm stays listed but stops flashing, as on the banner
+            # (clinical.md c4/c5); a new priority starts lit.
+            flashing = any(not a.acknowledged_by for a in alarms if a.priority == top.priority)
+            if top.priority != self._alarm or flashing != self._flashing:
+                self._lit = True
+            self._alarm = top.priority
+            self._flashing = flashing
+            more = f"   (+{len(alarms) - 1} more)" if len(alarms) > 1 else ""
+            self.alarm.setText(f"{top.priority.marker} {top.message}{more}")
+            self.alarm.setToolTip("\n".join(f"{a.priority.marker} {a.message}" for a in alarms))
+        self._paint_alarm()
+
+    def _on_service_link_state_changed(self, state: str) -> None:
+        text, background = LINK_LOOK.get(state, (state, "#37474f"))
+        self.link.setText(text)
+        self.link.setStyleSheet(
+            f"QLabel#tileLink {{ background: {background}; color: #ffffff; font-size: 14px;"
+            " font-weight: 600; padding: 2px 8px; border-radius: 4px; }"
+        )
+
+    # -- helpers --------------------------------------------------------------------------
+    @staticmethod
+    def _value_label(colour: str, point_size: int) -> QLabel:
+        label = QLabel("---")
+        font = QFont()
+        font.setPointSize(point_size)
+        font.setBold(True)
+        label.setFont(font)
+        label.setStyleSheet(f"color: {colour};")
+        return label
+
+    def _set_value(self, label: QLabel, text: str, *, stale: bool) -> None:
+        if label.text() != text:
+            label.setText(text)
+        if self._values_stale[label] != stale:
+            self._values_stale[label] = stale
+            label.setStyleSheet(f"color: {theme.STALE if stale else self._colours[label]};")
+
+    def _update_numerics(self, now: datetime) -> None:
+        latest = self.service.latest
+        for label, metric in ((self.hr, Metric.HR), (self.spo2, Metric.SPO2)):
+            value = latest.get(metric)
+            if value is None and metric is Metric.HR:
+                value = latest.get(Metric.PR)  # a pulse oximeter gives pulse rate only
+            if value is None:
+                continue
+            age = (now - value.received_at).total_seconds()
+            self._set_value(label, f"{value.value:.0f}", stale=age > CONTINUOUS_STALE_S)
+        sys_, dia = latest.get(Metric.NIBP_SYS), latest.get(Metric.NIBP_DIA)
+        at = self.service.last_nibp_at
+        if sys_ is not None and dia is not None and at is not None:
+            age = (now - at).total_seconds()
+            limit = self.service.settings.simulator.nibp_interval_s + NIBP_STALE_MARGIN_S
+            if not self.service.simulated:
+                limit = self.service.settings.alarm_nibp_interval_s + NIBP_STALE_MARGIN_S
+            stale = age > limit
+            self._set_value(self.nibp, f"{sys_.value:.0f}/{dia.value:.0f}", stale=stale)
+            self.nibp_age.setText(("STALE - " if stale else "") + _age_text(age))
+
+    def _update_session(self) -> None:
+        patient, phase = _session_info(self.service)
+        text = patient or "no patient"
+        if phase:
+            text += f"  ·  {phase}"
+        if self.session.text() != text:
+            self.session.setText(text)
+            self.session.setToolTip(text)
+
+    def _paint_alarm(self) -> None:
+        if self._alarm is None:
+            alarm_style = f"background: {theme.PANEL}; color: {theme.MUTED};"
+            border = f"2px solid {theme.PANEL}"
+        else:
+            colour = theme.PRIORITY_COLOURS[self._alarm]
+            if self._lit:
+                alarm_style = f"background: {colour}; color: {theme.PRIORITY_TEXT[self._alarm]};"
+            else:
+                alarm_style = f"background: {theme.PANEL}; color: {colour};"
+            border = f"4px solid {colour if self._lit else theme.PANEL}"
+        self.alarm.setStyleSheet(
+            f"QLabel#tileAlarm {{ {alarm_style} font-size: 16px; font-weight: 700;"
+            " padding: 3px 8px; border-radius: 4px; }"
+        )
+        if border != self._border:
+            self._border = border
+            self.setStyleSheet(
+                f"QFrame#chairTile {{ background: {theme.PANEL}; border: {border};"
+                f" border-radius: 8px; }} {TILE_STYLE}"
+            )
+
+
+class ChairOverview(QWidget):
+    """A grid of :class:`ChairTile`, one per chair (1-16), filled row by row.
+
+    Signals:
+        sig_chair_selected(int): the nurse picked chair ``index`` (open its full view).
+    """
+
+    sig_chair_selected = Signal(int)
+    """The nurse picked chair ``index``: open its full view."""
+
+    def __init__(self, services: Sequence[ChairService], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chairOverview")
+        # Numerics as large as the tiles allow: they are read from across the room.
+        n = len(services)
+        self._value_pt = 56 if n <= 4 else 48 if n <= 6 else 40 if n <= 9 else 28
+        self._columns = max(1, math.ceil(math.sqrt(len(services))))
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(8, 8, 8, 8)
+        self._grid.setSpacing(10)
+        self.tiles: list[ChairTile] = []
+        for index, service in enumerate(services):
+            self.tiles.append(self._make_tile(index, service))
+        rows = math.ceil(len(services) / self._columns)
+        for r in range(rows):
+            self._grid.setRowStretch(r, 1)
+        for c in range(self._columns):
+            self._grid.setColumnStretch(c, 1)
+        self._tick = 0
+        self._flash = QTimer(self)
+        self._flash.setObjectName("overview-flash")
+        self._flash.setInterval(FLASH_TICK_MS)
+        self._flash.timeout.connect(self._on_flash_timeout)
+        self._ages = QTimer(self)
+        self._ages.setObjectName("overview-ages")
+        self._ages.setInterval(AGE_REFRESH_MS)
+        self._ages.timeout.connect(self._on_ages_timeout)
+
+    def replace_chair(self, index: int, service: ChairService) -> ChairTile:
+        """Swap chair ``index``'s tile for one observing ``service`` (a restarted chair)."""
+        old = self.tiles[index]
+        old.detach()
+        self._grid.removeWidget(old)
+        old.deleteLater()
+        tile = self._make_tile(index, service)
+        self.tiles[index] = tile
+        return tile
+
+    # -- Qt overrides: timers run only while the overview is on screen ---------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        """Start the flash and age timers, and catch up on ages missed while hidden."""
+        super().showEvent(event)
+        for tile in self.tiles:
+            tile.refresh()
+        self._flash.start()
+        self._ages.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Nothing on the overview needs time while a chair view covers it."""
+        self._flash.stop()
+        self._ages.stop()
+        super().hideEvent(event)
+
+    # -- slots ----------------------------------------------------------------------------
+    def _on_flash_timeout(self) -> None:
+        self._tick += 1
+        for tile in self.tiles:
+            tile.set_flash_tick(self._tick)
+
+    def _on_ages_timeout(self) -> None:
+        for tile in self.tiles:
+            tile.refresh()
+
+    # -- helpers --------------------------------------------------------------------------
+    def _make_tile(self, index: int, service: ChairService) -> ChairTile:
+        tile = ChairTile(service, value_pt=self._value_pt, parent=self)
+        key = f" (Ctrl+{index + 1})" if index < 9 else ""
+        tile.setToolTip(f"Open {service.settings.chair_name}{key}")
+        tile.sig_tile_clicked.connect(lambda index=index: self.sig_chair_selected.emit(index))
+        self._grid.addWidget(tile, index // self._columns, index % self._columns)
+        return tile
