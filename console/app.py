@@ -21,6 +21,7 @@ from console.services.storage_status import StorageStatusRelay
 from console.storage.engine import make_engine
 from console.storage.repository import SessionRepository
 from console.storage.writer import StorageWriter
+from console.ui.alarm_sound import AlarmAudioController
 from console.ui.main_window import MainWindow, stop_chair
 from devices.clock import Clock, ScaledClock, SystemClock
 
@@ -51,6 +52,8 @@ class ChairFleet:
         self.writer = writer
         self.repository = repository
         self.chairs: list[ChairService] = []
+        #: The console's one alarm speaker (None in tests that leave sound out).
+        self.audio: AlarmAudioController | None = None
         self._sim_clock: Clock = clock or (ScaledClock(speed) if speed != 1.0 else SystemClock())
         self._real_clock: Clock = clock or SystemClock()
 
@@ -67,9 +70,13 @@ class ChairFleet:
         """
         old = self.chairs[index]
         new = self.make(settings)  # first: a bad scenario raises before the old chair stops
+        if self.audio is not None:
+            self.audio.remove_chair(old)
         stop_chair(old)
         self.chairs[index] = new
         new.start()
+        if self.audio is not None:
+            self.audio.add_chair(new)
         return new
 
     def stop_all(self) -> None:
@@ -119,7 +126,11 @@ def default_journal_dir() -> Path:
 
 
 def build_app(
-    settings: Settings, *, clock: Clock | None = None, journal_dir: Path | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    journal_dir: Path | None = None,
+    sound: bool = True,
 ) -> ConsoleApp:
     """Create storage, the chairs and the main window, and start monitoring.
 
@@ -129,6 +140,9 @@ def build_app(
     The database is migrated to this console's newest schema first; a database newer than
     the console raises :class:`console.storage.migrate.DatabaseTooNewError` (a
     ``StorageConfigError``, reported by the CLI as one line) before anything is written.
+
+    ``sound=False`` leaves the alarm speaker out (tests about something else); the console
+    always runs with it, and shows a high-priority alarm when it cannot play.
 
     Requires a ``QApplication`` to exist.
     """
@@ -155,4 +169,6 @@ def build_app(
     relay.sig_status_changed.connect(window.set_storage_status)
     for chair in fleet.chairs:
         chair.start()
+    if sound:
+        fleet.audio = AlarmAudioController(fleet.chairs, parent=window)
     return ConsoleApp(settings, engine, writer, repository, fleet, window)

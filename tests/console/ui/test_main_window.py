@@ -30,7 +30,7 @@ def console_factory(qtbot: QtBot, tmp_path: Path) -> Iterator:  # type: ignore[t
             overrides={"storage.db_url": f"sqlite:///{tmp_path / 'console.sqlite3'}", **overrides},
             environ={},
         )
-        app = build_app(settings)
+        app = build_app(settings, sound=False)
         qtbot.addWidget(app.window)
         app.window.setStyleSheet(STYLE_SHEET)
         app.window.show()
@@ -121,3 +121,29 @@ def test_hypertensive_surge_is_flagged_on_screen_and_recorded(
     assert sbp[-1].priority in {"medium", "high"}
     assert sbp[-1].value is not None
     assert sbp[-1].value >= 180
+
+
+def test_console_without_sound_says_so_at_high_priority(qtbot: QtBot, tmp_path: Path) -> None:
+    """With the real speaker: where no audio output exists (CI), a HIGH alarm must show it."""
+    from PySide6.QtMultimedia import QMediaDevices
+
+    settings = load(
+        overrides={"storage.db_url": f"sqlite:///{tmp_path / 'sound.sqlite3'}"}, environ={}
+    )
+    app = build_app(settings, journal_dir=tmp_path / "journal")
+    qtbot.addWidget(app.window)
+    try:
+        assert app.fleet.audio is not None
+        if QMediaDevices.audioOutputs():
+            qtbot.waitUntil(
+                lambda: app.fleet.audio is not None and app.fleet.audio.player.available
+            )
+        else:
+            qtbot.waitUntil(
+                lambda: any(a.key == "audio_unavailable" for a in app.chair.alarm_list),
+                timeout=5000,
+            )
+            assert app.window.panel.banner.priority is Priority.HIGH
+            assert "ALARM AUDIO UNAVAILABLE" in app.window.panel.banner.text()
+    finally:
+        app.shutdown()

@@ -266,7 +266,7 @@ def multi_console(qtbot: QtBot, tmp_path: Path) -> Iterator[Callable[..., Consol
         settings = replace(
             base, chairs=simulated_chairs(count, base.simulator, protocols=protocols)
         )
-        app = build_app(settings, journal_dir=tmp_path / "journal")
+        app = build_app(settings, journal_dir=tmp_path / "journal", sound=False)
         made.append(app)
         qtbot.addWidget(app.window)
         app.window.setStyleSheet(STYLE_SHEET)
@@ -463,7 +463,7 @@ def _single(qtbot: QtBot, tmp_path: Path) -> ConsoleApp:
     settings = load(
         overrides={"storage.db_url": f"sqlite:///{tmp_path / 'one.sqlite3'}"}, environ={}
     )
-    app = build_app(settings, journal_dir=tmp_path / "journal")
+    app = build_app(settings, journal_dir=tmp_path / "journal", sound=False)
     qtbot.addWidget(app.window)
     app.window.show()
     return app

@@ -64,7 +64,7 @@ def console_factory(qtbot: QtBot, db_url: str, tmp_path: Path) -> Iterator[Facto
         )
         if chairs > 1:
             settings = replace(settings, chairs=simulated_chairs(chairs, settings.simulator))
-        app = build_app(settings, journal_dir=tmp_path / "journal")
+        app = build_app(settings, journal_dir=tmp_path / "journal", sound=False)
         qtbot.addWidget(app.window)
         app.window.setStyleSheet(STYLE_SHEET)
         app.window.show()
