@@ -31,6 +31,9 @@ class AlarmBanner(QLabel):
         self.setFont(font)
         self.setMinimumHeight(44)
         self.setWordWrap(True)
+        # Margins through Qt, so heightForWidth grows the band for wrapped lines (several
+        # alarms) instead of clipping the second line.
+        self.setContentsMargins(12, 4, 12, 4)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._priority: Priority | None = None
         self._flashing = True
@@ -120,13 +123,14 @@ class AlarmBanner(QLabel):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = QRectF(self.rect()).adjusted(1, 1, -1, -1)
+        text_rect = QRectF(self.contentsRect())
         painter.setBrush(QColor(background))
         painter.setPen(QPen(QColor(border), 2) if border else Qt.PenStyle.NoPen)
         painter.drawRoundedRect(rect, 4, 4)
         painter.setPen(QColor(text))
         painter.setFont(self.font())
         painter.drawText(
-            rect.adjusted(12, 4, -12, -4),
+            text_rect,
             int(
                 Qt.AlignmentFlag.AlignLeft
                 | Qt.AlignmentFlag.AlignVCenter

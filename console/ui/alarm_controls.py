@@ -95,8 +95,12 @@ class AlarmControls(QWidget):
             self.pause_button.setText("Resume audio  [F3]")
         else:
             sounding = audio.priority.label if audio.priority is not None else "quiet"
-            self.audio_label.setText(f"audio: {sounding}")
-            self.audio_label.setStyleSheet("")
+            if any(a.key == "audio_unavailable" for a in svc.alarm_list):
+                self.audio_label.setText(f"AUDIO UNAVAILABLE (would sound: {sounding})")
+                self.audio_label.setStyleSheet("color: #e53935; font-weight: 700;")
+            else:
+                self.audio_label.setText(f"audio: {sounding}")
+                self.audio_label.setStyleSheet("")
             self.pause_button.setText("Audio pause 2 min  [F3]")
         self.ack_button.setEnabled(any(not a.acknowledged_by for a in svc.alarm_list))
         requests = svc.repeat_requests
