@@ -35,7 +35,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
+from PySide6.QtWidgets import QApplication, QGridLayout, QLabel, QWidget
 
 from console.config import load
 from console.domain.alarms import AlarmEvent, AlarmEventKind
@@ -71,20 +71,20 @@ def record(seq: int, sbp: float | None, label: int) -> bytes:
 
 
 class BannerPaintWatch(QObject):
-    """Records when a chair's banner is first painted with an alarm shown."""
+    """Records when a chair's alarm display (banner or overview tile) is first painted."""
 
-    def __init__(self, panel: ChairPanel) -> None:
-        super().__init__(panel)
-        self.panel = panel
+    def __init__(self, label: QLabel) -> None:
+        super().__init__(label)
+        self.label = label
         self.armed_at: float | None = None
         self.painted: list[float] = []
-        panel.banner.installEventFilter(self)
+        label.installEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if (
             event.type() == QEvent.Type.Paint
             and self.armed_at is not None
-            and "SBP" in self.panel.banner.text()
+            and "SBP" in self.label.text()
         ):
             self.painted.append(time.perf_counter() - self.armed_at)
             self.armed_at = None
@@ -96,6 +96,13 @@ def main() -> None:
     parser.add_argument("--chairs", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--trial-every", type=float, default=4.0, help="seconds between trials")
+    parser.add_argument(
+        "--view",
+        choices=["panels", "overview"],
+        default="panels",
+        help="panels: every chair's full view in one window (worst case); overview: the "
+        "console's own window (build_app) with its overview grid, the tile as the banner",
+    )
     args = parser.parse_args()
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -108,27 +115,64 @@ def main() -> None:
     writer = StorageWriter(engine)
     writer.start()
 
-    ptys, chairs, panels, watches = [], [], [], []
+    ptys, chairs, watches = [], [], []
     engine_lat: list[float] = []
     armed: dict[int, float] = {}
     lock = threading.Lock()
-    window = QWidget()
-    grid = QGridLayout(window)
-    cols = 4
-    for i in range(args.chairs):
+    for _ in range(args.chairs):
         master, slave = os.openpty()
         tty.setraw(slave)
         ptys.append((master, slave))
-        settings = load(
-            overrides={
-                "storage.db_url": f"sqlite:///{tmp}/bench.sqlite3",
-                "device.kind": "ge-datex",
-                "device.url": os.ttyname(slave),
-                "chair.name": f"Chair {i + 1}",
-            },
-            environ={},
+    keep: list[object] = []  # widgets and the console app, kept alive for the run
+    if args.view == "overview":
+        from console.app import build_app
+
+        cfg = Path(tmp) / "chairs.toml"
+        cfg.write_text(
+            "".join(
+                f'[[chairs]]\nname = "Chair {i + 1}"\nkind = "ge-datex"\n'
+                f'url = "{os.ttyname(slave)}"\n\n'
+                for i, (_m, slave) in enumerate(ptys)
+            )
         )
-        chair = ChairService(settings, writer=writer, repository=repo, clock=SystemClock())
+        console = build_app(
+            load(cfg, {"storage.db_url": f"sqlite:///{tmp}/bench.sqlite3"}, environ={}),
+            journal_dir=Path(tmp) / "journal",
+            sound=False,
+        )
+        console.window.resize(1920, 1080)
+        console.window.show()
+        chairs = list(console.chairs)
+        overview = console.window.overview
+        assert overview is not None
+        watches = [BannerPaintWatch(tile.alarm) for tile in overview.tiles]
+        keep.append(console)
+    else:
+        window = QWidget()
+        grid = QGridLayout(window)
+        for i, (_m, slave) in enumerate(ptys):
+            settings = load(
+                overrides={
+                    "storage.db_url": f"sqlite:///{tmp}/bench.sqlite3",
+                    "device.kind": "ge-datex",
+                    "device.url": os.ttyname(slave),
+                    "chair.name": f"Chair {i + 1}",
+                },
+                environ={},
+            )
+            chair = ChairService(settings, writer=writer, repository=repo, clock=SystemClock())
+            panel = ChairPanel(chair)
+            # As the console's window does: chairs redraw their trends in different frames.
+            panel.redraw_offset_ms = int(i * PLOT_REFRESH_MS / args.chairs)
+            grid.addWidget(panel, i // 4, i % 4)
+            chairs.append(chair)
+            watches.append(BannerPaintWatch(panel.banner))
+        window.resize(1920, 1080)
+        window.show()
+        keep.append(window)
+        for chair in chairs:
+            chair.start()
+    for i, chair in enumerate(chairs):
 
         def on_alarms(events: list[AlarmEvent], i: int = i) -> None:
             now = time.perf_counter()
@@ -142,17 +186,6 @@ def main() -> None:
         chair.pipeline.outputs.append(
             ChairOutputs(lambda rs: None, on_alarms, lambda ev: None, lambda st: None)
         )
-        panel = ChairPanel(chair)
-        # As the console's window does: chairs redraw their trends in different frames.
-        panel.redraw_offset_ms = int(i * PLOT_REFRESH_MS / args.chairs)
-        grid.addWidget(panel, i // cols, i % cols)
-        chairs.append(chair)
-        panels.append(panel)
-        watches.append(BannerPaintWatch(panel))
-    window.resize(1920, 1080)
-    window.show()
-    for chair in chairs:
-        chair.start()
 
     stop = threading.Event()
     to_acknowledge: list[int] = []
@@ -198,8 +231,11 @@ def main() -> None:
     stop.set()
     for f in feeders:
         f.join()
-    for chair in chairs:
-        chair.stop()
+    if args.view == "overview":
+        console.shutdown()
+    else:
+        for chair in chairs:
+            chair.stop()
     writer.stop()
     engine.dispose()
     for master, slave in ptys:
@@ -219,7 +255,7 @@ def main() -> None:
         )
 
     sys.stdout.write(
-        f"Alarm latency, {args.chairs} chairs live, {args.seconds:g} s, "
+        f"Alarm latency, {args.chairs} chairs live, view={args.view}, {args.seconds:g} s, "
         f"{datetime.now(UTC):%Y-%m-%d}\n"
     )
     sys.stdout.write(line("engine", engine_lat) + "   (target p99 < 15 ms)\n")
