@@ -11,9 +11,11 @@ operator level).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
+from typing import Any
 
 from console.domain.alarm_events import LimitChange
 from console.domain.alarm_rules import (
@@ -223,6 +225,101 @@ class ThresholdProfile:
             raise LimitError(f"unknown alarm setting(s): {', '.join(sorted(unknown))}")
         timings = AlarmTimings(**{**asdict(self.timings), **changes})
         return replace(self, name=name or self.name, timings=timings)
+
+
+#: Version of :func:`profile_to_json`'s layout (stored with each session, read back for review).
+PROFILE_JSON_VERSION = 1
+
+
+def profile_to_json(profile: ThresholdProfile) -> str:
+    """The whole profile as JSON text: name, every limit tier (priority, delay, confirm), the
+    baseline-relative rules and the timings; :func:`profile_from_json` reads it back."""
+    data: dict[str, Any] = {
+        "version": PROFILE_JSON_VERSION,
+        "name": profile.name,
+        "limits": [
+            {
+                "metric": r.metric.value,
+                "direction": r.direction.value,
+                "limit": r.limit,
+                "priority": r.priority.label,
+                "inclusive": r.inclusive,
+                "delay_s": r.delay_s,
+                "confirm": r.confirm,
+                "confirmed_priority": _priority_name(r.confirmed_priority),
+                "basis": r.basis,
+            }
+            for r in profile.policy.rules
+        ],
+        "baseline_rules": [
+            {
+                "metric": b.metric.value,
+                "rise": b.rise,
+                "priority": b.priority.label,
+                "confirm": b.confirm,
+                "confirmed_priority": _priority_name(b.confirmed_priority),
+            }
+            for b in profile.baseline_rules
+        ],
+        "timings": asdict(profile.timings),
+    }
+    return json.dumps(data, sort_keys=True)
+
+
+def profile_from_json(text: str) -> ThresholdProfile:
+    """The profile :func:`profile_to_json` wrote.
+
+    Raises:
+        LimitError: the text is not such a profile, or its contents are invalid.
+    """
+    try:
+        data = json.loads(text)
+        if not isinstance(data, Mapping) or data.get("version") != PROFILE_JSON_VERSION:
+            raise LimitError("not a stored threshold profile (unknown layout)")
+        limits = tuple(
+            LimitRule(
+                metric=Metric(r["metric"]),
+                direction=Direction(r["direction"]),
+                limit=float(r["limit"]),
+                priority=Priority.parse(r["priority"]),
+                inclusive=bool(r["inclusive"]),
+                delay_s=float(r["delay_s"]),
+                confirm=bool(r["confirm"]),
+                confirmed_priority=_parse_priority(r["confirmed_priority"]),
+                basis=str(r["basis"]),
+            )
+            for r in data["limits"]
+        )
+        baseline = tuple(
+            BaselineRule(
+                metric=Metric(b["metric"]),
+                rise=float(b["rise"]),
+                priority=Priority.parse(b["priority"]),
+                confirm=bool(b["confirm"]),
+                confirmed_priority=_parse_priority(b["confirmed_priority"]),
+            )
+            for b in data["baseline_rules"]
+        )
+        known = {f.name for f in fields(AlarmTimings)}
+        timings = AlarmTimings(**{k: v for k, v in data["timings"].items() if k in known})
+        return ThresholdProfile(
+            name=str(data["name"]),
+            policy=AlarmPolicy(limits),
+            timings=timings,
+            baseline_rules=baseline,
+        )
+    except LimitError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise LimitError(f"stored threshold profile is unreadable: {exc}") from exc
+
+
+def _priority_name(priority: Priority | None) -> str | None:
+    return None if priority is None else priority.label
+
+
+def _parse_priority(name: str | None) -> Priority | None:
+    return None if name is None else Priority.parse(name)
 
 
 def diff_profiles(

@@ -41,9 +41,10 @@ TICK_INTERVAL_REAL_S = 0.25
 #: A tick does not move engine time past the newest reading until the data have been silent for
 #: this long in *real* time: at x300 a 30 ms scheduling hiccup of the runner thread is 9 simulated
 #: seconds and would otherwise look like a lost monitor (the idea of
-#: ``devices.runner.MIN_QUIET_REAL_S``).  Kept short so that at x1000 a real loss is still
-#: declared within about a simulated minute; at x1 it is irrelevant next to the 10 s delay.
-MIN_SILENCE_REAL_S = 0.05
+#: ``devices.runner.MIN_QUIET_REAL_S``).  150 ms covers the stalls measured on a busy 2-core
+#: machine (up to ~65 ms) with margin; at ``--speed max`` (x300) a real loss is still declared
+#: within ~45 simulated seconds, and at x1 the guard is irrelevant next to the 10 s delay.
+MIN_SILENCE_REAL_S = 0.15
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +140,10 @@ class ChairPipeline:
         the newest reading (:data:`MIN_SILENCE_REAL_S`); readings advance it themselves.
         """
         with self._lock:
-            if (
-                self._last_data_at is not None
-                and time.monotonic() - self._last_data_real < self._min_silence_real_s
-            ):
+            recent_real = time.monotonic() - self._last_data_real < self._min_silence_real_s
+            if recent_real and self._last_data_at is None:
+                return []  # the link is still opening (real ms, many simulated s at x300)
+            if recent_real and self._last_data_at is not None:
                 now = min(now, self._last_data_at)
             events = self.engine.tick(now)
             self._publish(events)

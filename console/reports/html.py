@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from console.domain.alarm_profiles import ThresholdProfile
@@ -120,6 +120,7 @@ def header_html(stored: StoredSession, summary: ReviewSummary, p: Palette = PAPE
             f" ({summary.monitoring_min:.0f} min)",
         ),
         ("Phase", r.phase + (" (resumed after a restart)" if r.resumed else "")),
+        ("Thresholds", profile_status(stored)),
     ]
     parts.append(table(["", ""], rows, p))
     return "".join(parts)
@@ -278,25 +279,56 @@ def infusion_html(summary: ReviewSummary, p: Palette = PAPER) -> str:
     return f"<p>{esc(inf.dose_text())}</p>{steps}{pauses}"
 
 
+#: Heading of the thresholds when the session's own profile was stored with it.
+STORED_PROFILE_TITLE = "Thresholds in effect (stored with the session)"
+#: Note on a session recorded without its profile (before storage revision 0004).
+NOT_STORED_NOTE = "not stored with this session; showing the console's current profile"
+
+
+def profile_status(stored: StoredSession) -> str:
+    """One line for the session header: which threshold profile the session ran with."""
+    if stored.profile is not None:
+        text = f'"{stored.profile.name}" (stored with the session)'
+    else:
+        text = "not stored with this session (recorded before profiles were stored)"
+    n = len(stored.profile_changes)
+    if n:
+        text += f"; {n} change{'s' if n != 1 else ''} during the session"
+    return text
+
+
 def thresholds_html(
     stored: StoredSession, summary: ReviewSummary, profile: ThresholdProfile, p: Palette = PAPER
 ) -> str:
-    """Limits in effect and every change during the session with who, when and why."""
+    """Limits in effect and every change during the session with who, when and why.
+
+    The limits are the profile stored with the session when there is one; otherwise
+    ``profile`` (the console's configured one), marked as such.
+    """
+    shown, from_record = stored.thresholds(profile)
     tiers = [
         [
             METRIC_LABELS[r.metric],
             r.direction.value,
             r.summary(),
         ]
-        for r in sorted(profile.policy.rules, key=lambda r: (r.metric.value, r.direction, r.limit))
+        for r in sorted(shown.policy.rules, key=lambda r: (r.metric.value, r.direction, r.limit))
     ]
     base = []
-    for rule in profile.baseline_rules:
+    for rule in shown.baseline_rules:
         value = {"NIBP_SYS": summary.baseline.sbp, "NIBP_DIA": summary.baseline.dbp}.get(
             rule.metric.value
         )
+        text = f"+{rule.rise:g} mmHg over baseline, {rule.priority.label}"
+        if rule.confirm:
+            text += ", confirm by repeat"
         if value is not None:
-            base.append([METRIC_LABELS[rule.metric], "high", rule.rule_for(value.value).summary()])
+            text += f" = {rule.rule_for(value.value).summary()}"
+        base.append([METRIC_LABELS[rule.metric], "high", text])
+    timings = [
+        [name.replace("_", " "), "on" if v is True else "off" if v is False else f"{v:g}"]
+        for name, v in asdict(shown.timings).items()
+    ]
     changes = [
         [
             local_time(c["at"]),
@@ -311,10 +343,30 @@ def thresholds_html(
         {(a.parameter, a.limit_value) for a in summary.alarms if a.limit_value is not None},
         key=lambda x: (x[0], x[1] or 0.0),
     )
+    if from_record:
+        head = (
+            f"<p><b>{esc(STORED_PROFILE_TITLE)}</b>: profile &quot;{esc(shown.name)}&quot; as in"
+            " effect when the session started; changes during the session are listed below."
+            f' <span style="color:{p.muted};">Limits that triggered alarms are as stored with'
+            " each alarm.</span></p>"
+        )
+    else:
+        unreadable = (
+            f" (the stored profile could not be read: {esc(stored.profile_note)})"
+            if stored.profile_note
+            else ""
+        )
+        head = (
+            f'<p style="color:{p.medium};"><b>Thresholds: {esc(NOT_STORED_NOTE)}</b>'
+            f" &quot;{esc(shown.name)}&quot;{unreadable}; the limits in effect during the"
+            " session may have differed. Limits that triggered alarms are as stored with each"
+            " alarm.</p>"
+        )
     return (
-        f'<p style="color:{p.muted};">Profile "{esc(profile.name)}" as configured on this console;'
-        " limits that triggered alarms are as stored with each alarm.</p>"
+        head
         + table(["param", "side", "limit"], tiers + base, p)
+        + "<p><b>Alarm timings (s)</b></p>"
+        + table(["setting", "value"], timings, p)
         + "<p><b>Limits that triggered alarms</b></p>"
         + table(
             ["param", "limit"],

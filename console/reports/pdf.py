@@ -64,7 +64,8 @@ def write_pdf(
     Args:
         stored: the record.
         out: target file (overwritten).
-        profile: the threshold profile whose limits are listed and drawn.
+        profile: the console's configured threshold profile, listed and drawn only when the
+            session has none stored with it (older records; the report says so).
         summary: the computed review, if the caller has it already.
         nibp_interval_s: NIBP cycle for completeness, when ``summary`` is computed here.
     """
@@ -94,7 +95,8 @@ def write_pdf(
         " h1 { font-size: 15pt; } h2 { font-size: 11pt; margin-top: 10px; }"
         " th { font-weight: bold; }"
     )
-    image = render_trends(summary, stored.trends, profile)
+    shown, _stored = stored.thresholds(profile)
+    image = render_trends(summary, stored.trends, shown)
     doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(PLOT_URL), image)
     doc.setHtml(
         report_html(

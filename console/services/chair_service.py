@@ -41,6 +41,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from console.config import Settings
 from console.domain.alarm_engine import AlarmSnapshot, AlarmStatus, AudioStatus
 from console.domain.alarm_events import RepeatRequest
+from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import LimitError
 from console.domain.alarms import (
     AlarmCategory,
@@ -638,7 +639,9 @@ class ChairService(QObject):
                     old.abort(now, author=user, reason="replaced by a new session (New session)")
                 )
             self._end_record(now)
-        sid = self._create_record(now, patient.id)
+        # The limits go back to the clinic default just below (_reset_profile): that is the
+        # profile this session starts with.
+        sid = self._create_record(now, patient.id, profile=self.settings.alarm_profile)
         self.lifecycle = SessionLifecycle(self.session_policy)
         self.patient_record = patient
         self.session_start = now
@@ -983,7 +986,15 @@ class ChairService(QObject):
         else:
             self._adopt_pending(self._create_record(started_at, None))
 
-    def _create_record(self, started_at: datetime, patient_id: int | None) -> int:
+    def _create_record(
+        self,
+        started_at: datetime,
+        patient_id: int | None,
+        *,
+        profile: ThresholdProfile | None = None,
+    ) -> int:
+        """Open a session record with the threshold profile in effect stored with it (the
+        engine's current one unless ``profile`` says which the session starts with)."""
         sid = self.repository.create_session(
             chair=self.settings.chair_name,
             started_at=started_at,
@@ -991,6 +1002,7 @@ class ChairService(QObject):
             device_kind=self.driver_kind,
             device_url=self.device_url,
             patient_id=patient_id,
+            profile=profile if profile is not None else self.pipeline.snapshot().profile,
         )
         self.series_number = self.repository.session(sid).series_number
         log.info(

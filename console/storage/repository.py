@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from console.domain.alarm_profiles import ThresholdProfile, profile_from_json, profile_to_json
 from console.domain.session import (
     EventKind,
     Phase,
@@ -42,6 +43,7 @@ from console.storage.schema import (
     PatientRow,
     ProfileChangeRow,
     ReadingRow,
+    SessionProfileRow,
     SessionRow,
     TechnicalEventRow,
     ThresholdProfileRow,
@@ -309,11 +311,14 @@ class SessionRepository:
         device_kind: str,
         device_url: str = "",
         patient_id: int | None = None,
+        profile: ThresholdProfile | None = None,
     ) -> int:
         """Open a session record and return its id.
 
         With a patient, the session gets the next number in the patient's treatment series
-        (clinical.md A 2-3: the first sessions carry most of the risk).
+        (clinical.md A 2-3: the first sessions carry most of the risk).  With a ``profile``, the
+        threshold profile in effect is stored with the session in the same transaction (see
+        :meth:`store_session_profile`).
         """
         with self.engine.begin() as conn:
             series: int | None = None
@@ -340,7 +345,10 @@ class SessionRepository:
                 )
                 .returning(SessionRow.id)
             )
-            return int(result.scalar_one())
+            sid = int(result.scalar_one())
+            if profile is not None:
+                _insert_session_profile(conn, sid, profile, started_at)
+            return sid
 
     def end_session(self, session_id: int, ended_at: datetime) -> None:
         """Close a session record (monitoring ended)."""
@@ -616,6 +624,43 @@ class SessionRepository:
                 ).scalar_one()
             )
 
+    def store_session_profile(
+        self, session_id: int, profile: ThresholdProfile, *, at: datetime | None = None
+    ) -> None:
+        """Store the threshold profile ``session_id`` started with (once per session).
+
+        The review shows it as the thresholds in effect; changes during the session are
+        ``profile_changes`` rows.  A session that already has one keeps it: a resumed session
+        continues under the profile it started with.
+
+        Raises:
+            UnknownSessionError: no such id.
+        """
+        with self.engine.begin() as conn:
+            self._session(conn, session_id)
+            found = conn.scalar(
+                select(SessionProfileRow.session_id).where(
+                    SessionProfileRow.session_id == session_id
+                )
+            )
+            if found is None:
+                _insert_session_profile(conn, session_id, profile, at or datetime.now(UTC))
+
+    def session_profile(self, session_id: int) -> ThresholdProfile | None:
+        """The threshold profile stored with the session, or None (recorded before revision
+        0004, or created without one).
+
+        Raises:
+            LimitError: the stored profile cannot be read back.
+        """
+        with self.engine.connect() as conn:
+            text = conn.scalar(
+                select(SessionProfileRow.profile_json).where(
+                    SessionProfileRow.session_id == session_id
+                )
+            )
+        return None if text is None else profile_from_json(text)
+
     def profile_changes(self, session_id: int | None = None) -> list[dict[str, Any]]:
         """Limit changes (of one session, or all), oldest first, as plain dicts."""
         stmt = select(
@@ -717,6 +762,19 @@ class SessionRepository:
             events=self.events(session_id),
             waveforms=waves,
         )
+
+
+def _insert_session_profile(
+    conn: Connection, session_id: int, profile: ThresholdProfile, at: datetime
+) -> None:
+    conn.execute(
+        insert(SessionProfileRow).values(
+            session_id=session_id,
+            name=profile.name[:64],
+            profile_json=profile_to_json(profile),
+            stored_at=at,
+        )
+    )
 
 
 def _phase(value: str | None) -> Phase | None:

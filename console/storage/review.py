@@ -25,6 +25,8 @@ from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
+from console.domain.alarm_profiles import ThresholdProfile
+from console.domain.alarm_rules import LimitError
 from console.domain.review import ReviewInputs, SeriesSession, summarize
 from console.domain.session import EventKind, Phase, SessionEvent
 from console.storage.repository import (
@@ -164,6 +166,18 @@ class StoredSession:
     profile_changes: list[dict[str, Any]]
     sign_offs: list[SignOff] = field(default_factory=list)
     read_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: The threshold profile stored with the session when it started (revision 0004); None for
+    #: older sessions (or an unreadable stored profile, see ``profile_note``).
+    profile: ThresholdProfile | None = None
+    #: Why ``profile`` is None although a row exists (the stored JSON could not be read).
+    profile_note: str = ""
+
+    def thresholds(self, configured: ThresholdProfile) -> tuple[ThresholdProfile, bool]:
+        """The profile to review this session against and whether it is the one stored with
+        the session (True) or ``configured``, the console's current profile (False)."""
+        if self.profile is not None:
+            return self.profile, True
+        return configured, False
 
     def inputs(self, nibp_interval_s: float = 300.0) -> ReviewInputs:
         """The record as the Qt-free review computation takes it."""
@@ -418,6 +432,11 @@ class ReviewRepository:
         """
         repo = self.sessions
         record = repo.session(session_id)
+        profile_note = ""
+        try:
+            profile = repo.session_profile(session_id)
+        except LimitError as exc:
+            profile, profile_note = None, str(exc)
         return StoredSession(
             record=record,
             patient=None if record.patient_id is None else self.patient_by_id(record.patient_id),
@@ -429,6 +448,8 @@ class ReviewRepository:
             discharge_checks=repo.discharge_checks(session_id),
             profile_changes=repo.profile_changes(session_id),
             sign_offs=self.sign_offs(session_id),
+            profile=profile,
+            profile_note=profile_note,
         )
 
     def patient_session_ids(self, patient_id: int) -> list[int]:

@@ -302,6 +302,24 @@ class ProfileChangeRow(Base):
     new_json: Mapped[str] = mapped_column(Text, default="")
 
 
+class SessionProfileRow(Base):
+    """The threshold profile a session started with, as JSON (revision 0004).
+
+    Written once when the session record is created (the whole profile: every limit tier with
+    priority, delay and confirm, the baseline-relative rules and the timings); later changes are
+    :class:`ProfileChangeRow` rows.  Sessions recorded before revision 0004 have none.
+    """
+
+    __tablename__ = "session_profiles"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    profile_json: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class DischargeCheckRow(Base):
     """One item of the discharge checklist (clinical.md F 29), as answered."""
 

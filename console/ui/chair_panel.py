@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.domain.alarm_rules import AlarmCategory
 from console.domain.alarms import Priority
 from console.domain.session import (
     EventKind,
@@ -53,7 +54,7 @@ from console.ui.session_dialogs import (
     ResumeDialog,
 )
 from console.ui.timeline_strip import TimelineStrip
-from console.ui.vitals_plot import TrendPlots
+from console.ui.vitals_plot import PLOT_OF_METRIC, AlarmPeriod, TrendPlots
 from devices.model import NIBP_METRICS, DeviceState, Metric
 
 log = logging.getLogger("ui.chair")
@@ -63,6 +64,8 @@ log = logging.getLogger("ui.chair")
 PLOT_REFRESH_MS = 1000
 #: A continuous numeric older than this (session seconds) is greyed as stale.
 CONTINUOUS_STALE_S = 15.0
+#: A temperature older than this (session seconds) is greyed: monitors send it less often.
+TEMP_STALE_S = 60.0
 #: An NIBP value older than the cuff interval plus this margin is greyed (clinical.md b3).
 NIBP_STALE_MARGIN_S = 120.0
 #: How long an action's confirmation or refusal stays in the message line (ms).
@@ -146,17 +149,22 @@ class ChairPanel(QWidget):
             "hr": NumericTile("HR", "/min", colours[Metric.HR]),
             "spo2": NumericTile("SpO2", "%", colours[Metric.SPO2]),
             "rr": NumericTile("RR", "/min", colours[Metric.RR], value_pt=36),
+            # Shown once the monitor sends a usable temperature (not every monitor has one).
+            "temp": NumericTile("TEMP", "\u00b0C", colours[Metric.TEMP], value_pt=36),
         }
         self.tiles["hr"].set_detail(_limits_text(service, Metric.HR))
         self.tiles["spo2"].set_detail(_limits_text(service, Metric.SPO2))
         self.tiles["rr"].set_detail(_limits_text(service, Metric.RR))
+        self.tiles["temp"].set_detail(_limits_text(service, Metric.TEMP))
+        self.tiles["temp"].hide()
         self._nibp_limits = _limits_text(service, Metric.NIBP_SYS).replace("alarm limits", "SBP")
         self.tiles["nibp"].set_detail(f"no measurement yet\n{self._nibp_limits}")
         numerics = QGridLayout()
         numerics.addWidget(self.tiles["nibp"], 0, 0, 1, 2)
         numerics.addWidget(self.tiles["hr"], 1, 0)
         numerics.addWidget(self.tiles["spo2"], 1, 1)
-        numerics.addWidget(self.tiles["rr"], 2, 0, 1, 2)
+        numerics.addWidget(self.tiles["rr"], 2, 0, 1, 2)  # shares row 2 with TEMP once shown
+        self._numerics = numerics
         log_title = QLabel("Alarm log")
         log_title.setObjectName("tileTitle")
         numerics.addWidget(log_title, 3, 0, 1, 2)
@@ -194,6 +202,9 @@ class ChairPanel(QWidget):
             self._on_service_resume_offered(service.pending_resume)
         self._markers_for: tuple[int, int] = (-1, -1)
         self._shown_events = 0
+        #: Physiological alarm periods of this session: (key, onset) -> period on the trends.
+        #: An alarm's period ends when its condition ends or it leaves the alarm list.
+        self._alarm_periods: dict[tuple[str, datetime], AlarmPeriod] = {}
 
         service.sig_vitals_updated.connect(self._on_service_vitals_updated)
         service.sig_alarms_changed.connect(self._on_service_alarms_changed)
@@ -248,6 +259,7 @@ class ChairPanel(QWidget):
         self._update_numerics(self.service.clock.now())
 
     def _on_service_alarms_changed(self) -> None:
+        self._update_alarm_periods()
         alarms = list(self.service.active_alarms.values())
         by_tile: dict[str, Priority] = {}
         for a in alarms:
@@ -256,6 +268,37 @@ class ChairPanel(QWidget):
                 by_tile[tile] = max(by_tile.get(tile, a.priority), a.priority)
         for name, tile_widget in self.tiles.items():
             tile_widget.set_alarm(by_tile.get(name))
+
+    def _update_alarm_periods(self) -> None:
+        """Shade every physiological alarm on its trend: onset to end, or to now while on."""
+        svc = self.service
+        now_min = svc.session_seconds(svc.clock.now()) / 60.0
+        listed: set[tuple[str, datetime]] = set()
+        for a in svc.alarm_list:
+            metric = a.metric or a.tile_metric
+            if a.category is not AlarmCategory.PHYSIOLOGICAL or metric not in PLOT_OF_METRIC:
+                continue
+            ident = (a.key, a.onset)
+            listed.add(ident)
+            old = self._alarm_periods.get(ident)
+            if old is None:
+                old = AlarmPeriod(
+                    a.key, metric, a.priority, svc.session_seconds(a.onset) / 60.0, None
+                )
+            priority = max(old.priority, a.priority)
+            # A latched alarm whose condition ended: the period ends when that was first seen.
+            end = old.end_min
+            if end is None and not a.condition_active:
+                end = now_min
+            self._alarm_periods[ident] = AlarmPeriod(
+                old.key, old.metric, priority, old.start_min, end
+            )
+        for ident, period in self._alarm_periods.items():
+            if ident not in listed and period.end_min is None:
+                self._alarm_periods[ident] = AlarmPeriod(
+                    period.key, period.metric, period.priority, period.start_min, now_min
+                )
+        self.plots.set_alarm_periods(self._alarm_periods.values())
 
     def _on_service_link_state_changed(self, state: str) -> None:
         bg, fg = _LINK_STYLE.get(state, ("#37474f", "#ffffff"))
@@ -490,6 +533,8 @@ class ChairPanel(QWidget):
             self._markers_for = key
             self.plots.clear_markers()
             self._shown_events = 0
+            self._alarm_periods.clear()
+            self._update_alarm_periods()
         for ev in life.events[self._shown_events :]:
             self._add_marker(ev)
         self._shown_events = len(life.events)
@@ -612,6 +657,14 @@ class ChairPanel(QWidget):
         self._message_timer.start()
 
     # -- helpers ---------------------------------------------------------------------------
+    def _show_temp_tile(self) -> None:
+        """RR gives half its row to the temperature tile."""
+        rr, temp = self.tiles["rr"], self.tiles["temp"]
+        self._numerics.removeWidget(rr)
+        self._numerics.addWidget(rr, 2, 0)
+        self._numerics.addWidget(temp, 2, 1)
+        temp.show()
+
     def _age_s(self, at: datetime, now: datetime) -> float:
         return (now - at).total_seconds()
 
@@ -623,6 +676,12 @@ class ChairPanel(QWidget):
                 continue
             stale = self._age_s(value.received_at, now) > CONTINUOUS_STALE_S
             self.tiles[name].set_value(f"{value.value:.0f}", stale=stale)
+        temp = latest.get(Metric.TEMP)
+        if temp is not None:
+            if self.tiles["temp"].isHidden():
+                self._show_temp_tile()
+            stale = self._age_s(temp.received_at, now) > TEMP_STALE_S
+            self.tiles["temp"].set_value(f"{temp.value:.1f}", stale=stale)
         sys_, dia, mean = (
             latest.get(m) for m in (Metric.NIBP_SYS, Metric.NIBP_DIA, Metric.NIBP_MEAN)
         )
@@ -644,4 +703,4 @@ class ChairPanel(QWidget):
 def _tile_of(metric: Metric) -> str | None:
     if metric in NIBP_METRICS:
         return "nibp"
-    return {Metric.HR: "hr", Metric.SPO2: "spo2", Metric.RR: "rr"}.get(metric)
+    return {Metric.HR: "hr", Metric.SPO2: "spo2", Metric.RR: "rr", Metric.TEMP: "temp"}.get(metric)

@@ -37,7 +37,7 @@ from devices.simulator.signals import PatientModel, SessionTimeline
 log = logging.getLogger("devices.simulator")
 
 #: A real gateway does not replay what it failed to send; we catch up at most this many messages.
-MAX_CATCH_UP_MESSAGES = 3
+MAX_CATCH_UP_MESSAGES = 120  # enough to ride out a host stall at x300 without dropping data
 #: Seconds of session time one cuff measurement takes.
 CUFF_MEASUREMENT_S = 30.0
 #: Reconnect back-off of the TCP client, in real seconds.

@@ -57,7 +57,7 @@ RESULT_INTERVAL_S = 1.0
 #: Period used when an extended poll carries no TIME_PD_POLL (1.13: "our choice").
 DEFAULT_POLL_PERIOD_S = 10.0
 #: A real monitor does not replay what it failed to send; catch up at most this many results.
-MAX_CATCH_UP_RESULTS = 5
+MAX_CATCH_UP_RESULTS = 120  # enough to ride out a host stall at x300 without dropping data
 
 # Object handles (stable for an association, 1.9.2); 0x00C0 for NIBP forces a 7D E0 escape on
 # the wire, as in ``spec_built/.../06``.

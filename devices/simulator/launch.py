@@ -72,6 +72,22 @@ def make_monitor(
     return factory(patient, session_start, nibp=nibp)
 
 
+def make_scenario_monitor(
+    protocol: str, scenario: Scenario, seed: int, session_start: datetime
+) -> Any:
+    """The virtual monitor that plays ``scenario`` in ``protocol`` (a replay or the model)."""
+    capture = scenario.replay_path
+    if capture is not None:
+        if protocol != "datex":
+            raise ValueError(
+                f"scenario {scenario.name!r} replays a GE Datex capture; use protocol 'datex'"
+            )
+        from devices.simulator.replay import DatexReplayMonitor
+
+        return DatexReplayMonitor(capture, session_start)
+    return make_monitor(protocol, scenario.make_patient(seed), session_start, scenario.nibp)
+
+
 @dataclass
 class SimulatedMonitor:
     """A running virtual monitor: its pty endpoint, the monitor and the scenario director."""
@@ -106,8 +122,7 @@ def start_simulator(
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     start = session_start or clock.now()
-    patient = scenario.make_patient(seed)
-    monitor = make_monitor(protocol, patient, start, scenario.nibp)
+    monitor = make_scenario_monitor(protocol, scenario, seed, start)
     endpoint = PtyEndpoint(monitor, clock=clock, name=name)
     director = ScenarioDirector(
         scenario, monitor, endpoint, lambda: (clock.now() - start).total_seconds()

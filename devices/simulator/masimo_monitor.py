@@ -20,7 +20,7 @@ from devices.simulator.pty_endpoint import PtyEndpoint
 from devices.simulator.signals import PatientModel, SessionTimeline
 
 #: A real monitor does not replay what it failed to send; we catch up at most this many lines.
-MAX_CATCH_UP_LINES = 5
+MAX_CATCH_UP_LINES = 120  # enough to ride out a host stall at x300 without dropping data
 #: Serial number the simulated monitor reports (10 digits, 3.2).
 DEFAULT_SERIAL = "0000123456"
 

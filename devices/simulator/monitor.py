@@ -14,6 +14,7 @@ after 60 s), so the console's NIBP time-stamping is exercised as in the field.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,7 +32,7 @@ LABEL_OLD = 0x100
 #: How long one cuff inflation/deflation takes, in seconds of session time.
 CUFF_MEASUREMENT_S = 30.0
 #: A real monitor does not replay what it failed to send; we catch up at most this many records.
-MAX_CATCH_UP_RECORDS = 5
+MAX_CATCH_UP_RECORDS = 120  # enough to ride out a host stall at x300 without dropping data
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,9 @@ class DatexMonitorSim:
                 continue
             if request.interval_s != self._interval_s or self._next_emit_s is None:
                 self._interval_s = request.interval_s
-                self._next_emit_s = self.session_seconds(now) + request.interval_s
+                # On whole session seconds: the same seed then samples the patient at the same
+                # instants however long the host took to ask (deterministic replays).
+                self._next_emit_s = math.floor(self.session_seconds(now)) + request.interval_s
 
     def due(self, now: datetime) -> list[bytes]:
         """Framed records whose time has come, in order (bounded catch-up)."""

@@ -46,7 +46,8 @@ from devices.simulator.signals import PROFILES, VITALS, Effect, PatientModel, Se
 log = logging.getLogger("devices.simulator")
 
 #: Built-in scenarios live beside the project's other resources.
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "resources" / "scenarios"
+RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
+SCENARIO_DIR = RESOURCES_DIR / "scenarios"
 
 PRIORITIES = ("low", "medium", "high")
 WIRE_ACTIONS = ("sensor_off", "unplug", "silence", "noise", "clock_jump", "flag")
@@ -100,6 +101,16 @@ class Scenario:
     allow: tuple[str, ...] = ()
     patient_overrides: dict[str, float] = field(default_factory=dict)
     source: str = ""
+    #: A real capture to replay instead of the patient model (path under ``resources/``).
+    replay: str = ""
+
+    @property
+    def replay_path(self) -> Path | None:
+        """The capture file to replay, if this is a replay scenario."""
+        if not self.replay:
+            return None
+        path = Path(self.replay)
+        return path if path.is_absolute() else RESOURCES_DIR / path
 
     def make_patient(self, seed: int) -> PatientModel:
         """The scripted patient for ``seed``, with every physiological event applied."""
@@ -235,6 +246,13 @@ def parse_scenario(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenar
         expect.append(
             ExpectedAlarm(param, prio, _num(ex, "from_min", at) * 60, _num(ex, "to_min", at) * 60)
         )
+    replay = raw.get("replay", "")
+    if not isinstance(replay, str):
+        raise ScenarioError(f"{where}: 'replay' must be a capture path under resources/")
+    if replay:
+        capture = Path(replay) if Path(replay).is_absolute() else RESOURCES_DIR / replay
+        if not capture.is_file():
+            raise ScenarioError(f"{where}: replay capture {str(capture)!r} does not exist")
     allow = raw.get("allow", [])
     if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
         raise ScenarioError(f"{where}: 'allow' must be a list of parameter names")
@@ -250,6 +268,7 @@ def parse_scenario(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenar
         allow=tuple(allow),
         patient_overrides=overrides,
         source=source,
+        replay=replay,
     )
 
 

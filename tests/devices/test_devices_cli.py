@@ -92,3 +92,60 @@ def test_ports_lists_json_lines() -> None:
     assert result.returncode == 0
     for line in result.stdout.splitlines():
         assert "device" in json.loads(line)
+
+
+def test_decode_listen_is_the_hl7_server_and_acks(tmp_path: Path) -> None:
+    """``decode --protocol hl7 --listen``: a gateway connects; messages are ACKed and decoded."""
+    import socket
+
+    from devices.clock import ScaledClock
+    from devices.simulator.hl7_gateway_sim import start_hl7_client
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    decoder = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "devices",
+            "decode",
+            "--protocol",
+            "hl7",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--count",
+            "20",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+    )
+    client = None
+    try:
+        import time
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # wait for the listener
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        client = start_hl7_client(ScaledClock(30), "127.0.0.1", port, interval_s=10.0)
+        out, err = decoder.communicate(timeout=60)
+    finally:
+        if client is not None:
+            client.stop()
+        if decoder.poll() is None:
+            decoder.kill()
+            decoder.communicate()
+    assert decoder.returncode == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    readings = [x for x in lines if "parameter" in x]
+    assert len(readings) == 20
+    assert {"HR", "SPO2"} <= {r["parameter"] for r in readings}
+    assert any(x.get("event") == "connected" for x in lines)
+    assert client.acked_ids  # the console answered with ACKs

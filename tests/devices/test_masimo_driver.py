@@ -9,7 +9,7 @@ from devices.drivers.masimo_radical import MasimoDriver
 from devices.model import METRIC_UNITS, Metric, Reading, ReadingFlag, TechnicalEventKind
 from devices.protocols.masimo_ascii import EXC_SENSOR_OFF, encode_line, parse_line
 from devices.registry import driver_class, list_kinds
-from devices.simulator.masimo_monitor import MasimoMonitorSim
+from devices.simulator.masimo_monitor import MAX_CATCH_UP_LINES, MasimoMonitorSim
 from devices.simulator.signals import PatientModel
 
 RECEIVED = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -256,7 +256,7 @@ def test_simulator_ignores_host_bytes_and_bounds_catch_up() -> None:
     after = sim.due(START + timedelta(hours=1, seconds=1))
 
     assert len(first) == 1
-    assert len(late) == 5
+    assert len(late) == MAX_CATCH_UP_LINES
     assert len(after) == 1
     assert b"PVI=" not in first[0]
     assert sim.seconds_until_due(START + timedelta(hours=1, seconds=1)) == 1.0

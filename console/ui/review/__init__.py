@@ -30,8 +30,9 @@ def open_review_window(
         repository: the console's repository (its engine is reused; nothing is migrated).
         parent: owner window; the review is still its own top-level window.
         session_id: open this session's review at once.
-        profile: the threshold profile whose limits are drawn and listed (the console's
-            ``settings.alarm_profile``); the clinic default when None.
+        profile: the console's configured threshold profile (``settings.alarm_profile``;
+            the clinic default when None), drawn and listed only for sessions recorded without
+            their own stored profile (the review says so).
         nibp_interval_s: the NIBP cycle completeness is judged against.
 
     Returns:

@@ -348,7 +348,9 @@ class SessionReviewView(QWidget):
         assert isinstance(split, QSplitter)
         split.replaceWidget(0, self.plots)
         old.deleteLater()
-        self.plots.load(s, m, self.profile)
+        # The limit lines are those stored with the session; older records fall back to the
+        # console's profile (the Thresholds tab says which).
+        self.plots.load(s, m, s.thresholds(self.profile)[0])
         p = rh.SCREEN
         self.summary_view.setHtml(rh.header_html(s, m, p) + "<br/>" + rh.figures_html(m, p))
         self.infusion_view.setHtml(rh.infusion_html(m, p))
