@@ -56,10 +56,17 @@ class ChairFleet:
         self.audio: AlarmAudioController | None = None
         self._sim_clock: Clock = clock or (ScaledClock(speed) if speed != 1.0 else SystemClock())
         self._real_clock: Clock = clock or SystemClock()
+        self._speed = speed
+        self._fixed_clock = clock is not None
 
     def make(self, settings: Settings) -> ChairService:
         """A new, not yet started, service for one chair's ``settings``."""
         clock = self._sim_clock if settings.device.simulated else self._real_clock
+        own_speed = settings.simulator.speed
+        if settings.device.simulated and not self._fixed_clock and own_speed != self._speed:
+            # QA picked another speed for this chair: its simulator, runner and alarm engine
+            # share a clock of their own, so its timing stays consistent and others are untouched.
+            clock = ScaledClock(own_speed) if own_speed != 1.0 else SystemClock()
         return ChairService(settings, writer=self.writer, repository=self.repository, clock=clock)
 
     def restart(self, index: int, settings: Settings) -> ChairService:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -108,6 +109,11 @@ class ScenarioDialog(QDialog):
         self.protocol.addItems(list(SIM_PROTOCOLS))
         self.seed = QSpinBox()
         self.seed.setRange(0, 1_000_000)
+        self.speed = QDoubleSpinBox()
+        self.speed.setRange(1.0, 1000.0)
+        self.speed.setDecimals(0)
+        self.speed.setSuffix(" x")
+        self.speed.setToolTip("Time acceleration of this chair's simulated session (1 = real time)")
         self._chairs = list(chairs)
         self.chair.currentIndexChanged.connect(self._on_chair_current_index_changed)
         if current in self._indices:
@@ -115,7 +121,7 @@ class ScenarioDialog(QDialog):
         self._on_chair_current_index_changed(self.chair.currentIndex())
         note = QLabel(
             "The chair's session ends and a new simulated session starts.\n"
-            "Clock speed is shared by all chairs and does not change."
+            "A speed different from the console's runs this chair on its own clock."
         )
         note.setWordWrap(True)
         buttons = QDialogButtonBox(
@@ -129,6 +135,7 @@ class ScenarioDialog(QDialog):
         form.addRow("Scenario", self.scenario)
         form.addRow("Protocol", self.protocol)
         form.addRow("Seed", self.seed)
+        form.addRow("Speed", self.speed)
         form.addRow(note)
         form.addRow(buttons)
 
@@ -139,7 +146,7 @@ class ScenarioDialog(QDialog):
         return self._indices[i] if 0 <= i < len(self._indices) else None
 
     def settings_for(self, settings: Settings) -> Settings:
-        """``settings`` with the chosen scenario, protocol and seed."""
+        """``settings`` with the chosen scenario, protocol, seed and speed."""
         scenario = self.scenario.currentText()
         return replace(
             settings,
@@ -148,6 +155,7 @@ class ScenarioDialog(QDialog):
                 scenario="" if scenario == PROFILE_ONLY else scenario,
                 protocol=self.protocol.currentText(),
                 seed=self.seed.value(),
+                speed=float(self.speed.value()),
             ),
         )
 
@@ -158,6 +166,7 @@ class ScenarioDialog(QDialog):
         self.scenario.setCurrentText(sim.scenario or PROFILE_ONLY)
         self.protocol.setCurrentText(sim.protocol)
         self.seed.setValue(sim.seed)
+        self.speed.setValue(sim.speed)
 
 
 class MainWindow(QMainWindow):

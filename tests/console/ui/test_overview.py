@@ -375,10 +375,16 @@ def test_scenario_dialog_restarts_one_chair(qtbot: QtBot, multi_console: Any) ->
     dialog.scenario.setCurrentText("bradycardia")
     dialog.protocol.setCurrentText("intellivue")
     dialog.seed.setValue(42)
+    assert dialog.speed.value() == SPEED  # the chair's current speed is offered
+    dialog.speed.setValue(SPEED / 2)
     dialog.accept()
 
     new = app.chairs[1]
     assert new is not old
+    # Its own clock at the speed QA picked; the other chairs keep the console's clock.
+    assert new.settings.simulator.speed == SPEED / 2
+    assert new.clock.speed == SPEED / 2
+    assert all(c.clock.speed == SPEED for c in others)
     assert new.settings.simulator.scenario == "bradycardia"
     assert new.settings.simulator.protocol == "intellivue"
     assert new.settings.simulator.seed == 42
