@@ -41,6 +41,7 @@ from console.storage.repository import SessionSummary
 from console.ui import theme
 from console.ui.alarm_controls import AlarmControls
 from console.ui.alarm_log_view import AlarmLogView
+from console.ui.limits_dialog import LimitsDialog
 from console.ui.numeric_tile import NumericTile
 from console.ui.session_dialogs import (
     PAUSE_REASONS,
@@ -82,6 +83,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "stop": ("Stop infusion…", "F8"),
     "nibp": ("NIBP now", "F9"),
     "end": ("End session…", "Ctrl+E"),
+    "limits": ("Limits…", "F10"),
 }
 #: Marker colours on the trends: pump steps in green/amber, observations in light purple.
 MARKER_COLOURS: dict[str, str] = {
@@ -174,6 +176,7 @@ class ChairPanel(QWidget):
         numerics_box.setMinimumWidth(420)
 
         self.plots = TrendPlots(service.trends, service.policy)
+        self._shown_policy = service.policy
         body = QHBoxLayout()
         body.addWidget(self.plots, 3)
         body.addWidget(numerics_box, 2)
@@ -258,7 +261,21 @@ class ChairPanel(QWidget):
     def _on_service_vitals_updated(self) -> None:
         self._update_numerics(self.service.clock.now())
 
+    def _follow_policy(self) -> None:
+        """Redraw limit lines and limit texts when the limits in force changed."""
+        policy = self.service.policy
+        if policy is self._shown_policy:
+            return
+        self._shown_policy = policy
+        self.plots.set_policy(policy)
+        for name, metric in (("hr", Metric.HR), ("spo2", Metric.SPO2), ("rr", Metric.RR)):
+            self.tiles[name].set_detail(_limits_text(self.service, metric))
+        self._nibp_limits = _limits_text(self.service, Metric.NIBP_SYS).replace(
+            "alarm limits", "SBP"
+        )
+
     def _on_service_alarms_changed(self) -> None:
+        self._follow_policy()
         self._update_alarm_periods()
         alarms = list(self.service.active_alarms.values())
         by_tile: dict[str, Priority] = {}
@@ -322,7 +339,14 @@ class ChairPanel(QWidget):
             "stop": self.stop_infusion,
             "nibp": self.nibp_now,
             "end": self.end_session,
+            "limits": self.edit_limits,
         }[action]()
+
+    def edit_limits(self) -> None:
+        """Open the limits dialog (non-modal): change one limit for this patient, with a reason."""
+        self.limits_dialog = LimitsDialog(self.service, self.alarm_controls.user, self)
+        self.limits_dialog.setObjectName("limitsDialog")
+        self.limits_dialog.open()
 
     def new_session(self) -> None:
         """Open the start-session dialog (or the resume question, which comes first)."""
