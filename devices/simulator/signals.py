@@ -139,7 +139,7 @@ class PatientModel:
         self.rise_dbp = max(0.0, profile.rise_dbp * (1 + rng.gauss(0, 0.08)))
         self.rise_hr = max(0.0, profile.rise_hr * (1 + rng.gauss(0, 0.1)))
         self.breath_phase = rng.uniform(0, 2 * math.pi)
-        self._noise = random.Random(seed * 7919 + 1)
+        self.seed = seed
         self.profile = profile
         self.effects: list[Effect] = []
 
@@ -148,6 +148,10 @@ class PatientModel:
         if effect.vital not in VITALS:
             raise ValueError(f"unknown vital {effect.vital!r}; one of {', '.join(VITALS)}")
         self.effects.append(effect)
+
+    def _noise(self, t_s: float, salt: str) -> random.Random:
+        """A generator seeded by (seed, salt, millisecond of session time)."""
+        return random.Random(f"{self.seed}:{salt}:{round(t_s * 1000)}")
 
     def _effect(self, vital: str, t_s: float) -> float:
         return sum(e.at(t_s) for e in self.effects if e.vital == vital)
@@ -165,11 +169,13 @@ class PatientModel:
     def vitals_at(self, t_s: float) -> Vitals:
         """True vitals at ``t_s`` with breathing-related variation and measurement noise.
 
-        Consumes the noise generator, so call it once per emitted sample, in time order.
+        The noise is a pure function of (seed, time): the same seed gives the same patient at
+        the same instants however the host schedules the samples (at x300 a few milliseconds of
+        start-up jitter is a whole simulated second).
         """
         f = self.response(t_s)
         breath = math.sin(2 * math.pi * t_s / (60.0 / max(self.base_rr, 1.0)) + self.breath_phase)
-        noise = self._noise
+        noise = self._noise(t_s, "vitals")
         fx = self._effect
         hr = self.base_hr + self.rise_hr * f + 1.5 * breath + noise.gauss(0, 0.8) + fx("hr", t_s)
         sbp = self.base_sbp + self.rise_sbp * f + 2.0 * breath + fx("sbp", t_s)
@@ -186,7 +192,8 @@ class PatientModel:
         part of why NIBP alarms are confirmed by a repeat reading.
         """
         vit = self.vitals_at(t_s)
-        sys_ = vit.sbp + self._noise.gauss(0, 3)
-        dia = vit.dbp + self._noise.gauss(0, 2)
+        noise = self._noise(t_s, "cuff")
+        sys_ = vit.sbp + noise.gauss(0, 3)
+        dia = vit.dbp + noise.gauss(0, 2)
         mean = dia + (sys_ - dia) / 3.0
         return round(sys_), round(dia), round(mean)
