@@ -14,6 +14,7 @@ from pathlib import Path
 
 import platformdirs
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from console.config import APP_NAME, Settings, chair_settings
 from console.services.chair_service import ChairService
@@ -155,7 +156,14 @@ def build_app(
     """
     engine = make_engine(settings.db_url)
     repository = SessionRepository(engine)
-    repository.upgrade()
+    try:
+        repository.upgrade()
+    except (OperationalError, DBAPIError) as err:
+        # Unreachable (server down, locked file): monitor anyway.  Each chair holds its data
+        # and shows "session not recorded" until the database returns; then the schema is
+        # upgraded and the record written.  A database *newer* than the console is a
+        # StorageConfigError and still refuses to start.
+        log.error("database unreachable at start; monitoring without a record: %s", err)
     relay = StorageStatusRelay()
     writer = StorageWriter(
         engine, on_status=relay.report, journal_dir=journal_dir or default_journal_dir()

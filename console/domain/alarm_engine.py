@@ -94,6 +94,7 @@ _TECHNICAL_TILE: dict[TechnicalAlarmKind, Metric | None] = {
     TechnicalAlarmKind.NIBP_OVERDUE: Metric.NIBP_SYS,
     TechnicalAlarmKind.INVALID_VALUE: None,  # the flagged metric itself, set per condition
     TechnicalAlarmKind.AUDIO_UNAVAILABLE: None,
+    TechnicalAlarmKind.STORAGE_UNAVAILABLE: None,
 }
 
 #: Longest audio pause a user may ask for (s); mirrors the largest configurable default.
@@ -306,6 +307,8 @@ class AlarmEngine:
         self._sensor_off_event_at: datetime | None = None
         #: False for a monitor with no cuff (a pulse oximeter): "NIBP overdue" would be noise.
         self.nibp_expected = True
+        #: (reason, since) while the session cannot be recorded.
+        self._storage_unavailable: tuple[str, datetime] | None = None
         #: (reason, since) while the console cannot sound alarms.
         self._audio_unavailable: tuple[str, datetime] | None = None
         self._last_data_at: datetime | None = None
@@ -453,6 +456,18 @@ class AlarmEngine:
         """
         self._begin(now, advance=False)
         self._audio_unavailable = None if available else (reason or "no audio output", now)
+        return self._finish(now)
+
+    def set_storage_available(
+        self, available: bool, now: datetime, reason: str = ""
+    ) -> list[AlarmEvent]:
+        """The session record can (not) be written (clinical.md I: data integrity).
+
+        Monitoring and alarming go on regardless; the nurse must know the record is not being
+        kept, so a MEDIUM technical alarm stays listed while it lasts.
+        """
+        self._begin(now, advance=False)
+        self._storage_unavailable = None if available else (reason or "database unavailable", now)
         return self._finish(now)
 
     # -- inputs from the session ------------------------------------------------------------
@@ -980,6 +995,20 @@ class AlarmEngine:
                 silent_since,
             )
         self._set(TechnicalAlarmKind.AUDIO_UNAVAILABLE.value, audio, now, "Alarm audio available")
+
+        # Session record not being written (clinical.md I): monitoring continues, data are held.
+        storage: _Condition | None = None
+        if self._storage_unavailable is not None:
+            why, down_since = self._storage_unavailable
+            storage = _technical(
+                TechnicalAlarmKind.STORAGE_UNAVAILABLE,
+                Priority.MEDIUM,
+                f"SESSION NOT RECORDED: {why}; data are held and written when it returns",
+                down_since,
+            )
+        self._set(
+            TechnicalAlarmKind.STORAGE_UNAVAILABLE.value, storage, now, "Session recording again"
+        )
 
         # Values the device flagged (b3): low-priority information per metric.
         flagged_keys = set()

@@ -59,6 +59,7 @@ class TechnicalAlarmKind(enum.StrEnum):
     NIBP_OVERDUE = "nibp_overdue"
     INVALID_VALUE = "invalid_value"
     AUDIO_UNAVAILABLE = "audio_unavailable"
+    STORAGE_UNAVAILABLE = "storage_unavailable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,6 +268,13 @@ class ChairPipeline:
         with self._lock:
             return self._publish(self.engine.set_audio_available(available, now, reason))
 
+    def set_storage_available(
+        self, available: bool, now: datetime, reason: str = ""
+    ) -> list[AlarmEvent]:
+        """See :meth:`AlarmEngine.set_storage_available`."""
+        with self._lock:
+            return self._publish(self.engine.set_storage_available(available, now, reason))
+
     def set_nibp_interval(self, interval_s: float, now: datetime) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.set_nibp_interval`."""
         with self._lock:

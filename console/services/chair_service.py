@@ -37,6 +37,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from console.config import Settings
 from console.domain.alarm_engine import AlarmSnapshot, AlarmStatus, AudioStatus
@@ -103,6 +104,8 @@ from devices.simulator.signals import PatientModel, SessionTimeline
 
 log = logging.getLogger("ui.chair")
 
+#: How often a chair that could not open its record tries again (ms of real time).
+RECORD_RETRY_MS = 3000
 #: Alarm log entries kept for the live view.
 ALARM_LOG_SHOWN = 200
 #: Trend history kept in memory per metric: 6 h of 1 Hz samples.
@@ -456,6 +459,12 @@ class ChairService(QObject):
         self.nibp_requested_at: datetime | None = None
         self._store_lock = threading.Lock()
         self._pending_items: deque[Callable[[int], Item]] | None = None
+        #: Why the session record cannot be opened right now (database unreachable), if so.
+        self.storage_problem: str | None = None
+        self._record_retry = QTimer(self)
+        self._record_retry.setObjectName(f"record-retry-{settings.chair_name}")
+        self._record_retry.setSingleShot(True)
+        self._record_retry.timeout.connect(self._on_record_retry_timeout)
         self._last_baseline_at: datetime | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -489,7 +498,7 @@ class ChairService(QObject):
             rtscts=dev.rtscts,
             device_id=self.settings.chair_name,
         )
-        self._open_or_offer_resume()
+        self._open_record_or_hold(upgrade=False)
         self.runner = DeviceRunner(
             driver, link, self.pipeline, clock=self.clock, name=f"runner-{self.settings.chair_name}"
         )
@@ -523,7 +532,19 @@ class ChairService(QObject):
         elif self._pending_items is not None:
             # Nobody answered the resume question: keep what was measured in a new record
             # rather than dropping it; the unfinished session stays offered next time.
-            sid = self._create_record(self.session_start, None)
+            self._record_retry.stop()
+            try:
+                sid = self._create_record(self.session_start, None)
+            except (OperationalError, DBAPIError) as err:
+                held = len(self._pending_items)
+                log.error(
+                    "chair %s: database still unreachable at shutdown; %d held items could "
+                    "not be recorded: %s",
+                    self.settings.chair_name,
+                    held,
+                    err,
+                )
+                return
             self._adopt_pending(sid)
             self.writer.submit(SessionEndItem(sid, self.clock.now()))
             self.writer.flush()
@@ -931,6 +952,46 @@ class ChairService(QObject):
                 f"cannot {action}: no patient session on this chair; "
                 "start one with New session (Ctrl+N)"
             )
+
+    def set_storage_available(self, available: bool, reason: str = "") -> None:
+        """Whether the session is being recorded; unavailable raises a visible alarm."""
+        self.pipeline.set_storage_available(available, self.clock.now(), reason)
+        self.refresh_alarms()
+
+    def _open_record_or_hold(self, *, upgrade: bool = True) -> None:
+        """Open (or offer to resume) the session record; if the database cannot be reached,
+        monitor anyway, hold what is measured in memory, and try again every few seconds.
+
+        A console restarted after a crash while the database server is down must still show
+        and alarm on the patient (issue "Session records": the console keeps monitoring).
+        """
+        try:
+            if upgrade:
+                self.repository.upgrade()  # it may have been down when the console started
+            self._open_or_offer_resume()
+        except (OperationalError, DBAPIError) as err:
+            with self._store_lock:
+                if self._pending_items is None:
+                    self._pending_items = deque(maxlen=PENDING_ITEMS_MAX)
+            reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+            if self.storage_problem is None:
+                log.error(
+                    "chair %s: database unreachable, monitoring without a record: %s",
+                    self.settings.chair_name,
+                    reason,
+                )
+            self.storage_problem = reason
+            self.set_storage_available(False, reason)
+            self._record_retry.start(RECORD_RETRY_MS)
+            return
+        if self.storage_problem is not None:
+            log.info("chair %s: database reachable again; record opened", self.settings.chair_name)
+            self.storage_problem = None
+            self.set_storage_available(True)
+
+    def _on_record_retry_timeout(self) -> None:
+        if self.runner is not None and self.session_id is None and self.storage_problem:
+            self._open_record_or_hold()
 
     def _open_or_offer_resume(self) -> None:
         unfinished = self.repository.unfinished_sessions(self.settings.chair_name)
