@@ -97,6 +97,32 @@ _TECHNICAL_TILE: dict[TechnicalAlarmKind, Metric | None] = {
     TechnicalAlarmKind.STORAGE_UNAVAILABLE: None,
 }
 
+
+@dataclass(frozen=True, slots=True)
+class _ConsoleFault:
+    """How a fault of the console itself is shown while it lasts."""
+
+    priority: Priority
+    message: str  # with ``{why}``
+    end_message: str
+    default_reason: str
+
+
+_CONSOLE_FAULTS: dict[TechnicalAlarmKind, _ConsoleFault] = {
+    TechnicalAlarmKind.AUDIO_UNAVAILABLE: _ConsoleFault(
+        Priority.HIGH,
+        "ALARM AUDIO UNAVAILABLE: {why}; watch the screen",
+        "Alarm audio available",
+        "no audio output",
+    ),
+    TechnicalAlarmKind.STORAGE_UNAVAILABLE: _ConsoleFault(
+        Priority.MEDIUM,
+        "SESSION NOT RECORDED: {why}; data are held and written when it returns",
+        "Session recording again",
+        "database unavailable",
+    ),
+}
+
 #: Longest audio pause a user may ask for (s); mirrors the largest configurable default.
 MAX_AUDIO_PAUSE_S = 900.0
 
@@ -307,10 +333,8 @@ class AlarmEngine:
         self._sensor_off_event_at: datetime | None = None
         #: False for a monitor with no cuff (a pulse oximeter): "NIBP overdue" would be noise.
         self.nibp_expected = True
-        #: (reason, since) while the session cannot be recorded.
-        self._storage_unavailable: tuple[str, datetime] | None = None
-        #: (reason, since) while the console cannot sound alarms.
-        self._audio_unavailable: tuple[str, datetime] | None = None
+        #: Faults of the console itself (no sound, no record): kind -> (reason, since).
+        self._console_faults: dict[TechnicalAlarmKind, tuple[str, datetime]] = {}
         self._last_data_at: datetime | None = None
         self._last_nibp_at: datetime | None = None
         self._link_state: DeviceState | None = None
@@ -454,9 +478,7 @@ class AlarmEngine:
         An alarm system that cannot make a sound must be seen to be unable to: while audio is
         unavailable a HIGH technical alarm stays listed (visual only, since it cannot sound).
         """
-        self._begin(now, advance=False)
-        self._audio_unavailable = None if available else (reason or "no audio output", now)
-        return self._finish(now)
+        return self._set_console_fault(TechnicalAlarmKind.AUDIO_UNAVAILABLE, available, now, reason)
 
     def set_storage_available(
         self, available: bool, now: datetime, reason: str = ""
@@ -466,8 +488,18 @@ class AlarmEngine:
         Monitoring and alarming go on regardless; the nurse must know the record is not being
         kept, so a MEDIUM technical alarm stays listed while it lasts.
         """
+        return self._set_console_fault(
+            TechnicalAlarmKind.STORAGE_UNAVAILABLE, available, now, reason
+        )
+
+    def _set_console_fault(
+        self, kind: TechnicalAlarmKind, available: bool, now: datetime, reason: str
+    ) -> list[AlarmEvent]:
         self._begin(now, advance=False)
-        self._storage_unavailable = None if available else (reason or "database unavailable", now)
+        if available:
+            self._console_faults.pop(kind, None)
+        else:
+            self._console_faults[kind] = (reason or _CONSOLE_FAULTS[kind].default_reason, now)
         return self._finish(now)
 
     # -- inputs from the session ------------------------------------------------------------
@@ -984,31 +1016,14 @@ class AlarmEngine:
                 )
         self._set(TechnicalAlarmKind.NIBP_OVERDUE.value, overdue, now, "NIBP reading received")
 
-        # Alarm audio unavailable (b3): shown at high priority for as long as it lasts.
-        audio: _Condition | None = None
-        if self._audio_unavailable is not None:
-            why, silent_since = self._audio_unavailable
-            audio = _technical(
-                TechnicalAlarmKind.AUDIO_UNAVAILABLE,
-                Priority.HIGH,
-                f"ALARM AUDIO UNAVAILABLE: {why}; watch the screen",
-                silent_since,
-            )
-        self._set(TechnicalAlarmKind.AUDIO_UNAVAILABLE.value, audio, now, "Alarm audio available")
-
-        # Session record not being written (clinical.md I): monitoring continues, data are held.
-        storage: _Condition | None = None
-        if self._storage_unavailable is not None:
-            why, down_since = self._storage_unavailable
-            storage = _technical(
-                TechnicalAlarmKind.STORAGE_UNAVAILABLE,
-                Priority.MEDIUM,
-                f"SESSION NOT RECORDED: {why}; data are held and written when it returns",
-                down_since,
-            )
-        self._set(
-            TechnicalAlarmKind.STORAGE_UNAVAILABLE.value, storage, now, "Session recording again"
-        )
+        # Faults of the console itself (b3 audio unavailable; I: record not written): listed at
+        # their priority for as long as they last.
+        for kind, fault in _CONSOLE_FAULTS.items():
+            cond: _Condition | None = None
+            if kind in self._console_faults:
+                why, since_at = self._console_faults[kind]
+                cond = _technical(kind, fault.priority, fault.message.format(why=why), since_at)
+            self._set(kind.value, cond, now, fault.end_message)
 
         # Values the device flagged (b3): low-priority information per metric.
         flagged_keys = set()
