@@ -38,7 +38,13 @@ from console.domain.alarms import AlarmEvent, AlarmEventKind
 from console.domain.pipeline import ChairOutputs, ChairPipeline
 from console.storage.engine import StorageConfigError, make_engine
 from console.storage.repository import SessionRepository
-from console.storage.writer import AlarmItem, ReadingsItem, StorageWriter, TechnicalItem
+from console.storage.writer import (
+    AlarmItem,
+    ReadingsItem,
+    StorageWriter,
+    TechnicalItem,
+    worth_recording,
+)
 from devices.clock import Clock, ScaledClock, SystemClock
 from devices.errors import BackendUnavailable
 from devices.model import DeviceState, Metric, Reading, TechnicalEvent, TechnicalEventKind
@@ -320,7 +326,7 @@ def main(argv: Sequence[str]) -> int:
             writer.submit(AlarmItem(session_id, ev))
 
     def store_technical(ev: TechnicalEvent) -> None:
-        if ev.kind is not TechnicalEventKind.FRAME_ERROR or ev.count in (1, 10, 100, 1000):
+        if worth_recording(ev):
             writer.submit(TechnicalItem(session_id, ev))
 
     storage = ChairOutputs(store_readings, store_alarms, store_technical, lambda s: None)

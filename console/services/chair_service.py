@@ -83,6 +83,7 @@ from console.storage.writer import (
     SessionEventItem,
     StorageWriter,
     TechnicalItem,
+    worth_recording,
 )
 from devices.clock import Clock
 from devices.drivers.ge_datex import DatexDriver
@@ -1436,8 +1437,7 @@ class ChairService(QObject):
                     self._submit(_profile_item(c.at, c.actor, c.reason, old_json, new_json))
 
         def technical(ev: TechnicalEvent) -> None:
-            if ev.kind is not TechnicalEventKind.FRAME_ERROR or ev.count in (1, 10, 100, 1000):
-                # Frame errors are counted on the runner; store a sample, not a flood.
+            if worth_recording(ev):
                 self._submit(lambda sid: TechnicalItem(sid, ev))
 
         return ChairOutputs(

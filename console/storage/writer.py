@@ -50,7 +50,7 @@ from console.storage.schema import (
     WaveformRow,
     WriteBatchRow,
 )
-from devices.model import Reading, TechnicalEvent
+from devices.model import Reading, TechnicalEvent, TechnicalEventKind
 
 log = logging.getLogger("storage")
 
@@ -86,6 +86,16 @@ class TechnicalItem:
 
     session_id: int
     event: TechnicalEvent
+
+
+#: Which frame errors go into the record: the runner counts every one, the record keeps a
+#: sample (the 1st, 10th, 100th, 1000th), so a noisy line cannot flood the database.
+FRAME_ERROR_SAMPLES = frozenset({1, 10, 100, 1000})
+
+
+def worth_recording(event: TechnicalEvent) -> bool:
+    """True for technical events the session record keeps (all but unsampled frame errors)."""
+    return event.kind is not TechnicalEventKind.FRAME_ERROR or event.count in FRAME_ERROR_SAMPLES
 
 
 @dataclass(frozen=True, slots=True)
