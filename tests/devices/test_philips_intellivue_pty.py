@@ -15,7 +15,7 @@ import pytest
 
 from devices.clock import ScaledClock
 from devices.drivers.philips_intellivue import IntelliVueDriver, Phase
-from devices.model import DeviceState, Metric, Reading, TechnicalEvent, TechnicalEventKind
+from devices.model import DeviceState, Metric, TechnicalEventKind
 from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.intellivue_monitor import (
     IntelliVueMonitorSim,
@@ -23,47 +23,11 @@ from devices.simulator.intellivue_monitor import (
     start_intellivue_on_pty,
 )
 from devices.simulator.pty_endpoint import PtyEndpoint
+from tests.devices.sinks import RecordingSink
 
 #: Simulated seconds per real second: a 20-s poll period passes in 0.67 s.
 SPEED = 30
 POLL_PERIOD_S = 20.0
-
-
-class RecordingSink:
-    """Collects what a runner reports and lets a test wait for conditions."""
-
-    def __init__(self) -> None:
-        self.readings: list[Reading] = []
-        self.events: list[TechnicalEvent] = []
-        self.states: list[DeviceState] = []
-        self._changed = threading.Condition()
-
-    def on_readings(self, readings: list[Reading]) -> None:
-        with self._changed:
-            self.readings.extend(readings)
-            self._changed.notify_all()
-
-    def on_event(self, event: TechnicalEvent) -> None:
-        with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    def on_state(self, state: DeviceState) -> None:
-        with self._changed:
-            self.states.append(state)
-            self._changed.notify_all()
-
-    def wait_for(self, predicate: Callable[[RecordingSink], bool], timeout_s: float = 10.0) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: predicate(self), timeout_s)
-
-    def usable(self, metric: Metric) -> list[Reading]:
-        with self._changed:
-            return [r for r in self.readings if r.metric is metric and r.usable]
-
-    def disconnects(self) -> list[TechnicalEvent]:
-        with self._changed:
-            return [e for e in self.events if e.kind is TechnicalEventKind.DISCONNECTED]
 
 
 def _monitor(endpoint: PtyEndpoint) -> IntelliVueMonitorSim:

@@ -6,48 +6,16 @@ with pyserial exactly as it would open a USB-serial adapter.
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 import pytest
 
 from devices.clock import ScaledClock
 from devices.drivers.ge_datex import DatexDriver
-from devices.model import DeviceState, Metric, Reading, TechnicalEvent, TechnicalEventKind
+from devices.model import DeviceState, Metric, TechnicalEventKind
 from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.launch import start_datex_on_pty
-
-
-class RecordingSink:
-    """Collects what a runner reports and lets a test wait for conditions."""
-
-    def __init__(self) -> None:
-        self.readings: list[Reading] = []
-        self.events: list[TechnicalEvent] = []
-        self.states: list[DeviceState] = []
-        self._changed = threading.Condition()
-
-    def on_readings(self, readings: list[Reading]) -> None:
-        with self._changed:
-            self.readings.extend(readings)
-            self._changed.notify_all()
-
-    def on_event(self, event: TechnicalEvent) -> None:
-        with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    def on_state(self, state: DeviceState) -> None:
-        with self._changed:
-            self.states.append(state)
-            self._changed.notify_all()
-
-    def wait_for(self, predicate, timeout_s: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-        with self._changed:
-            return self._changed.wait_for(lambda: predicate(self), timeout_s)
-
-    def values(self, metric: Metric) -> list[float]:
-        return [r.value for r in self.readings if r.metric is metric and r.usable]  # type: ignore[misc]
+from tests.devices.sinks import RecordingSink
 
 
 def _runner(path: str, sink: RecordingSink, clock: ScaledClock) -> DeviceRunner:
