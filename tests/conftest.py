@@ -9,11 +9,11 @@ from collections.abc import Iterator
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Engine
 
 from console.storage.engine import make_engine
-from console.storage.schema import Base
+from console.storage.migrate import upgrade_to_head
 
 #: PostgreSQL URL for the storage tests, e.g. postgresql+psycopg://app:app@127.0.0.1:5432/infusion
 PG_URL_ENV = "INFUSION_TEST_PG_URL"
@@ -21,26 +21,35 @@ PG_URL_ENV = "INFUSION_TEST_PG_URL"
 PG_REQUIRED_ENV = "INFUSION_REQUIRE_PG"
 
 
-def _pg_url() -> str | None:
+def pg_url_or_skip() -> str:
+    """The configured PostgreSQL URL; skip (or fail under INFUSION_REQUIRE_PG) without one."""
     url = os.environ.get(PG_URL_ENV)
-    if not url and os.environ.get(PG_REQUIRED_ENV):
-        pytest.fail(f"{PG_REQUIRED_ENV} is set but {PG_URL_ENV} is not")
-    return url or None
+    if not url:
+        if os.environ.get(PG_REQUIRED_ENV):
+            pytest.fail(f"{PG_REQUIRED_ENV} is set but {PG_URL_ENV} is not")
+        pytest.skip(f"PostgreSQL not configured ({PG_URL_ENV} unset); .ci/run sets it")
+    return url
+
+
+def wipe(engine: Engine) -> None:
+    """Drop every table of the database, reflected: Alembic's version table and any revision's
+    tables go too, so "upgrade from empty" really starts from empty."""
+    meta = MetaData()
+    meta.reflect(engine)
+    meta.drop_all(engine)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A fresh, empty database on each backend."""
+    """A fresh, empty database (no tables at all) on each backend."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-    url = _pg_url()
-    if url is None:
-        pytest.skip(f"PostgreSQL not configured ({PG_URL_ENV} unset); .ci/run sets it")
+    url = pg_url_or_skip()
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
             conn.execute(text("SELECT 1"))
-        Base.metadata.drop_all(engine)
+        wipe(engine)
     except Exception as err:  # a configured but unreachable server is a failure, not a skip
         pytest.fail(f"PostgreSQL at {url} unusable: {err}")
     finally:
@@ -54,6 +63,13 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def migrated(engine: Engine) -> Engine:
+    """The ``engine`` fixture's database, upgraded to the newest revision."""
+    upgrade_to_head(engine)
+    return engine
 
 
 @pytest.fixture(autouse=True)

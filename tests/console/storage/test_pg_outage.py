@@ -27,7 +27,7 @@ from console.storage.repository import SessionRepository
 from console.storage.schema import ReadingRow
 from console.storage.writer import AlarmItem, ReadingsItem, StorageWriter
 from devices.model import METRIC_UNITS, Metric, Reading
-from tests.console.storage.conftest import PG_REQUIRED_ENV, pg_url_or_skip, wipe
+from tests.conftest import PG_REQUIRED_ENV, pg_url_or_skip, wipe
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
