@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,40 +12,18 @@ from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from console.app import ConsoleApp, build_app
+from console.app import ConsoleApp
 from console.config import load
 from console.domain.alarm_engine import AlarmStatus
 from console.domain.alarm_rules import AlarmCategory, Direction
 from console.domain.alarms import Priority
 from console.services.plot_buffer import RingBuffer
-from console.ui.theme import STYLE_SHEET
 from console.ui.vitals_plot import X_STEP_MIN, AlarmPeriod, TrendPlots
 from devices.model import Metric
 
 pytestmark = pytest.mark.gui
 
 SPEED = 300.0
-
-
-@pytest.fixture
-def console_factory(qtbot: QtBot, tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
-    made: list[ConsoleApp] = []
-
-    def make(**overrides: object) -> ConsoleApp:
-        settings = load(
-            overrides={"storage.db_url": f"sqlite:///{tmp_path / 'console.sqlite3'}", **overrides},
-            environ={},
-        )
-        app = build_app(settings, sound=False)
-        qtbot.addWidget(app.window)
-        app.window.setStyleSheet(STYLE_SHEET)
-        app.window.show()
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        app.shutdown()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ from pytestqt.qtbot import QtBot
 from console.app import ConsoleApp, build_app
 from console.config import load
 from console.domain.alarms import Priority
-from console.ui.theme import STYLE_SHEET
 from devices.model import DeviceState, Metric
 
 pytestmark = pytest.mark.gui
@@ -19,27 +17,6 @@ pytestmark = pytest.mark.gui
 #: 45 simulated minutes (5 baseline + 40 infusion) in ~9 s of wall time.
 SPEED = 300.0
 SESSION_MIN = 45.0
-
-
-@pytest.fixture
-def console_factory(qtbot: QtBot, tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
-    made: list[ConsoleApp] = []
-
-    def make(**overrides: object) -> ConsoleApp:
-        settings = load(
-            overrides={"storage.db_url": f"sqlite:///{tmp_path / 'console.sqlite3'}", **overrides},
-            environ={},
-        )
-        app = build_app(settings, sound=False)
-        qtbot.addWidget(app.window)
-        app.window.setStyleSheet(STYLE_SHEET)
-        app.window.show()
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        app.shutdown()
 
 
 def _run_until(qtbot: QtBot, app: ConsoleApp, minutes: float) -> None:
