@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from console.config import APP_NAME, Settings, chair_settings
 from console.services.chair_service import ChairService
 from console.services.storage_status import StorageStatusRelay
-from console.storage.engine import make_engine
+from console.storage.engine import describe_url, make_engine
 from console.storage.repository import SessionRepository
 from console.storage.writer import StorageWriter
 from console.ui.alarm_sound import AlarmAudioController
@@ -178,7 +178,7 @@ def build_app(
         writer.stop()
         engine.dispose()
         raise
-    db_label = make_url(settings.db_url).render_as_string(hide_password=True)
+    db_label = describe_url(settings.db_url)
     window = MainWindow(fleet.chairs, db_label=db_label, restart_chair=fleet.restart)
     relay.setParent(window)
     relay.sig_status_changed.connect(window.set_storage_status)

@@ -28,7 +28,7 @@ from console.config import (
     simulated_chairs,
 )
 from console.log import install_excepthooks, setup_logging
-from console.storage.engine import StorageConfigError
+from console.storage.engine import StorageConfigError, describe_url
 from devices.registry import list_kinds
 
 log = logging.getLogger("console")
@@ -195,7 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"infusion-console: database error: {err}\n")
         return 2
     except SQLAlchemyError as err:
-        sys.stderr.write(f"infusion-console: cannot open the database {settings.db_url!r}: {err}\n")
+        sys.stderr.write(
+            f"infusion-console: cannot open the database {describe_url(settings.db_url)}: {err}\n"
+        )
         return 2
     # Ctrl-C in the terminal closes the window cleanly (the record is flushed).
     signal.signal(signal.SIGINT, lambda *_: console.window.close())

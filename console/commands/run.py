@@ -36,7 +36,7 @@ from typing import Any
 from console.config import ConfigError, load
 from console.domain.alarms import AlarmEvent, AlarmEventKind
 from console.domain.pipeline import ChairOutputs, ChairPipeline
-from console.storage.engine import StorageConfigError, make_engine
+from console.storage.engine import describe_url, make_engine
 from console.storage.repository import SessionRepository
 from console.storage.writer import (
     AlarmItem,
@@ -286,9 +286,9 @@ def main(argv: Sequence[str]) -> int:
     try:
         engine = make_engine(settings.db_url)
         repo = SessionRepository(engine)
-        repo.ensure_schema()
-    except (StorageConfigError, Exception) as err:
-        return usage(f"database {settings.db_url!r}: {err}")
+        repo.upgrade()
+    except Exception as err:  # a bad URL, no server, a newer schema: reported, not raised
+        return usage(f"database {describe_url(settings.db_url)}: {err}")
 
     session_start = clock.now()
     sim = None
