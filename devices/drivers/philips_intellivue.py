@@ -401,7 +401,7 @@ class IntelliVueDriver(Driver):
     def _poll_time(self, result: PollNumericRows) -> datetime | None:
         """Sample time of a poll result: rel_time_stamp through the MDS clock (1.9.5)."""
         if self._clock is not None:
-            return self._clock.at(result.rel_time_stamp)
+            return _clock_at(self._clock, result.rel_time_stamp)
         return self._abs_datetime(result.abs_time_stamp.raw)
 
     def _abs_time_cache(self) -> dict[bytes, datetime | None]:
@@ -432,7 +432,7 @@ class IntelliVueDriver(Driver):
             if when is not None:
                 return when
         if time_rel is not None and self._clock is not None:
-            return self._clock.at(time_rel)
+            return _clock_at(self._clock, time_rel)
         return None
 
     def _readings(self, result: PollNumericRows, received_at: datetime) -> list[Reading]:
@@ -562,3 +562,16 @@ class IntelliVueDriver(Driver):
                 if ReadingFlag.INVALID not in flags:
                     flags = (ReadingFlag.INVALID, *flags)
         return number, valid and number is not None, flags, unconvertible
+
+
+def _clock_at(clock: ClockMapping, relative: int) -> datetime | None:
+    """Wall time of ``relative`` through ``clock``; None when it falls off the calendar.
+
+    A monitor whose MDS clock says year 9999 (or 0001) maps most relative times outside what a
+    datetime can hold; the OverflowError used to escape ``feed()`` on every poll until the next
+    association (issue 12).  Such a reading keeps its value and simply has no device time.
+    """
+    try:
+        return clock.at(relative)
+    except OverflowError:
+        return None

@@ -257,7 +257,9 @@ class DatexFramer:
             tail = chunk[start:]
             self._buf += tail
             self._escapes += tail.count(ESC)
-            if len(self._buf) - self._escapes > MAX_FRAME_LEN:
+            # Escapes are not data, but a legal frame is at most twice MAX_FRAME_LEN on the wire:
+            # beyond that a flood of 7D bytes is garbage and must not grow the buffer (issue 12).
+            if len(self._buf) - self._escapes > MAX_FRAME_LEN or len(self._buf) > 2 * MAX_FRAME_LEN:
                 self._reject(bytes(self._buf), f"frame longer than {MAX_FRAME_LEN} bytes", result)
                 self._buf.clear()
                 self._escapes = 0

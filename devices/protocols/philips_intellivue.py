@@ -540,7 +540,7 @@ class IntelliVueFramer:
                     tail = chunk[pos:]
                     self._buf += tail
                     self._escapes += tail.count(ESC)
-                    if len(self._buf) - self._escapes > self.max_frame_len:
+                    if self._too_big(len(self._buf)):
                         # Report now and drop the bytes up to the next delimiter, so memory
                         # stays bounded and the outcome matches an unsplit stream.
                         self._reject(bytes(self._buf), self._too_long(), result)
@@ -553,9 +553,8 @@ class IntelliVueFramer:
                 self._escapes += chunk.count(ESC, pos, delimiter)
             pos = delimiter + 1
             raw = bytes(self._buf)
-            # Length without escape bytes, the measure the incremental check uses; _escapes
-            # already counts the 7D bytes of _buf, so raw need not be scanned again.
-            overflowed = self._overflow or len(raw) - self._escapes > self.max_frame_len
+            # The incremental check's measure; _escapes already counts the 7D bytes of _buf.
+            overflowed = self._overflow or self._too_big(len(raw))
             if overflowed and not self._overflow:
                 self._reject(raw, self._too_long(), result)
             if chunk[delimiter] == BOF:
@@ -576,6 +575,9 @@ class IntelliVueFramer:
         self._overflow = False
         self._buf.clear()
         self._escapes = 0
+
+    def _too_big(self, size: int) -> bool:  # legal frames are at most 2x escaped (issue 12)
+        return size - self._escapes > self.max_frame_len or size > 2 * self.max_frame_len
 
     def _too_long(self) -> str:
         return f"frame longer than {self.max_frame_len} bytes"
