@@ -58,6 +58,9 @@ class ReadingFlag(enum.StrEnum):
     SENSOR_OFF = "sensor_off"
     MEASURING = "measuring"
     OLD = "old"
+    #: Outside physiological bounds, or failed the line's own sanity check: set by the console's
+    #: plausibility gate, never by a device (a bit flip, a sign error; issue 12).
+    IMPLAUSIBLE = "implausible"
 
 
 @dataclass(frozen=True, slots=True)

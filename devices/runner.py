@@ -32,6 +32,7 @@ from devices.base import Driver, DriverOutput
 from devices.clock import Clock, SystemClock
 from devices.errors import DeviceInitError, ProtocolError
 from devices.model import DeviceState, Reading, TechnicalEvent, TechnicalEventKind
+from devices.plausibility import screen
 from devices.transport import open_transport
 
 log = logging.getLogger("devices.runner")
@@ -167,6 +168,7 @@ class DeviceRunner(threading.Thread):
                 except Exception as bug:  # a decoder bug: surface it, keep the chair alive
                     log.exception("%s: driver failed on %s", self.name, chunk[:64].hex(" "))
                     out = DriverOutput(errors=[ProtocolError(f"decoder bug: {bug!r}", chunk)])
+                screen(out, chunk)
                 if out.replies:
                     self._write(port, out.replies)
                 for err in out.errors:

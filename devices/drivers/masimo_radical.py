@@ -23,6 +23,7 @@ from devices.model import (
     TechnicalEvent,
     TechnicalEventKind,
 )
+from devices.plausibility import is_plausible, mark_implausible
 from devices.protocols.masimo_ascii import (
     EXC_NO_SENSOR_DATA,
     MasimoFramer,
@@ -31,6 +32,7 @@ from devices.protocols.masimo_ascii import (
     exc_names,
     parse_line,
 )
+from devices.protocols.masimo_sanity import MasimoLineCheck
 
 log = logging.getLogger("devices.masimo")
 
@@ -57,6 +59,7 @@ class MasimoDriver(Driver):
         self.device_id = device_id
         self.device_tz = device_tz
         self._framer = MasimoFramer()
+        self._check = MasimoLineCheck()
         self._synced = False
         self._sensor_off: bool | None = None
         self.lines_parsed = 0
@@ -83,6 +86,7 @@ class MasimoDriver(Driver):
     def handshake(self) -> list[bytes]:
         """Nothing to send; a new byte stream starts, so forget any partial line."""
         self._framer.reset()
+        self._check.reset()
         self._synced = False
         self._sensor_off = None
         return []
@@ -111,9 +115,13 @@ class MasimoDriver(Driver):
                 out.errors.append(err)
                 continue
             self._synced = True
+            damaged = self._check.check_serial(record.serial_number)
+            if damaged is not None:  # no checksum: the serial number is the line's witness
+                out.errors.append(ProtocolError(damaged, line))
+                continue
             self.lines_parsed += 1
             self._track_sensor(record, received_at, out)
-            out.readings.extend(self._readings(record, received_at))
+            out.readings.extend(self._readings(record, received_at, line, out))
         return out
 
     # -- internals ------------------------------------------------------------------------
@@ -132,25 +140,38 @@ class MasimoDriver(Driver):
             )
         self._sensor_off = off
 
-    def _readings(self, record: MasimoRecord, received_at: datetime) -> list[Reading]:
+    def _readings(
+        self, record: MasimoRecord, received_at: datetime, line: bytes, out: DriverOutput
+    ) -> list[Reading]:
+        """SpO2 and PR of one line; a value that fails the line sanity check is kept invalid."""
         device_time = record.device_time.replace(tzinfo=self.device_tz)
         flags = record.flags
         invalid = exc_invalidates(record.exc_bits)
         readings = []
-        for metric, value in ((Metric.SPO2, record.spo2), (Metric.PR, record.pr)):
+        for metric, field, value in (
+            (Metric.SPO2, "SPO2", record.spo2),
+            (Metric.PR, "BPM", record.pr),
+        ):
             reading_flags = flags
             if value is None and not reading_flags:
                 reading_flags = (ReadingFlag.INVALID,)  # dashes with no exception bit to say why
-            readings.append(
-                Reading(
-                    metric=metric,
-                    value=value,
-                    unit=METRIC_UNITS[metric],
-                    received_at=received_at,
-                    device_time=device_time,
-                    valid=value is not None and not invalid,
-                    flags=reading_flags,
-                    device_id=self.device_id,
-                )
+            reading = Reading(
+                metric=metric,
+                value=value,
+                unit=METRIC_UNITS[metric],
+                received_at=received_at,
+                device_time=device_time,
+                valid=value is not None and not invalid,
+                flags=reading_flags,
+                device_id=self.device_id,
             )
+            if reading.valid and value is not None and is_plausible(metric, value):
+                # Out-of-range values are the plausibility gate's; they are no reference here.
+                jumped = self._check.check_step(field, value, device_time)
+                if jumped is not None:
+                    out.errors.append(ProtocolError(jumped, line))
+                    reading = mark_implausible(reading)
+            elif not reading.valid:
+                self._check.check_step(field, None, device_time)
+            readings.append(reading)
         return readings
