@@ -21,7 +21,9 @@ from collections.abc import Callable
 from devices.clock import Clock, SystemClock
 from devices.drivers.hl7_gateway import Hl7Driver
 from devices.errors import DeviceInitError
+from devices.mllp_guard import ConnectionTimeouts, LogThrottle, eviction_victim, expired
 from devices.model import DeviceState, Reading, TechnicalEvent, TechnicalEventKind
+from devices.plausibility import screen
 from devices.runner import MAX_LOGGED_FRAME_ERRORS, MIN_QUIET_REAL_S, LinkSink
 
 log = logging.getLogger("devices.mllp")
@@ -61,6 +63,7 @@ class MllpListener(threading.Thread):
         clock: Clock | None = None,
         device_id: str = "",
         max_connections: int = 16,
+        timeouts: ConnectionTimeouts | None = None,
         name: str = "mllp-listener",
     ) -> None:
         """Bind the server socket.
@@ -72,7 +75,10 @@ class MllpListener(threading.Thread):
             driver_factory: makes the driver of each connection; default ``Hl7Driver(device_id)``.
             clock: time source for received-at stamps, ACK times and the quiet watchdog.
             device_id: copied into events (and readings, with the default factory).
-            max_connections: further connections are closed at once and logged.
+            max_connections: at this many, a newcomer replaces the connection with the least
+                progress, or is closed at once when all delivered messages recently
+                (:mod:`devices.mllp_guard`); both are logged at most once a minute.
+            timeouts: idle and mid-message time-outs of each connection.
             name: thread name; connection threads append the peer address.
 
         Raises:
@@ -83,6 +89,9 @@ class MllpListener(threading.Thread):
         self.clock: Clock = clock or SystemClock()
         self.device_id = device_id
         self.max_connections = max_connections
+        self.timeouts = timeouts or ConnectionTimeouts()
+        self._refusals = LogThrottle(log, logging.WARNING)
+        self._evictions = LogThrottle(log, logging.INFO)
         self._driver_factory = driver_factory or (lambda: Hl7Driver(device_id))
         try:
             self._server = socket.create_server((host, port))
@@ -155,11 +164,22 @@ class MllpListener(threading.Thread):
             return
         peer = f"{address[0]}:{address[1]}"
         with self._conn_lock:
-            live = sum(1 for c in self._connections if c.is_alive())
-        if live >= self.max_connections:
-            log.warning("%s: refusing %s, %d gateways already connected", self.name, peer, live)
-            sock.close()
-            return
+            live = [c for c in self._connections if c.is_alive() and not c.closing]
+        if len(live) >= self.max_connections:
+            victim = eviction_victim(live, time.monotonic(), self.timeouts)
+            if victim is None:
+                self._refusals.log(
+                    "%s: refusing %s, %d gateways connected and delivering",
+                    self.name,
+                    peer,
+                    len(live),
+                )
+                sock.close()
+                return
+            self._evictions.log(
+                "%s: %s replaces %s, which delivered nothing recently", self.name, peer, victim.peer
+            )
+            victim.close("replaced by a new connection at the limit")
         connection = _Connection(self, sock, peer, self._driver_factory())
         with self._conn_lock:
             self._connections.append(connection)
@@ -257,7 +277,11 @@ class MllpListener(threading.Thread):
 
 
 class _Connection(threading.Thread):
-    """One gateway's connection: read, decode, acknowledge, until it closes or we stop."""
+    """One gateway's connection: read, decode, acknowledge, until it closes or we stop.
+
+    Closed early by :func:`~devices.mllp_guard.expired` (idle, or a message that never ends) and
+    by the listener when a newcomer needs the slot; the progress times below decide both.
+    """
 
     def __init__(
         self, listener: MllpListener, sock: socket.socket, peer: str, driver: Hl7Driver
@@ -268,15 +292,33 @@ class _Connection(threading.Thread):
         self.peer = peer
         self.driver = driver
         self.started = False
+        self.closing = False
+        self._close_reason = ""
+        self.last_good_at: float | None = None
+        self.last_progress_at = time.monotonic()
+        self._partial_since: float | None = None
 
     def start(self) -> None:
         self.started = True
         super().start()
 
-    def close(self) -> None:
+    def close(self, reason: str = "") -> None:
         """Wake a blocked recv() by shutting the socket down (the thread then exits)."""
+        if reason and not self.closing:
+            self._close_reason = reason
+        self.closing = True
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
+
+    def _track(self, ok_before: int, now: float) -> None:
+        """Update the progress times after a chunk was fed."""
+        if self.driver.messages_ok > ok_before:
+            self.last_good_at = now
+        if self.driver.framer.buffered:
+            if self._partial_since is None:
+                self._partial_since = now
+        else:
+            self._partial_since = None
 
     def run(self) -> None:
         listener = self.listener
@@ -289,15 +331,32 @@ class _Connection(threading.Thread):
                 try:
                     chunk = self.sock.recv(RECV_SIZE)
                 except TimeoutError:
+                    why = expired(
+                        listener.timeouts,
+                        time.monotonic(),
+                        self.last_progress_at,
+                        self._partial_since,
+                    )
+                    if why is not None:
+                        reason = why
+                        break
                     continue
                 except OSError as err:
-                    reason = f"read failed: {err}"
+                    reason = self._close_reason or f"read failed: {err}"
                     break
                 if not chunk:
+                    reason = self._close_reason or reason
                     if self.driver.framer.buffered:
                         reason = f"closed mid-message ({self.driver.framer.buffered} bytes lost)"
                     break
+                ok_before = self.driver.messages_ok
                 out = self.driver.feed(chunk, listener.clock.now())
+                screen(out, chunk)
+                now = time.monotonic()
+                if out.replies:
+                    self.last_progress_at = now
+                self._track(ok_before, now)
+                why = expired(listener.timeouts, now, self.last_progress_at, self._partial_since)
                 if out.replies:
                     try:
                         self.sock.settimeout(WRITE_TIMEOUT_S)
@@ -313,6 +372,9 @@ class _Connection(threading.Thread):
                     listener._forward(event)
                 if out.readings:
                     listener._readings(out.readings)
+                if why is not None:  # a trickle of bytes: each recv() succeeds, none completes
+                    reason = why
+                    break
             else:
                 reason = "listener stopped"
         finally:
