@@ -54,6 +54,8 @@ class DeviceConfig:
     baud: int = 0
     rtscts: bool = False
     interval_s: int = 1
+    #: HL7 gateway: seconds between its pushes; "communication lost" waits for a missed one.
+    push_interval_s: float = 10.0
 
     @property
     def simulated(self) -> bool:
@@ -301,6 +303,7 @@ CHAIR_DEVICE_KEYS: dict[str, type] = {
     "baud": int,
     "rtscts": bool,
     "interval_s": int,
+    "push_interval_s": float,
 }
 CHAIR_SIM_KEYS: dict[str, type] = {
     "protocol": str,
@@ -351,6 +354,10 @@ def _parse_chair(
         raise ConfigError(f"{where}.baud must be 0 (driver default) or positive, got {device.baud}")
     if not 1 <= device.interval_s <= 60:
         raise ConfigError(f"{where}.interval_s must be 1-60 seconds, got {device.interval_s}")
+    if not 1 <= device.push_interval_s <= 600:
+        raise ConfigError(
+            f"{where}.push_interval_s must be 1-600 s, got {device.push_interval_s:g}"
+        )
     if not device.simulated and not device.url:
         raise ConfigError(f"{where}.url is required for device kind {device.kind!r}")
     if device.simulated and device.url:
@@ -497,6 +504,7 @@ def load(
         baud=_get(dev, "device", "baud", int, 0),
         rtscts=_get(dev, "device", "rtscts", bool, False),
         interval_s=_get(dev, "device", "interval_s", int, 1),
+        push_interval_s=_get(dev, "device", "push_interval_s", float, 10.0),
     )
     if device.baud < 0:
         raise ConfigError(
@@ -504,6 +512,10 @@ def load(
         )
     if not 1 <= device.interval_s <= 60:
         raise ConfigError(f"[device] interval_s must be 1-60 seconds, got {device.interval_s}")
+    if not 1 <= device.push_interval_s <= 600:
+        raise ConfigError(
+            f"[device] push_interval_s must be 1-600 s, got {device.push_interval_s:g}"
+        )
     if not device.simulated and not device.url:
         raise ConfigError(f"[device] url is required for device kind {device.kind!r}")
     simulator = SimulatorConfig(

@@ -33,6 +33,7 @@ from devices.clock import Clock, SystemClock
 from devices.errors import DeviceInitError, ProtocolError
 from devices.model import DeviceState, Reading, TechnicalEvent, TechnicalEventKind
 from devices.plausibility import screen
+from devices.port_watch import is_local_path, wait_for_port
 from devices.transport import open_transport
 
 log = logging.getLogger("devices.runner")
@@ -230,6 +231,8 @@ class DeviceRunner(threading.Thread):
 
     def _backoff(self, attempt: int) -> bool:
         delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+        if is_local_path(self.link.url):  # an unplugged adapter: reopen the moment it is back
+            return wait_for_port(self.link.url, delay, self._stop_event)
         return self._stop_event.wait(delay)
 
     def _close_port(self, port: serial.SerialBase) -> None:

@@ -343,7 +343,9 @@ def main(argv: Sequence[str]) -> int:
     link = LinkConfig(
         url, args.baud or driver_cls.default_baud, driver_cls.parity, device_id=args.chair
     )
-    runner = DeviceRunner(driver_cls(), link, pipeline, clock=clock, name="runner-run")
+    driver = driver_cls()
+    pipeline.engine.link_gap_s = driver.quiet_after_s  # a gateway pushing every 10 s is not lost
+    runner = DeviceRunner(driver, link, pipeline, clock=clock, name="runner-run")
     runner.start()
     pipeline.start_ticking(clock, name="alarm-ticker-run")
     # The scripted infusion: the engine escalates a lost monitor and watches the NIBP schedule

@@ -333,6 +333,9 @@ class AlarmEngine:
         self._sensor_off_event_at: datetime | None = None
         #: False for a monitor with no cuff (a pulse oximeter): "NIBP overdue" would be noise.
         self.nibp_expected = True
+        #: Longest silence a healthy link shows (a gateway's push interval, x2); set by the chair.
+        self.link_gap_s = 0.0
+        self._port_gone = False  # DISCONNECTED seen, no data since: comm lost at once (issue 12)
         #: Faults of the console itself (no sound, no record): kind -> (reason, since).
         self._console_faults: dict[TechnicalAlarmKind, tuple[str, datetime]] = {}
         self._last_data_at: datetime | None = None
@@ -444,6 +447,7 @@ class AlarmEngine:
         for reading in readings:
             at = self._advance(reading.received_at)
             self._last_data_at = at
+            self._port_gone = False
             if reading.usable:
                 assert reading.value is not None
                 self._on_usable(reading.metric, reading.value, at)
@@ -463,6 +467,7 @@ class AlarmEngine:
         """The link's state; STOPPED (a deliberate stop) ends communication-lost watching."""
         self._begin(now)
         self._link_state = state
+        self._port_gone = self._port_gone or state is DeviceState.DISCONNECTED
         return self._finish(now)
 
     def tick(self, now: datetime) -> list[AlarmEvent]:
@@ -956,7 +961,7 @@ class AlarmEngine:
         comm: _Condition | None = None
         if origin is not None and self._link_state is not DeviceState.STOPPED:
             silence = (now - origin).total_seconds()
-            if silence >= timings.comm_lost_after_s:
+            if silence >= max(timings.comm_lost_after_s, self.link_gap_s) or self._port_gone:
                 high = self._infusion_running and silence >= timings.comm_lost_escalate_s
                 link = (
                     f", link {self._link_state.value}"

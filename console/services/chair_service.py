@@ -67,6 +67,7 @@ from console.domain.session import (
     SessionRuleError,
 )
 from console.services.device_bridge import DeviceBridge
+from console.services.driver_factory import build_driver
 from console.services.plot_buffer import RingBuffer
 from console.storage.repository import (
     DuplicatePatientError,
@@ -86,7 +87,6 @@ from console.storage.writer import (
     worth_recording,
 )
 from devices.clock import Clock
-from devices.drivers.ge_datex import DatexDriver
 from devices.model import (
     NIBP_METRICS,
     DeviceState,
@@ -491,7 +491,9 @@ class ChairService(QObject):
             )
             self.endpoint = self.simulator.endpoint
         cls = self.driver_cls
-        driver = DatexDriver(interval_s=dev.interval_s) if cls is DatexDriver else cls()
+        driver = build_driver(cls, dev)
+        # A link that is silent by design for longer than the alarm's 10 s is not lost sooner.
+        self.pipeline.engine.link_gap_s = driver.quiet_after_s
         link = LinkConfig(
             url=self.device_url,
             baudrate=dev.baud or cls.default_baud,

@@ -62,6 +62,7 @@ class Hl7Driver(Driver):
         facility: str | None = None,
         default_tz: tzinfo = UTC,
         ack_id_prefix: str = "ACK",
+        push_interval_s: float = 10.0,
     ) -> None:
         """Prepare a receiver.
 
@@ -72,7 +73,15 @@ class Hl7Driver(Driver):
             facility: our MSH-4 in ACKs; default: the gateway's MSH-6.
             default_tz: zone of HL7 timestamps sent without one.
             ack_id_prefix: ACK control ids are this prefix plus a 5-digit counter.
+            push_interval_s: how often the gateway is configured to push a message; the quiet
+                watchdog and the console's communication-lost alarm follow it.
+
+        Raises:
+            ValueError: a push interval that is not positive.
         """
+        if not push_interval_s > 0:
+            raise ValueError(f"push_interval_s must be positive, got {push_interval_s}")
+        self.push_interval_s = push_interval_s
         self.device_id = device_id
         self.application = application
         self.facility = facility
@@ -88,8 +97,12 @@ class Hl7Driver(Driver):
 
     @property
     def quiet_after_s(self) -> float:
-        """Gateways push every 10-60 s; a minute of silence means the feed has stopped."""
-        return 60.0
+        """One missed push plus 10 s of slack: ``2 x push_interval_s + 10`` (30 s at 10 s).
+
+        A fixed 10 s threshold put a gateway pushing every 10 s exactly on the edge: 11
+        zero-length communication-lost alarms in 75 minutes (issue 12).
+        """
+        return 2.0 * self.push_interval_s + 10.0
 
     @property
     def framer(self) -> MllpFramer:

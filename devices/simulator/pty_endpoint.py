@@ -219,6 +219,10 @@ class PtyEndpoint(WireEndpoint):
         return master
 
     def _unplug_fd(self) -> None:
+        # The path goes first, as udev removes /dev/ttyUSB0 when an adapter is pulled: a client
+        # must not reopen a dead pty number that another program may be given next.
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
         for fd in (self._fd, self._slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
