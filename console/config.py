@@ -8,6 +8,7 @@ clear message at start-up, never a surprise during a session.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,11 @@ class DeviceConfig:
     interval_s: int = 1
     #: HL7 gateway: seconds between its pushes; "communication lost" waits for a missed one.
     push_interval_s: float = 10.0
+    #: HL7 gateway: MSH-9 types whose observations are applied; others are refused (AR).
+    hl7_accept: tuple[str, ...] = ("ORU^R01",)
+    #: HL7 gateway: this chair's bed as PV1-3 (``unit^room^bed``, parts may be left empty);
+    #: empty: every message on the port is this chair's.
+    hl7_location: str = ""
 
     @property
     def simulated(self) -> bool:
@@ -304,6 +310,8 @@ CHAIR_DEVICE_KEYS: dict[str, type] = {
     "rtscts": bool,
     "interval_s": int,
     "push_interval_s": float,
+    "hl7_accept": list,
+    "hl7_location": str,
 }
 CHAIR_SIM_KEYS: dict[str, type] = {
     "protocol": str,
@@ -312,6 +320,18 @@ CHAIR_SIM_KEYS: dict[str, type] = {
     "seed": int,
     "nibp_interval_s": float,
 }
+
+
+_HL7_TYPE = re.compile(r"[A-Z0-9]{3}(\^[A-Z0-9]{3})?")
+
+
+def _hl7_accept(value: list[Any], where: str) -> tuple[str, ...]:
+    """An ``hl7_accept`` list checked: MSH-9 types such as ``ORU^R01`` (or ``ORU``: any)."""
+    if not value or not all(isinstance(v, str) and _HL7_TYPE.fullmatch(v) for v in value):
+        raise ConfigError(
+            f'{where} must be a non-empty list of HL7 message types like "ORU^R01", got {value!r}'
+        )
+    return tuple(value)
 
 
 def _chair_value(item: Mapping[str, Any], where: str, key: str, kind: type, default: Any) -> Any:
@@ -340,12 +360,12 @@ def _parse_chair(
     if not name:
         raise ConfigError(f"{where}.name must not be empty")
     dev = DeviceConfig()
-    device = DeviceConfig(
-        **{
-            k: _chair_value(item, where, k, t, getattr(dev, k))
-            for k, t in CHAIR_DEVICE_KEYS.items()
-        }
-    )
+    values: dict[str, Any] = {
+        k: _chair_value(item, where, k, t, list(dev.hl7_accept) if t is list else getattr(dev, k))
+        for k, t in CHAIR_DEVICE_KEYS.items()
+    }
+    values["hl7_accept"] = _hl7_accept(values["hl7_accept"], f"{where}.hl7_accept")
+    device = DeviceConfig(**values)
     if not device.simulated and device.kind not in device_kinds:
         raise ConfigError(
             f"{where}.kind {device.kind!r} is not one of {', '.join([SIM_KIND, *device_kinds])}"
@@ -505,6 +525,10 @@ def load(
         rtscts=_get(dev, "device", "rtscts", bool, False),
         interval_s=_get(dev, "device", "interval_s", int, 1),
         push_interval_s=_get(dev, "device", "push_interval_s", float, 10.0),
+        hl7_accept=_hl7_accept(
+            _get(dev, "device", "hl7_accept", list, ["ORU^R01"]), "[device] hl7_accept"
+        ),
+        hl7_location=_get(dev, "device", "hl7_location", str, ""),
     )
     if device.baud < 0:
         raise ConfigError(

@@ -106,6 +106,8 @@ class TechnicalEventKind(enum.StrEnum):
     QUIET = "quiet"
     FRAME_ERROR = "frame_error"
     SENSOR_OFF = "sensor_off"
+    #: An HL7 message named another patient than the chair's open session (not applied).
+    WRONG_PATIENT = "wrong_patient"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from console.domain import wrong_patient
 from console.domain.alarm_events import (
     AlarmEvent,
     AlarmEventKind,
@@ -95,6 +96,7 @@ _TECHNICAL_TILE: dict[TechnicalAlarmKind, Metric | None] = {
     TechnicalAlarmKind.INVALID_VALUE: None,  # the flagged metric itself, set per condition
     TechnicalAlarmKind.AUDIO_UNAVAILABLE: None,
     TechnicalAlarmKind.STORAGE_UNAVAILABLE: None,
+    TechnicalAlarmKind.WRONG_PATIENT: None,
 }
 
 
@@ -331,6 +333,7 @@ class AlarmEngine:
         self._flagged: dict[Metric, _Flagged] = {}
         self._spo2_invalid_since: datetime | None = None
         self._sensor_off_event_at: datetime | None = None
+        self._wrong_patient = wrong_patient.WrongPatientWatch()
         #: False for a monitor with no cuff (a pulse oximeter): "NIBP overdue" would be noise.
         self.nibp_expected = True
         #: Longest silence a healthy link shows (a gateway's push interval, x2); set by the chair.
@@ -461,6 +464,8 @@ class AlarmEngine:
         at = self._begin(now)
         if event.kind is TechnicalEventKind.SENSOR_OFF and self._sensor_off_event_at is None:
             self._sensor_off_event_at = at
+        if event.kind is TechnicalEventKind.WRONG_PATIENT:
+            self._wrong_patient.note(at)
         return self._finish(now)
 
     def on_link_state(self, state: DeviceState, now: datetime) -> list[AlarmEvent]:
@@ -995,6 +1000,15 @@ class AlarmEngine:
                 tile=Metric.SPO2,
             )
         self._set(TechnicalAlarmKind.SENSOR_OFF.value, sensor, now, "SpO2 signal back")
+        wp_at = self._wrong_patient.active_since(now)
+        wp = (
+            None
+            if wp_at is None
+            else _technical(
+                TechnicalAlarmKind.WRONG_PATIENT, Priority.MEDIUM, wrong_patient.MESSAGE, wp_at
+            )
+        )
+        self._set(TechnicalAlarmKind.WRONG_PATIENT.value, wp, now, wrong_patient.END_MESSAGE)
 
         # NIBP overdue (b3): during the infusion and the first part of recovery.
         overdue: _Condition | None = None

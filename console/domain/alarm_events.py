@@ -60,6 +60,7 @@ class TechnicalAlarmKind(enum.StrEnum):
     INVALID_VALUE = "invalid_value"
     AUDIO_UNAVAILABLE = "audio_unavailable"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    WRONG_PATIENT = "wrong_patient"
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,7 @@ from console.domain.session import (
     SessionRuleError,
 )
 from console.services.device_bridge import DeviceBridge
-from console.services.driver_factory import build_driver
+from console.services.driver_factory import build_driver, tell_session_mrn
 from console.services.plot_buffer import RingBuffer
 from console.storage.repository import (
     DuplicatePatientError,
@@ -505,6 +505,7 @@ class ChairService(QObject):
         self.runner = DeviceRunner(
             driver, link, self.pipeline, clock=self.clock, name=f"runner-{self.settings.chair_name}"
         )
+        self._tell_link_patient()
         self.runner.start()
         # Alarm timers run on the pipeline's own thread, not on a QTimer: a busy GUI must not
         # delay "communication lost" (see console.domain.pipeline).
@@ -678,6 +679,7 @@ class ChairService(QObject):
         self._reset_profile(user)
         self._retime_simulated_patient()
         log.info("chair %s: new session %s for %s", self.settings.chair_name, sid, plan.mrn)
+        self._tell_link_patient()
         self.sig_session_changed.emit()
         return sid
 
@@ -1178,6 +1180,7 @@ class ChairService(QObject):
             self.set_infusion_running(True)
         self._retime_simulated_patient()
         log.info("chair %s: session %s resumed by %s", self.settings.chair_name, summary.id, by)
+        self._tell_link_patient()
 
     def _reload_trends(self, session_id: int, shift_min: float) -> None:
         """Put the resumed session's stored trends before the live ones (a gap between)."""
@@ -1199,6 +1202,12 @@ class ChairService(QObject):
         self._submit(lambda sid: SessionEndItem(sid, now))
         with self._store_lock:
             self.session_id = None
+        self._tell_link_patient()
+
+    def _tell_link_patient(self) -> None:
+        """The HL7 driver checks PID-3 against the open session's MRN (simulators: their own)."""
+        rec = None if self.simulated or self.session_id is None else self.patient_record
+        tell_session_mrn(self.runner.driver if self.runner else None, rec.mrn if rec else None)
         self._take_over_from_script()
 
     def _reset_profile(self, user: str) -> None:

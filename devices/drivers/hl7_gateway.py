@@ -10,12 +10,15 @@ and per TCP connection.  All byte work lives in :mod:`devices.protocols.hl7_pcd0
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
 from typing import ClassVar
 
 from devices.base import Driver, DriverOutput
-from devices.model import NIBP_METRICS, Metric, Reading
+from devices.errors import ProtocolError
+from devices.model import NIBP_METRICS, Metric, Reading, TechnicalEvent, TechnicalEventKind
 from devices.protocols.hl7_pcd01 import (
     DEFAULT_APPLICATION,
     Hl7Message,
@@ -24,6 +27,12 @@ from devices.protocols.hl7_pcd01 import (
     decode_message,
     encode_ack,
     frame,
+)
+from devices.protocols.hl7_routing import (
+    DEFAULT_ACCEPTED_TYPES,
+    location_matches,
+    pv1_location,
+    type_accepted,
 )
 
 log = logging.getLogger("devices.hl7")
@@ -63,6 +72,8 @@ class Hl7Driver(Driver):
         default_tz: tzinfo = UTC,
         ack_id_prefix: str = "ACK",
         push_interval_s: float = 10.0,
+        accepted_types: Iterable[str] = DEFAULT_ACCEPTED_TYPES,
+        location: str = "",
     ) -> None:
         """Prepare a receiver.
 
@@ -75,6 +86,11 @@ class Hl7Driver(Driver):
             ack_id_prefix: ACK control ids are this prefix plus a 5-digit counter.
             push_interval_s: how often the gateway is configured to push a message; the quiet
                 watchdog and the console's communication-lost alarm follow it.
+            accepted_types: MSH-9 types whose observations are applied (``ORU^R01``); other
+                messages are answered ``AR`` and counted as errors, never applied.
+            location: the bed this chair is (PV1-3 binding, see
+                :mod:`devices.protocols.hl7_routing`); messages for other beds are answered
+                ``AA`` and not applied.  Empty: every message.
 
         Raises:
             ValueError: a push interval that is not positive.
@@ -82,6 +98,13 @@ class Hl7Driver(Driver):
         if not push_interval_s > 0:
             raise ValueError(f"push_interval_s must be positive, got {push_interval_s}")
         self.push_interval_s = push_interval_s
+        self.accepted_types = tuple(accepted_types)
+        self.location = location
+        #: MRN of the chair's open session (PID-3 must match it); set by the console.
+        self._session_mrn: str | None = None
+        self._mrn_lock = threading.Lock()
+        self.messages_other_location = 0
+        self.messages_wrong_patient = 0
         self.device_id = device_id
         self.application = application
         self.facility = facility
@@ -117,6 +140,20 @@ class Hl7Driver(Driver):
     def on_quiet(self) -> list[bytes]:
         """Nothing to send: a gateway cannot be asked to push sooner."""
         return []
+
+    def set_session_mrn(self, mrn: str | None) -> None:
+        """The MRN of the session open on this chair, None without one (any thread).
+
+        While set, a message that names another patient in PID-3 is refused (issue 12).
+        """
+        with self._mrn_lock:
+            self._session_mrn = mrn.strip() if mrn and mrn.strip() else None
+
+    @property
+    def session_mrn(self) -> str | None:
+        """What :meth:`set_session_mrn` last set."""
+        with self._mrn_lock:
+            return self._session_mrn
 
     def next_ack_id(self) -> str:
         """The next MSH-10 for an acknowledgement (``ACK00001``, ``ACK00002`` …)."""
@@ -154,18 +191,13 @@ class Hl7Driver(Driver):
                 continue
             if message.header.is_ack:
                 continue
+            refusal = self._refusal(message, raw, received_at, out)
+            if refusal is not None:
+                code, text, error_code = refusal
+                out.replies.append(self._ack(message, received_at, code, text, error_code))
+                continue
             self.messages_ok += 1
-            out.replies.append(
-                frame(
-                    encode_ack(
-                        message.header,
-                        control_id=self.next_ack_id(),
-                        now=received_at,
-                        application=self._application(False),
-                        facility=self.facility,
-                    )
-                )
-            )
+            out.replies.append(self._ack(message, received_at, "AA", "", ""))
             if self._is_duplicate(message.control_id):
                 self.duplicates += 1
                 log.debug("duplicate HL7 message %s: acknowledged again", message.control_id)
@@ -174,6 +206,57 @@ class Hl7Driver(Driver):
         return out
 
     # -- internals ------------------------------------------------------------------------
+    def _ack(
+        self, message: Hl7Message, at: datetime, code: str, text: str, error_code: str
+    ) -> bytes:
+        return frame(
+            encode_ack(
+                message.header,
+                control_id=self.next_ack_id(),
+                now=at,
+                code=code,
+                application=self._application(False),
+                facility=self.facility,
+                text=text,
+                error_code=error_code,
+            )
+        )
+
+    def _refusal(
+        self, message: Hl7Message, raw: bytes, at: datetime, out: DriverOutput
+    ) -> tuple[str, str, str] | None:
+        """(ACK code, text, ERR code) when ``message`` must not be applied here, else None.
+
+        Wrong message type: AR and a counted error.  Another bed: AA (received, just not this
+        chair's).  Another patient than the session's: AE and a WRONG_PATIENT event, which the
+        console raises as "data for another patient on this chair".  Patient identifiers are
+        kept out of texts and logs.
+        """
+        header = message.header
+        if not type_accepted(header.message_type, header.trigger_event, self.accepted_types):
+            self.messages_rejected += 1
+            kind = f"{header.message_type}^{header.trigger_event}"
+            text = f"message type {kind} not accepted here (accepted: {self.accepted_types})"
+            out.errors.append(ProtocolError(f"HL7 {message.control_id}: {text}", raw))
+            return "AR", text, "200"
+        separator = header.encoding_characters[:1] or "^"
+        if not location_matches(self.location, pv1_location(raw), separator):
+            self.messages_other_location += 1
+            return "AA", "", ""
+        mrn = self.session_mrn
+        named = {p.strip() for p in message.patient_ids if p.strip()}
+        if mrn is not None and named and named != {mrn}:
+            self.messages_wrong_patient += 1
+            detail = (
+                f"HL7 message {message.control_id} names another patient (PID-3) than the "
+                "session open on this chair: readings not applied"
+            )
+            out.events.append(
+                TechnicalEvent(TechnicalEventKind.WRONG_PATIENT, at, detail, self.device_id)
+            )
+            return "AE", "PID-3 is not the patient of the session on this chair", "204"
+        return None
+
     def _application(self, unknown_sender: bool) -> str | None:
         if self.application is not None:
             return self.application
