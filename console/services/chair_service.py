@@ -1202,13 +1202,13 @@ class ChairService(QObject):
         self._submit(lambda sid: SessionEndItem(sid, now))
         with self._store_lock:
             self.session_id = None
+        self._take_over_from_script()
         self._tell_link_patient()
 
     def _tell_link_patient(self) -> None:
         """The HL7 driver checks PID-3 against the open session's MRN (simulators: their own)."""
         rec = None if self.simulated or self.session_id is None else self.patient_record
         tell_session_mrn(self.runner.driver if self.runner else None, rec.mrn if rec else None)
-        self._take_over_from_script()
 
     def _reset_profile(self, user: str) -> None:
         clinic = self.settings.alarm_profile
