@@ -541,8 +541,7 @@ class IntelliVueFramer:
                     self._buf += tail
                     self._escapes += tail.count(ESC)
                     if self._too_big(len(self._buf)):
-                        # Report now and drop the bytes up to the next delimiter, so memory
-                        # stays bounded and the outcome matches an unsplit stream.
+                        # Report now, drop the bytes up to the next delimiter (bounded memory).
                         self._reject(bytes(self._buf), self._too_long(), result)
                         self._overflow = True
                         self._buf.clear()
@@ -553,7 +552,6 @@ class IntelliVueFramer:
                 self._escapes += chunk.count(ESC, pos, delimiter)
             pos = delimiter + 1
             raw = bytes(self._buf)
-            # The incremental check's measure; _escapes already counts the 7D bytes of _buf.
             overflowed = self._overflow or self._too_big(len(raw))
             if overflowed and not self._overflow:
                 self._reject(raw, self._too_long(), result)
