@@ -1000,15 +1000,9 @@ class AlarmEngine:
                 tile=Metric.SPO2,
             )
         self._set(TechnicalAlarmKind.SENSOR_OFF.value, sensor, now, "SpO2 signal back")
-        wp_at = self._wrong_patient.active_since(now)
-        wp = (
-            None
-            if wp_at is None
-            else _technical(
-                TechnicalAlarmKind.WRONG_PATIENT, Priority.MEDIUM, wrong_patient.MESSAGE, wp_at
-            )
-        )
-        self._set(TechnicalAlarmKind.WRONG_PATIENT.value, wp, now, wrong_patient.END_MESSAGE)
+        wp_at, wp_kind = self._wrong_patient.active_since(now), TechnicalAlarmKind.WRONG_PATIENT
+        wp = _technical(wp_kind, Priority.MEDIUM, wrong_patient.MESSAGE, wp_at) if wp_at else None
+        self._set(wp_kind.value, wp, now, wrong_patient.END_MESSAGE)
 
         # NIBP overdue (b3): during the infusion and the first part of recovery.
         overdue: _Condition | None = None
