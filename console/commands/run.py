@@ -47,6 +47,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sqlalchemy.engine import Engine
+
 from console.commands.run_record import (
     EpisodeLog,
     WireTap,
@@ -57,7 +59,7 @@ from console.commands.run_record import (
     record_table,
     stored_counts,
 )
-from console.config import ConfigError, default_journal_dir, load
+from console.config import ConfigError, Settings, default_journal_dir, load
 from console.domain.alarms import AlarmEvent, AlarmEventKind
 from console.domain.pipeline import MIN_SILENCE_REAL_S, ChairOutputs, ChairPipeline
 from console.storage.engine import describe_url, make_engine
@@ -70,6 +72,7 @@ from console.storage.writer import (
     TechnicalItem,
     worth_recording,
 )
+from devices.base import Driver
 from devices.clock import Clock, ScaledClock, SystemClock
 from devices.errors import BackendUnavailable, DeviceInitError
 from devices.model import DeviceState, Metric, Reading, TechnicalEvent, TechnicalEventKind
@@ -330,7 +333,7 @@ class RunSetup:
     protocol: str | None
     seed: int | None
     kind: str
-    driver_cls: type[Any]
+    driver_cls: type[Driver]
     port: str | None
     baud: int | None
     duration_s: float
@@ -395,7 +398,9 @@ def main(argv: Sequence[str]) -> int:
     return run_session(setup, settings, engine, repo)
 
 
-def run_session(setup: RunSetup, settings: Any, engine: Any, repo: SessionRepository) -> int:
+def run_session(
+    setup: RunSetup, settings: Settings, engine: Engine, repo: SessionRepository
+) -> int:
     """Play the session, store it, print the summary; returns the exit code."""
     clock, scenario, driver_cls = setup.clock, setup.scenario, setup.driver_cls
     session_start = clock.now()
@@ -580,7 +585,7 @@ def _wait_for(clock: PacedClock, until_s: float, *, idle: bool = False) -> str |
 def _report(
     setup: RunSetup,
     session_id: int,
-    engine: Any,
+    engine: Engine,
     writer: StorageWriter,
     recorder: SessionRecorder,
     episodes: EpisodeLog,
