@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from console.commands import run as run_command
+from devices.pacing import PacedClock
 from tests.console.runs import run, run_env
 
 pytestmark = pytest.mark.slow
@@ -120,3 +122,13 @@ def test_same_scenario_and_seed_same_verdict_under_full_cpu_load(tmp_path: Path)
     assert [{**e, "detail": ""} for e in loaded["technical_episodes"]] == [
         {**e, "detail": ""} for e in idle["technical_episodes"]
     ]
+
+
+def test_a_clock_that_cannot_move_ends_the_run_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stuck is not slow: a paced clock that stands still (here: no host ever opens the port)
+    ends the wait with what holds it, instead of hanging the QA job."""
+    monkeypatch.setattr(run_command, "STALL_REAL_S", 0.2)
+    why = run_command._wait_for(PacedClock(300), 10.0)
+    assert why == "the run stalled at 0.0 s: no host has the port open"
