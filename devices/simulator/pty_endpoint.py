@@ -107,9 +107,12 @@ class WireEndpoint(threading.Thread):
             self._flow.cut(False)
 
     def inject(self, data: bytes) -> None:
-        """Write raw bytes on the wire (fault injection: garbage, truncated frames)."""
+        """Write raw bytes on the wire (fault injection: garbage, truncated frames).
+
+        With no host reading yet (paced clock) they would only be flushed by its open: dropped.
+        """
         with self._lock:
-            if self.plugged:
+            if self.plugged and self._flow.host_ready():
                 self._send(data)
 
     def stop(self, timeout_s: float = 5.0) -> None:
