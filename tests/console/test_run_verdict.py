@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sqlite3
 import subprocess
 import time
@@ -19,6 +20,7 @@ import pytest
 
 from tests.console.runs import (
     ROOT,
+    finish,
     rerun_writes_the_journal,
     run,
     run_cmd,
@@ -217,6 +219,32 @@ def test_full_disk_for_the_journal_too_reports_the_loss(tmp_path: Path, small_tm
     assert "readings lost (not stored, not journaled)" in stderr
     assert "<memory>" not in stderr
     assert "for next start" not in stderr  # nothing in memory is "kept"
+
+
+def test_a_file_size_limit_on_database_and_journal_reports_the_loss(tmp_path: Path) -> None:
+    """The same with RLIMIT_FSIZE (no root needed): every file the run writes stops at 640 KiB."""
+    limit = 640 * 1024
+    proc = subprocess.run(
+        run_cmd(
+            "--scenario", str(scenario_file(tmp_path, 30)), "--db", f"sqlite:///{tmp_path / 'q.db'}"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+        env=run_env(tmp_path),
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)),
+    )
+    code, summary, stderr = finish(proc)
+    assert code == 1, stderr
+    hr = summary["record"]["HR"]
+    assert hr["stored"] > 0
+    assert hr["lost"] > 0
+    assert hr["stored"] + hr["journaled"] + hr["lost"] == hr["sent"] == 1799
+    assert summary["storage"]["ended_at_stored"] is False
+    assert "readings lost (not stored, not journaled)" in stderr
+    assert "the end of the session (ended_at) was not stored" in stderr
+    assert "<memory>" not in stderr
 
 
 # -- item 3: the database is down when the run ends ----------------------------------------------
