@@ -103,9 +103,10 @@ def test_same_scenario_and_seed_same_verdict_under_full_cpu_load(tmp_path: Path)
     scenario = tmp_path / "busy-20.toml"
     scenario.write_text(BUSY)
     idle = _run(tmp_path, scenario, "idle")
+    # Busy on every core for the loaded run; each spinner also ends by itself (bounded).
+    spin = "import time\nend = time.monotonic() + 300\nwhile time.monotonic() < end: pass"
     spinners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range(max(2, os.cpu_count() or 2))
+        subprocess.Popen([sys.executable, "-c", spin]) for _ in range(max(2, os.cpu_count() or 2))
     ]
     try:
         loaded = _run(tmp_path, scenario, "loaded")
