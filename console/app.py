@@ -12,11 +12,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from console.config import APP_NAME, Settings, chair_settings
+from console.config import Settings, chair_settings, default_journal_dir
 from console.services.chair_service import ChairService
 from console.services.storage_status import StorageStatusRelay
 from console.storage.engine import describe_url, make_engine
@@ -126,11 +125,6 @@ def make_clock(settings: Settings) -> Clock:
     if settings.device.simulated and settings.simulator.speed != 1.0:
         return ScaledClock(settings.simulator.speed)
     return SystemClock()
-
-
-def default_journal_dir() -> Path:
-    """Where the storage writer spools batches while the database is unreachable."""
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "journal"
 
 
 def build_app(

@@ -120,6 +120,15 @@ def default_db_url() -> str:
     return f"sqlite:///{data_dir / 'infusion-console.sqlite3'}"
 
 
+def default_journal_dir() -> Path:
+    """Where the storage writer spools batches while the database is unreachable.
+
+    The console and the headless ``run`` share it: either one's next start writes what the
+    other left there (the journal files are named after the database).
+    """
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "journal"
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:

@@ -32,6 +32,7 @@ from devices.base import Driver, DriverOutput
 from devices.clock import Clock, SystemClock
 from devices.errors import DeviceInitError, ProtocolError
 from devices.model import DeviceState, Reading, TechnicalEvent, TechnicalEventKind
+from devices.pacing import TO_DEVICE, TO_HOST, flow_of
 from devices.plausibility import screen
 from devices.port_watch import is_local_path, wait_for_port
 from devices.transport import open_transport
@@ -94,6 +95,8 @@ class DeviceRunner(threading.Thread):
         self.link = link
         self.sink = sink
         self.clock: Clock = clock or SystemClock()
+        # A paced clock (headless runs) stands still while we are behind; a no-op otherwise.
+        self._flow = flow_of(self.clock)
         self._opener = opener or _open_link
         self._stop_event = threading.Event()
         self._port: serial.SerialBase | None = None
@@ -144,6 +147,7 @@ class DeviceRunner(threading.Thread):
             finally:
                 with self._port_lock:
                     self._port = None
+                self._flow.link_down()
                 self._close_port(port)
             attempt = 0 if streamed else attempt + 1
             if not self._stop_event.is_set() and self._backoff(attempt):
@@ -155,6 +159,7 @@ class DeviceRunner(threading.Thread):
         self._event(TechnicalEventKind.CONNECTED, self.link.url)
         self._set_state(DeviceState.CONNECTED)
         self._write(port, self.driver.handshake())
+        self._flow.link_up()
         streamed = False
         logged_errors = 0
         last_good = self.clock.monotonic()
@@ -204,6 +209,7 @@ class DeviceRunner(threading.Thread):
                         self.sink.on_readings(out.readings)
                     except Exception:  # a bug downstream must not stop the link
                         log.exception("%s: the reading sink failed; link continues", self.name)
+                self._flow.delivered(TO_HOST, len(chunk))
             self._write(port, self.driver.poll_requests(now))
             silent = self.clock.monotonic() - last_good
             if (
@@ -227,6 +233,7 @@ class DeviceRunner(threading.Thread):
     # -- helpers ----------------------------------------------------------------------------
     def _write(self, port: serial.SerialBase, messages: list[bytes]) -> None:
         for message in messages:
+            self._flow.sent(TO_DEVICE, len(message))
             port.write(message)
 
     def _backoff(self, attempt: int) -> bool:

@@ -16,7 +16,21 @@ Summary (stdout, one JSON object; field names are a contract)::
                  "onset_s": 1521.0, "end_s": 1712.0, "message": "..."}],
      "expected": [{"parameter": "HR", "priority": "medium", "from_s": 1500.0, "to_s": 1740.0,
                    "met": true, "at_s": 1521.0}],
-     "unexpected": [], "passed": true}
+     "unexpected": [], "passed": true,
+     "record": {"HR": {"sent": 2399, "received": 2399, "stored": 2399, "journaled": 0,
+                       "lost": 0}, ...},
+     "technical_episodes": [{"kind": "COMM_LOST", "start_s": 910.5, "end_s": 961.0,
+                             "detail": "...", "scripted": true}],
+     "storage": {"database": "sqlite:///...", "journal": "/.../journal-....jsonl",
+                 "ended_at_stored": true, "ended_at_journaled": false, ...},
+     "pace": {"held_real_s": 0.4, "stalled": null}}
+
+The verdict's rules are in :mod:`console.commands.run_record` (the record) and :func:`judge` (the
+alarms).  A scenario runs on a :class:`~devices.pacing.PacedClock`: the clock stands still while
+the console's reader (or the simulator) is behind, so a loaded machine slows the run down and
+never changes its readings or its verdict.  The record is written through the same fsync'd
+journal as the console's, so a database that is down or full loses nothing that ``run`` reports
+as kept.
 """
 
 from __future__ import annotations
@@ -29,32 +43,62 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from console.config import ConfigError, load
+from sqlalchemy.engine import Engine
+
+from console.commands.run_record import (
+    EpisodeLog,
+    WireTap,
+    alarm_episodes,
+    batch_readings,
+    mark_scripted,
+    record_failures,
+    record_table,
+    stored_counts,
+)
+from console.config import ConfigError, Settings, default_journal_dir, load
 from console.domain.alarms import AlarmEvent, AlarmEventKind
-from console.domain.pipeline import ChairOutputs, ChairPipeline
+from console.domain.pipeline import MIN_SILENCE_REAL_S, ChairOutputs, ChairPipeline
 from console.storage.engine import describe_url, make_engine
 from console.storage.repository import SessionRepository
 from console.storage.writer import (
     AlarmItem,
     ReadingsItem,
+    SessionEndItem,
     StorageWriter,
     TechnicalItem,
     worth_recording,
 )
+from devices.base import Driver
 from devices.clock import Clock, ScaledClock, SystemClock
-from devices.errors import BackendUnavailable
+from devices.errors import BackendUnavailable, DeviceInitError
 from devices.model import DeviceState, Metric, Reading, TechnicalEvent, TechnicalEventKind
+from devices.pacing import PacedClock
 from devices.registry import driver_class
 from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.cli import parse_speed
 from devices.simulator.launch import SIM_MONITORS, driver_kind, protocols, start_simulator
-from devices.simulator.scenario import ExpectedAlarm, ScenarioError, load_scenario
+from devices.simulator.scenario import ExpectedAlarm, Scenario, ScenarioError, load_scenario
+from devices.transport import open_transport
 
 PRIORITY_RANK = {"low": 1, "medium": 2, "high": 3}
+#: Seconds of real time to wait for the record to reach the database at the end of a run.
+FLUSH_TIMEOUT_S = 10.0
+#: Real seconds to wait for the storage writer to end: a batch it is writing when the run ends
+#: may first wait out the database's own time-outs (SQLite's lock wait, PostgreSQL's connect).
+STOP_TIMEOUT_S = 60.0
+#: A paced clock that has not moved for this long in real time is stuck, not slow: the run
+#: ends and fails, saying what held it (a simulator or reader that died, a port that vanished).
+STALL_REAL_S = 30.0
+#: The paced run ends this far before ``duration_s``, so a record due exactly at the end is
+#: consistently outside the session (never half in, depending on thread timing).
+END_MARGIN_S = 1e-3
+#: Alarm timers tick half-way between the simulator's whole-second records, so a tick and a
+#: record never tie.
+TICK_OFFSET_S = 0.5
 
 
 def _priority_name(ev: AlarmEvent) -> str:
@@ -225,13 +269,33 @@ def _alarm_json(a: AlarmRecord) -> dict[str, Any]:
     }
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Bad arguments are one line on stderr and exit 2 (QA scripts read the last line)."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``run`` command line."""
-    p = argparse.ArgumentParser(
+    p = _OneLineParser(
         prog="infusion-console run",
         description="Run one whole monitoring session headless and print a JSON summary. "
-        "Exit 0: every expected alarm came in its window and no unexpected physiological "
-        "alarm did; 1: otherwise; 2: bad arguments.",
+        "Exit 0: every expected alarm came in its window, no unexpected physiological alarm "
+        "did, every reading sent was stored, and the link was never lost unless the scenario "
+        "scripted it; 1: otherwise (reasons on stderr); 2: bad arguments, or a port, "
+        "scenario or database that cannot be opened.",
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--scenario", metavar="NAME|FILE", help="built-in scenario or a .toml file")
@@ -244,10 +308,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL (default: the console's database)")
     p.add_argument("--config", metavar="FILE", type=Path, help="user TOML configuration")
     p.add_argument("--port", metavar="URL", help="with --device: pyserial URL of the monitor")
-    p.add_argument("--baud", type=int, metavar="N", help="with --device: baud rate")
+    p.add_argument("--baud", type=_positive_int, metavar="N", help="with --device: baud rate")
     p.add_argument("--duration", type=float, metavar="S", help="with --device: seconds to monitor")
     p.add_argument("--chair", default="QA", help="chair name stored with the session")
     return p
+
+
+def check_port(url: str, baudrate: int, parity: str) -> str | None:
+    """Open and close ``url`` once; the reason in one line when it cannot be opened."""
+    try:
+        port = open_transport(url, baudrate, parity=parity)
+    except DeviceInitError as err:
+        return str(err).splitlines()[0]
+    port.close()
+    return None
+
+
+@dataclass
+class RunSetup:
+    """Everything :func:`run_session` needs, checked by :func:`main`."""
+
+    clock: Clock
+    scenario: Scenario | None
+    protocol: str | None
+    seed: int | None
+    kind: str
+    driver_cls: type[Driver]
+    port: str | None
+    baud: int | None
+    duration_s: float
+    chair: str
 
 
 def main(argv: Sequence[str]) -> int:
@@ -259,7 +349,7 @@ def main(argv: Sequence[str]) -> int:
         sys.stderr.write(f"{parser.prog}: error: {msg}\n")
         return 2
 
-    if args.device and (not args.port or not args.duration or args.duration <= 0):
+    if args.device and (not args.port or not args.duration or not 0 < args.duration < 1e9):
         return usage("--device needs --port URL and --duration S (S > 0)")
     try:
         settings = load(args.config, {"storage.db_url": args.db})
@@ -274,7 +364,7 @@ def main(argv: Sequence[str]) -> int:
             scenario = load_scenario(args.scenario)
         except ScenarioError as err:
             return usage(str(err))
-        clock = ScaledClock(args.speed or parse_speed("max"))
+        clock = PacedClock(args.speed or parse_speed("max"))
         kind = driver_kind(args.protocol)
     else:
         clock = SystemClock() if args.speed in (None, 1.0) else ScaledClock(args.speed)
@@ -283,38 +373,73 @@ def main(argv: Sequence[str]) -> int:
         driver_cls = driver_class(kind)
     except BackendUnavailable as err:
         return usage(str(err))
+    if scenario is None:
+        why = check_port(args.port, args.baud or driver_cls.default_baud, driver_cls.parity)
+        if why is not None:
+            return usage(why)
     try:
         engine = make_engine(settings.db_url)
         repo = SessionRepository(engine)
         repo.upgrade()
     except Exception as err:  # a bad URL, no server, a newer schema: reported, not raised
-        return usage(f"database {describe_url(settings.db_url)}: {err}")
+        return usage(f"database {describe_url(settings.db_url)}: {str(err).splitlines()[0]}")
+    setup = RunSetup(
+        clock=clock,
+        scenario=scenario,
+        protocol=args.protocol if scenario else None,
+        seed=args.seed if scenario else None,
+        kind=kind,
+        driver_cls=driver_cls,
+        port=args.port,
+        baud=args.baud,
+        duration_s=scenario.duration_s if scenario else float(args.duration),
+        chair=args.chair,
+    )
+    return run_session(setup, settings, engine, repo)
 
+
+def run_session(
+    setup: RunSetup, settings: Settings, engine: Engine, repo: SessionRepository
+) -> int:
+    """Play the session, store it, print the summary; returns the exit code."""
+    clock, scenario, driver_cls = setup.clock, setup.scenario, setup.driver_cls
     session_start = clock.now()
     sim = None
+    tap = WireTap(clock)
     if scenario is not None:
         sim = start_simulator(
             clock,
-            protocol=args.protocol,
+            protocol=setup.protocol or "datex",
             scenario=scenario,
-            seed=args.seed,
+            seed=setup.seed or 0,
             session_start=session_start,
             name="sim-run",
         )
+        sim.endpoint.tap = tap
         url = sim.path
-        duration_s = scenario.duration_s
     else:
-        url = args.port
-        duration_s = float(args.duration)
-    session_id = repo.create_session(
-        chair=args.chair,
-        started_at=session_start,
-        simulated=scenario is not None,
-        device_kind=kind,
-        device_url=url,
-    )
-    repo.store_session_profile(session_id, settings.alarm_profile, at=session_start)
-    writer = StorageWriter(engine)
+        assert setup.port is not None
+        url = setup.port
+    duration_s = setup.duration_s
+    try:
+        session_id = repo.create_session(
+            chair=setup.chair,
+            started_at=session_start,
+            simulated=scenario is not None,
+            device_kind=setup.kind,
+            device_url=url,
+            profile=settings.alarm_profile,
+        )
+    except Exception as err:  # the database went away since upgrade(): one line, exit 2
+        if sim is not None:
+            sim.stop()
+        sys.stderr.write(
+            f"infusion-console run: error: database {describe_url(engine.url)}: "
+            f"{str(err).splitlines()[0]}\n"
+        )
+        return 2
+    episodes = EpisodeLog(clock, session_start)
+    writer = StorageWriter(engine, on_status=episodes.on_storage, journal_dir=default_journal_dir())
     writer.start()
     recorder = SessionRecorder(session_start)
 
@@ -329,25 +454,32 @@ def main(argv: Sequence[str]) -> int:
         if worth_recording(ev):
             writer.submit(TechnicalItem(session_id, ev))
 
+    def watch(rs: list[Reading]) -> None:
+        episodes.on_readings(rs)
+
     storage = ChairOutputs(store_readings, store_alarms, store_technical, lambda s: None)
+    watcher = ChairOutputs(watch, lambda evs: None, episodes.on_technical, episodes.on_state)
+    paced = isinstance(clock, PacedClock)
     pipeline = ChairPipeline(
         settings.alarm_profile,
-        [storage, recorder.outputs()],
+        [storage, recorder.outputs(), watcher],
         nibp_interval_s=scenario.nibp.interval_s if scenario else settings.alarm_nibp_interval_s,
         # None: the communication-lost watch starts with the ticker, once the link is up (at
         # x300 the set-up before it is tens of simulated seconds that are not silence).
         started_at=None,
+        # A paced clock never runs ahead of the data: no real-time guard is needed, and
+        # without it the alarm timing is the same on a loaded machine.
+        min_silence_real_s=0.0 if paced else MIN_SILENCE_REAL_S,
         pulse_as_hr=pulse_is_hr_source(driver_cls.metrics),
         measures_nibp=Metric.NIBP_SYS in driver_cls.metrics,
     )
     link = LinkConfig(
-        url, args.baud or driver_cls.default_baud, driver_cls.parity, device_id=args.chair
+        url, setup.baud or driver_cls.default_baud, driver_cls.parity, device_id=setup.chair
     )
     driver = driver_cls()
     pipeline.engine.link_gap_s = driver.quiet_after_s  # a gateway pushing every 10 s is not lost
     runner = DeviceRunner(driver, link, pipeline, clock=clock, name="runner-run")
     runner.start()
-    pipeline.start_ticking(clock, name="alarm-ticker-run")
     # The scripted infusion: the engine escalates a lost monitor and watches the NIBP schedule
     # only while the infusion runs (clinical.md b3).
     infusion = (
@@ -355,12 +487,13 @@ def main(argv: Sequence[str]) -> int:
         if scenario
         else []
     )
+    stalled: str | None = None
     try:
-        while (elapsed := (clock.now() - session_start).total_seconds()) < duration_s:
-            while infusion and infusion[0][0] <= elapsed:
-                _at, running = infusion.pop(0)
-                pipeline.set_infusion_running(running, clock.now())
-            time.sleep(0.02)
+        if isinstance(clock, PacedClock):
+            stalled = _paced_loop(clock, pipeline, session_start, duration_s, infusion)
+        else:
+            pipeline.start_ticking(clock, name="alarm-ticker-run")
+            _timed_loop(clock, pipeline, session_start, duration_s, infusion)
     except KeyboardInterrupt:
         pass
     finally:
@@ -368,26 +501,147 @@ def main(argv: Sequence[str]) -> int:
         runner.stop()
         if sim is not None:
             sim.stop()
-        writer.flush()
-        writer.stop()
-        repo.end_session(session_id, clock.now())
-        engine.dispose()
+        writer.submit(SessionEndItem(session_id, clock.now()))
+        writer.flush(FLUSH_TIMEOUT_S)
+        writer.stop(STOP_TIMEOUT_S)
+    return _report(
+        setup,
+        session_id,
+        engine,
+        writer,
+        recorder,
+        episodes,
+        runner,
+        tap,
+        clock,
+        stalled,
+        None if sim is None else sim.monitor,
+    )
 
+
+def _timed_loop(
+    clock: Clock,
+    pipeline: ChairPipeline,
+    session_start: datetime,
+    duration_s: float,
+    infusion: list[tuple[float, bool]],
+) -> None:
+    """A device run: real (or scaled) time passes; the ticker thread runs the alarm timers."""
+    while (elapsed := (clock.now() - session_start).total_seconds()) < duration_s:
+        while infusion and infusion[0][0] <= elapsed:
+            _at, running = infusion.pop(0)
+            pipeline.set_infusion_running(running, clock.now())
+        time.sleep(0.02)
+
+
+def _paced_loop(
+    clock: PacedClock,
+    pipeline: ChairPipeline,
+    session_start: datetime,
+    duration_s: float,
+    infusion: list[tuple[float, bool]],
+) -> str | None:
+    """A scenario run: hold the clock at each alarm tick and scripted step, in session time.
+
+    Returns None when the session reached its end, or what held the clock when it stalled.
+    """
+    base = (session_start - clock.start).total_seconds()
+    end_s = duration_s - END_MARGIN_S
+    next_tick = TICK_OFFSET_S
+    while True:
+        target = min(next_tick, end_s, *(at for at, _r in infusion[:1]))
+        clock.hold("run", base + target)
+        why = _wait_for(clock, base + target)
+        if why is not None:
+            return why
+        at = session_start + timedelta(seconds=target)
+        while infusion and infusion[0][0] <= target:
+            _at, running = infusion.pop(0)
+            pipeline.set_infusion_running(running, at)
+        if target >= end_s:
+            # Everything sent before the end is read and processed before the run stops.
+            return _wait_for(clock, base + target, idle=True)
+        if target >= next_tick:
+            pipeline.tick(at)
+            next_tick += 1.0
+
+
+def _wait_for(clock: PacedClock, until_s: float, *, idle: bool = False) -> str | None:
+    """Wait until the clock reads ``until_s`` (and, with ``idle``, nothing is in flight).
+
+    Returns None, or what holds the clock when it has not moved for :data:`STALL_REAL_S`.
+    """
+    last = clock.monotonic()
+    last_move = time.monotonic()
+    while True:
+        now_s = clock.monotonic()
+        if now_s >= until_s and (not idle or clock.idle()):
+            return None
+        if now_s != last:
+            last, last_move = now_s, time.monotonic()
+        elif time.monotonic() - last_move > STALL_REAL_S:
+            return f"the run stalled at {now_s:.1f} s: {clock.why_held() or 'unknown'}"
+        time.sleep(min(0.01, max(0.0005, (until_s - now_s) / clock.speed)))
+
+
+def _report(
+    setup: RunSetup,
+    session_id: int,
+    engine: Engine,
+    writer: StorageWriter,
+    recorder: SessionRecorder,
+    episodes: EpisodeLog,
+    runner: DeviceRunner,
+    tap: WireTap,
+    clock: Clock,
+    stalled: str | None,
+    sim_monitor: Any,
+) -> int:
+    """Judge the run, print the JSON summary and the reasons; returns the exit code."""
+    scenario = setup.scenario
     expected, unexpected = judge(
         recorder.alarms,
         scenario.expect if scenario else (),
         scenario.allow if scenario else (),
-        driver_cls.metrics,
+        setup.driver_cls.metrics,
     )
-    passed = all(e["met"] for e in expected) and not unexpected
+    received = recorder.readings + recorder.invalid
+    writer_done = not writer.is_alive()
+    on_disk, in_memory = writer.backlog() if writer_done else ([], [])
+    journaled, end_journaled = batch_readings(on_disk, session_id)
+    unsaved, _end_unsaved = batch_readings(in_memory, session_id)
+    stored, end_stored = stored_counts(engine, session_id)
+    engine.dispose()
+    counted_in_db = stored is not None
+    if stored is None:  # the database is down: what the writer neither kept nor lost is in
+        stored = received - journaled - unsaved
+    sent = tap.readings(setup.driver_cls) if scenario is not None else None
+    record = record_table(sent, received, stored, journaled)
+    technical = sorted(
+        [*episodes.episodes, *alarm_episodes(recorder.alarms)], key=lambda e: e.start_s
+    )
+    # A replayed recording ends: the monitor's silence after it is part of the scenario.
+    recording_s = getattr(sim_monitor, "duration_s", None)
+    mark_scripted(technical, scenario, None if recording_s is None else float(recording_s))
+    journal = writer.journal_path
+    reasons = record_failures(
+        record, technical, simulated=scenario is not None, journal=str(journal)
+    )
+    if stalled is not None:
+        reasons.insert(0, stalled)
+    if not writer_done:
+        reasons.append("the storage writer did not finish in time: the record may be incomplete")
+    if not end_stored and not end_journaled:
+        reasons.append("the end of the session (ended_at) was not stored")
+    passed = all(e["met"] for e in expected) and not unexpected and not reasons
     summary = {
         "session_id": session_id,
         "scenario": scenario.name if scenario else None,
-        "protocol": args.protocol if scenario else None,
-        "device": kind,
+        "protocol": setup.protocol,
+        "device": setup.kind,
         "speed": clock.speed,
-        "seed": args.seed if scenario else None,
-        "duration_s": duration_s,
+        "seed": setup.seed,
+        "duration_s": setup.duration_s,
         "simulated": scenario is not None,
         "readings": dict(sorted(recorder.readings.items())),
         "invalid_readings": dict(sorted(recorder.invalid.items())),
@@ -396,6 +650,22 @@ def main(argv: Sequence[str]) -> int:
         "expected": expected,
         "unexpected": [_alarm_json(a) for a in unexpected],
         "passed": passed,
+        "record": record,
+        "technical_episodes": [e.as_json() for e in technical],
+        "storage": {
+            "database": describe_url(engine.url),
+            "counted_in_database": counted_in_db,
+            "journal": None if journal is None else str(journal),
+            "journaled_batches": len(on_disk),
+            "lost_batches": len(in_memory),
+            "rejected_batches": writer.batches_rejected,
+            "ended_at_stored": end_stored,
+            "ended_at_journaled": end_journaled,
+        },
+        "pace": {
+            "held_real_s": round(getattr(clock, "held_real_s", 0.0), 3),
+            "stalled": stalled,
+        },
     }
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     for e in expected:
@@ -409,4 +679,6 @@ def main(argv: Sequence[str]) -> int:
         sys.stderr.write(
             f"FAIL: unexpected {a.parameter} {a.priority} alarm at {a.onset_s:.0f} s\n"
         )
+    for reason in reasons:
+        sys.stderr.write(f"FAIL: {reason}\n")
     return 0 if passed else 1

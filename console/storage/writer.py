@@ -217,6 +217,25 @@ class StorageWriter(threading.Thread):
             return None
         return self._journal.path
 
+    def backlog(self) -> tuple[list[Batch], list[Batch]]:
+        """After :meth:`stop`: what is not in the database, as (in the journal file, in memory).
+
+        Batches in memory only (no journal file, or its disk was full too) are lost at exit.
+        """
+        if self.is_alive():
+            raise RuntimeError("backlog() is for a stopped writer")
+        spools: list[Journal] = [self._overflow]
+        journal = self._journal
+        if journal is not None:
+            spools.insert(0, journal)
+        on_disk: list[Batch] = []
+        in_memory: list[Batch] = []
+        for spool in spools:
+            if not spool.empty:
+                kept = on_disk if self.journal_path == spool.path else in_memory
+                kept.extend(b for _o, b in spool.peek(1 << 30))
+        return on_disk, in_memory
+
     # -- producer side (any thread) -------------------------------------------------------
     def submit(self, item: Item) -> None:
         """Queue an item; never blocks."""
@@ -301,7 +320,13 @@ class StorageWriter(threading.Thread):
                     marker.done.set()
                 waiting = []
             if stopping:
-                if not self._journal.empty:
+                if not self._journal.empty and self.journal_path is None:
+                    log.error(
+                        "database unavailable at shutdown: %d batches held in memory only "
+                        "(no journal file) are lost",
+                        self._journal.pending_batches,
+                    )
+                elif not self._journal.empty:
                     log.warning(
                         "database unavailable at shutdown: %d batches kept in %s for next start",
                         self._journal.pending_batches,
@@ -431,7 +456,12 @@ class StorageWriter(threading.Thread):
     def _unavailable(self, err: SQLAlchemyError) -> None:
         orig = getattr(err, "orig", None)
         detail = f"database unavailable: {orig or err}".strip()
-        self._status(False, detail.splitlines()[0] + " (spooling to the local journal)")
+        where = (
+            f"spooling to the local journal {self.journal_path}"
+            if self.journal_path is not None
+            else "holding in memory only: lost if this process ends first"
+        )
+        self._status(False, f"{detail.splitlines()[0]} ({where})")
 
     def _status(self, healthy: bool, detail: str) -> None:
         if healthy == self._healthy:

@@ -128,6 +128,7 @@ def start_simulator(
         scenario, monitor, endpoint, lambda: (clock.now() - start).total_seconds()
     )
     endpoint.tick_hooks.append(director.step)
+    endpoint.wake_hooks.append(director.seconds_until_next)
     endpoint.start()
     return SimulatedMonitor(endpoint, monitor, director, scenario, protocol, start)
 

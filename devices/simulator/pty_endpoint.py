@@ -18,10 +18,11 @@ import tempfile
 import threading
 import tty
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from devices.clock import Clock, SystemClock
+from devices.pacing import TO_DEVICE, TO_HOST, flow_of
 
 log = logging.getLogger("devices.simulator")
 
@@ -48,6 +49,9 @@ class WireEndpoint(threading.Thread):
 
     #: Longest real-time wait between two looks at the clock.
     MAX_WAIT_S = 0.05
+    #: With a paced clock, hold it this many clock seconds past the next due time, so the
+    #: time reached is never a rounding error short of it.
+    HOLD_MARGIN_S = 1e-3
 
     def __init__(
         self, monitor: VirtualMonitor, *, clock: Clock | None = None, name: str = "sim-wire"
@@ -62,7 +66,13 @@ class WireEndpoint(threading.Thread):
         self.bytes_dropped = 0
         #: Called on the simulator thread at every loop turn, plugged or not (scenario director).
         self.tick_hooks: list[Callable[[], None]] = []
+        #: Clock seconds until each hook next needs to run (None: nothing pending); with a
+        #: paced clock the time never passes one before the loop has run it.
+        self.wake_hooks: list[Callable[[], float | None]] = []
+        #: Called with every chunk put on the wire while plugged (what the monitor "sent").
+        self.tap: Callable[[bytes], None] | None = None
         self._unplugged_on_purpose = False
+        self._flow = flow_of(self.clock)
 
     # -- cable ------------------------------------------------------------------------------
     @property
@@ -83,6 +93,7 @@ class WireEndpoint(threading.Thread):
         """Pull the cable: the client's next read or write fails, as with a real unplug."""
         with self._lock:
             self._unplugged_on_purpose = True
+            self._flow.cut(True)
             if self.plugged:
                 self._unplug_fd()
                 self._fd = -1
@@ -93,11 +104,15 @@ class WireEndpoint(threading.Thread):
             self._unplugged_on_purpose = False
             if not self.plugged:
                 self._fd = self._plug()
+            self._flow.cut(False)
 
     def inject(self, data: bytes) -> None:
-        """Write raw bytes on the wire (fault injection: garbage, truncated frames)."""
+        """Write raw bytes on the wire (fault injection: garbage, truncated frames).
+
+        With no host reading yet (paced clock) they would only be flushed by its open: dropped.
+        """
         with self._lock:
-            if self.plugged:
+            if self.plugged and self._flow.host_ready():
                 self._send(data)
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -105,6 +120,7 @@ class WireEndpoint(threading.Thread):
         self._stop_event.set()
         if self.is_alive():
             self.join(timeout_s)
+        self._flow.hold(self.name, None)
         self.unplug()
         self._cleanup()
 
@@ -128,10 +144,9 @@ class WireEndpoint(threading.Thread):
 
     def _serve(self) -> None:
         while not self._stop_event.is_set():
-            for hook in self.tick_hooks:
-                hook()
+            self._run_hooks()
             now = self.clock.now()
-            until = self.monitor.seconds_until_due(now)
+            until = self._pace(now)
             wait = max(
                 0.0,
                 self.MAX_WAIT_S
@@ -139,10 +154,17 @@ class WireEndpoint(threading.Thread):
                 else min(self.MAX_WAIT_S, until / self.clock.speed),
             )
             fd = self._fd
+            if fd >= 0 and not self._flow.host_ready():
+                # Paced clock, nobody reading yet: what we sent now would be flushed by the
+                # host's open, and the clock stands still until it has the port.
+                self._stop_event.wait(0.002)
+                continue
             watch = ([fd] if fd >= 0 else []) + self._extra_fds()
             if not watch:  # unplugged: time passes, nothing is heard or sent
                 self._stop_event.wait(wait or self.MAX_WAIT_S)
-                self.monitor.due(self.clock.now())
+                self._run_hooks()  # a replug due now comes before what the monitor has due
+                if not self.plugged:
+                    self.monitor.due(self.clock.now())
                 continue
             try:
                 readable, _, _ = select.select(watch, [], [], wait)
@@ -150,7 +172,10 @@ class WireEndpoint(threading.Thread):
                 continue
             if any(r != fd for r in readable):
                 self._on_extra_readable()
+            # Scripted events due now (an unplug) come before the records due at the same time.
+            self._run_hooks()
             now = self.clock.now()
+            data = b""
             with self._lock:
                 if self._fd != fd:
                     continue  # unplugged or replaced while we waited
@@ -163,7 +188,6 @@ class WireEndpoint(threading.Thread):
                     except OSError as err:
                         if err.errno not in (errno.EAGAIN, errno.EIO, errno.ECONNRESET):
                             raise
-                        data = b""
                     if data:
                         self.monitor.receive(data, now)
                     elif self._peer_gone_on_empty_read():
@@ -172,6 +196,26 @@ class WireEndpoint(threading.Thread):
                         continue
                 for chunk in self.monitor.due(now):
                     self._send(chunk)
+            if data:
+                # Answered and re-held first: only then may the clock move past the request.
+                self._pace(now)
+                self._flow.delivered(TO_DEVICE, len(data))
+
+    def _run_hooks(self) -> None:
+        for hook in self.tick_hooks:
+            hook()
+
+    def _pace(self, now: datetime) -> float | None:
+        """Clock seconds until the monitor or a hook is due; held there with a paced clock."""
+        waits = [self.monitor.seconds_until_due(now)]
+        waits += [hook() for hook in self.wake_hooks]
+        pending = [w for w in waits if w is not None]
+        until = min(pending) if pending else None
+        if until is None:
+            self._flow.hold(self.name, None)
+        else:
+            self._flow.hold_at(self.name, now + timedelta(seconds=until + self.HOLD_MARGIN_S))
+        return until
 
     def _peer_gone_on_empty_read(self) -> bool:
         """Whether an empty read means the other side left (TCP) or nothing (pty)."""
@@ -179,12 +223,16 @@ class WireEndpoint(threading.Thread):
 
     def _send(self, chunk: bytes) -> None:
         """Write without blocking; a monitor whose host does not read just loses bytes."""
+        if self.tap is not None:
+            self.tap(chunk)
+        self._flow.sent(TO_HOST, len(chunk))
         try:
             written = os.write(self._fd, chunk)
         except (BlockingIOError, BrokenPipeError, ConnectionResetError):
             written = 0
         self.bytes_sent += written
         self.bytes_dropped += len(chunk) - written
+        self._flow.delivered(TO_HOST, len(chunk) - written)  # dropped: never arrives
 
 
 class PtyEndpoint(WireEndpoint):

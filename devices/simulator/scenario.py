@@ -328,6 +328,18 @@ class ScenarioDirector:
             elif ev.action == "noise":
                 self._noise(ev, t)
 
+    def seconds_until_next(self) -> float | None:
+        """Session seconds until :meth:`step` has something to do (None: nothing left).
+
+        A paced clock is held there, so each event starts and ends at the same simulated time
+        however late the simulator's thread runs.
+        """
+        t = self.session_seconds()
+        times = [e.at_s for e in self._pending[:1]]
+        times += [e.at_s + e.duration_s for e in self._active]
+        times += [self._next_noise_s.get(id(e), t) for e in self._active if e.action == "noise"]
+        return max(0.0, min(times) - t) if times else None
+
     def _start(self, ev: ScenarioEvent, t: float) -> None:
         faults = self.monitor.faults
         self.log.append((t, f"start {ev.action}"))
