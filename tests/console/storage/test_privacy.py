@@ -63,9 +63,7 @@ def test_a_data_directory_made_0755_earlier_is_tightened(
         f"nosuchdriver://app:{PASSWORD}@db.clinic/infusion",
     ],
 )
-def test_a_bad_url_never_shows_its_password(
-    url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_bad_url_never_shows_its_password(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(StorageConfigError) as err:
         make_engine(url)
     assert PASSWORD not in str(err.value)
