@@ -116,6 +116,15 @@ class HeldSpools:
         if got:
             spool.advance(got[-1][0], len(got))
 
+    def relink_if_gone(self) -> None:
+        """Put back spool files deleted under us (see :meth:`Journal.relink_if_gone`).
+
+        Raises:
+            OSError: one cannot be put back now.
+        """
+        for spool in self._spools.values():
+            spool.relink_if_gone()
+
     def close(self) -> None:
         """Release the files; say what stays held for the next start, or is lost."""
         for chair, spool in self._spools.items():

@@ -217,8 +217,49 @@ class Journal:
             self.pending_batches = 0
 
     # -- helpers ----------------------------------------------------------------------------
+    def relink_if_gone(self) -> bool:
+        """Put the file back at its path if it was deleted or replaced (a wiped data directory:
+        appends would go to an unlinked file and die with the process); True when it was.
+
+        The batches not yet replayed are copied, fsync'd, into a new file at the path, which
+        is used from then on.
+
+        Raises:
+            OSError: it cannot be put back now (the caller tries again later).
+        """
+        if self._fd < 0:
+            return False
+        try:
+            if os.path.samestat(os.fstat(self._fd), os.stat(self.path)):
+                return False
+        except OSError:
+            pass
+        private_dir(self.path.parent)
+        tmp = self.path.with_name(f"{self.path.name}.relink")
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, FILE_MODE)
+        size = 0
+        try:
+            for line in self._lines(self._head):
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(fd, view) :]
+                size += len(line)
+            os.fsync(fd)
+            os.replace(tmp, self.path)
+            fsync_dir(self.path.parent)
+        except OSError:
+            os.close(fd)
+            raise
+        _lock(fd)
+        os.close(self._fd)
+        self._fd, self._head, self._size = fd, 0, size
+        log.error("journal %s was deleted or replaced; put back (%d bytes)", self.path, size)
+        return True
+
     def _lines(self, start: int = 0) -> Iterator[bytes]:
-        with open(self.path, "rb") as fh:
+        # Through our own descriptor, not the path, which may have been deleted under us (the
+        # duplicate shares the offset: harmless, since every write appends).
+        with os.fdopen(os.dup(self._fd), "rb") as fh:
             fh.seek(start)
             for line in fh:
                 if not line.endswith(b"\n"):
@@ -271,6 +312,10 @@ class MemoryJournal(Journal):
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def relink_if_gone(self) -> bool:
+        """Nothing on disk to lose."""
+        return False
 
     def append(self, batch: Batch) -> None:
         """Keep the batch in memory."""

@@ -440,7 +440,14 @@ class StorageWriter(threading.Thread):
 
     # -- watching the database file --------------------------------------------------------
     def _watch_file(self) -> None:
-        """Notice a deleted or replaced SQLite file, and put ours back (see file_watch)."""
+        """Notice deleted journal files and a deleted or replaced SQLite file, and put ours
+        back (see file_watch)."""
+        assert self._journal is not None
+        try:
+            self._journal.relink_if_gone()
+            self._held.relink_if_gone()
+        except OSError as err:
+            log.error("cannot put a deleted journal file back yet: %s", err)
         if self._file is None:
             return
         what = self._file.check()

@@ -8,6 +8,7 @@ back at its path from the file it still has open; nothing written before or afte
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
 import threading
@@ -152,3 +153,29 @@ def test_data_wait_in_the_journal_while_the_file_cannot_be_restored(tmp_path: Pa
         writer.stop()
         engine.dispose()
     assert _values(url, sid) == [float(i) for i in range(feed.sent)]
+
+
+def test_a_wiped_data_directory_is_put_back_with_journal_and_record(tmp_path: Path) -> None:
+    """``rm -rf`` of the directory that holds the database and the journal."""
+    db, url, sid = _setup(tmp_path)
+    journal_dir = db.parent / "journal"
+    alarms: list[str] = []
+    engine = make_engine(url)
+    writer = StorageWriter(
+        engine, journal_dir=journal_dir, on_status=lambda ok, d: None if ok else alarms.append(d)
+    )
+    writer.start()
+    try:
+        with _Feed(writer, sid) as feed:
+            time.sleep(1.0)
+            shutil.rmtree(db.parent)
+            time.sleep(3.0)
+        assert writer.flush(10.0)
+        assert writer.journal_path is not None
+        assert writer.journal_path.exists()
+    finally:
+        writer.stop()
+        engine.dispose()
+    assert "was deleted" in alarms[0]
+    assert _values(url, sid) == [float(i) for i in range(feed.sent)]
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
