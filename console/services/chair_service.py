@@ -543,7 +543,7 @@ class ChairService(QObject):
                     "chair %s: database still unreachable at shutdown; what was measured "
                     "stays in the writer's held spool for this chair's next record: %s",
                     self.settings.chair_name,
-                    err,
+                    str(getattr(err, "orig", None) or err).splitlines()[0],
                 )
                 return
             self._adopt_pending(sid)

@@ -360,7 +360,11 @@ class StorageWriter(threading.Thread):
                 continue
             if self._pending:
                 self._write_pending()
-            if not self._backlog_empty() and time.monotonic() >= self._retry_at:
+            if (
+                not self._backlog_empty()
+                and self._file_problem is None
+                and time.monotonic() >= self._retry_at
+            ):
                 self._catch_up()
             if self._backlog_empty():
                 for marker in self._waiting:
@@ -426,6 +430,7 @@ class StorageWriter(threading.Thread):
         self._in_hand = list(batches)
         committed: list[str] = []
         for batch in batches:
+            self._beat = time.monotonic()
             if self._commit_or_spool(batch, held=True):
                 committed.append(batch.uid)
             self._in_hand.pop(0)
@@ -641,6 +646,7 @@ class StorageWriter(threading.Thread):
     def _replay(self, spool: Journal) -> bool:
         """Replay one spool; False when the database failed (retry later)."""
         while not spool.empty:
+            self._beat = time.monotonic()  # a long catch-up is not a hung writer
             chunk = spool.peek(REPLAY_CHUNK)
             try:
                 with self.engine.begin() as conn:
