@@ -163,6 +163,27 @@ class DatabaseFile:
             done += f"; the file found in its place was moved to {aside}"
         return done
 
+    def save_copy(self, directory: Path) -> Path | None:
+        """Copy the file we still have open to ``directory`` (the last resort at shutdown when
+        it could not be put back at its path); returns the copy, or None without a file open.
+
+        Raises:
+            OSError: the copy cannot be written.
+            sqlite3.Error: the copy failed.
+        """
+        if self._anchor is None:
+            return None
+        private_dir(directory)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = directory / f"rescued-{self.path.name}-{stamp}"
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+        copy = sqlite3.connect(target)
+        try:
+            self._anchor.backup(copy)
+        finally:
+            copy.close()
+        return target
+
     def _close_pool(self) -> None:
         """Close every pooled connection (all on the old file), waiting for borrowed ones."""
         old = self.engine.pool

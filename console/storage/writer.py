@@ -378,6 +378,8 @@ class StorageWriter(threading.Thread):
 
     def _say_what_is_left(self) -> None:
         assert self._journal is not None
+        if self._file is not None and self._file_problem is not None:
+            self._rescue_file()
         if not self._journal.empty:
             log.warning(
                 "database unavailable at shutdown: %d batches kept in %s for next start",
@@ -441,6 +443,34 @@ class StorageWriter(threading.Thread):
             adopt.chair,
             len(batches),
             adopt.session_id,
+        )
+
+    def _rescue_file(self) -> None:
+        """Stopping while the database file could not be put back: copy what it held next to
+        the journal, so it does not die with this process; say where, or that it is lost."""
+        assert self._file is not None
+        copy: Path | None = None
+        try:
+            if self.journal_dir is not None:
+                copy = self._file.save_copy(self.journal_dir)
+        except (OSError, sqlite3.Error) as err:
+            log.error("cannot copy the database file that was %s: %s", self._file_problem, err)
+        if copy is None:
+            log.error(
+                "database file %s was %s and could not be put back: what was written to it "
+                "this session is lost with this process",
+                self._file.path,
+                self._file_problem,
+            )
+            return
+        log.error(
+            "database file %s was %s and could not be put back: its content is saved as %s, "
+            "and later batches are in the journal %s; put the copy back at that path before "
+            "the next start, so the journal is replayed into it",
+            self._file.path,
+            self._file_problem,
+            copy,
+            self._journal.path if self._journal is not None else "(none)",
         )
 
     # -- watching the database file --------------------------------------------------------

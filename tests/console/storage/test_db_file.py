@@ -179,3 +179,42 @@ def test_a_wiped_data_directory_is_put_back_with_journal_and_record(tmp_path: Pa
     assert "was deleted" in alarms[0]
     assert _values(url, sid) == [float(i) for i in range(feed.sent)]
     assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+
+
+def test_stopping_before_the_file_can_be_put_back_saves_a_copy(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db, url, sid = _setup(tmp_path)
+    journal_dir = tmp_path / "journal"
+    engine = make_engine(url)
+    writer = StorageWriter(engine, journal_dir=journal_dir)
+    writer.start()
+    try:
+        with _Feed(writer, sid) as feed:
+            time.sleep(1.0)
+            assert writer.flush()
+            written = feed.sent
+            shutil.rmtree(db.parent)
+            db.parent.write_text("not a directory")
+            time.sleep(1.5)
+    finally:
+        writer.stop()
+        engine.dispose()
+    (copy,) = journal_dir.glob("rescued-record.sqlite3-*")
+    assert "its content is saved as" in caplog.text
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    # Put back by hand as the log says: the journal is replayed into it at the next start.
+    db.parent.unlink()
+    db.parent.mkdir()
+    shutil.copy(copy, db)
+    engine = make_engine(url)
+    writer = StorageWriter(engine, journal_dir=journal_dir)
+    writer.start()
+    try:
+        assert writer.flush(10.0)
+    finally:
+        writer.stop()
+        engine.dispose()
+    values = _values(url, sid)
+    assert len(values) >= written
+    assert values == [float(i) for i in range(feed.sent)]
