@@ -60,6 +60,8 @@ def storable_time(value: datetime) -> bool:
     """True when a column of :class:`~console.storage.schema.UtcDateTime` can take ``value``."""
     if value.tzinfo is None or value.utcoffset() is None:
         return False
+    if 1 < value.year < 9999:  # an offset is under a day: no overflow possible
+        return True
     try:
         value.astimezone(UTC)
     except (OverflowError, ValueError):
@@ -67,20 +69,34 @@ def storable_time(value: datetime) -> bool:
     return True
 
 
+#: Per operation: its table's name and the length limit of each text column.
+_LIMITS: dict[str, tuple[str, dict[str, int]]] = {
+    name: (
+        table.name,
+        {
+            c.name: c.type.length
+            for c in table.columns
+            if isinstance(c.type, String) and c.type.length is not None
+        },
+    )
+    for name, table in _TABLES.items()
+}
+
+
 def problem(name: str, payload: dict[str, Any]) -> str | None:
     """Why the row of operation ``name`` cannot be stored, or None (no values named)."""
-    table = _TABLES.get(name)
-    if table is None:
+    known = _LIMITS.get(name)
+    if known is None:
         return f"unknown operation {name!r}"
+    table, limits = known
     for key, value in payload.items():
-        if isinstance(value, datetime) and not storable_time(value):
-            return f"{table.name}.{key} is outside the storable time range"
-        column = table.columns.get(key)
-        if column is None or not isinstance(value, str):
-            continue
-        length = getattr(column.type, "length", None)
-        if isinstance(column.type, String) and length is not None and len(value) > length:
-            return f"{table.name}.{key} is longer than {length} characters"
+        if isinstance(value, datetime):
+            if not storable_time(value):
+                return f"{table}.{key} is outside the storable time range"
+        elif isinstance(value, str):
+            length = limits.get(key)
+            if length is not None and len(value) > length:
+                return f"{table}.{key} is longer than {length} characters"
     return None
 
 

@@ -212,3 +212,37 @@ def test_a_failing_status_callback_does_not_stop_the_writer(
         writer.stop()
     assert writer.restarts == 0
     assert [r.value for r in SessionRepository(migrated).readings(sid)] == [70.0]
+
+
+def test_a_text_too_long_for_its_column_is_isolated_on_every_backend(
+    migrated: Engine, tmp_path: Path
+) -> None:
+    """PostgreSQL refuses it (SQLite would store it): screened out before the insert, so the
+    record is the same on both, and the rest of the batch is stored."""
+    sid = _session(migrated)
+    long_key = AlarmEvent(
+        AlarmEventKind.ONSET,
+        "X" * 80,  # the condition column holds 64 characters
+        Metric.HR,
+        Direction.HIGH,
+        Priority.MEDIUM,
+        131.0,
+        120.0,
+        T0,
+        "too long a key",
+    )
+    writer = StorageWriter(migrated, journal_dir=tmp_path / "j")
+    writer.start()
+    try:
+        writer.submit(ReadingsItem(sid, (_hr(70, 0),)))
+        writer.submit(AlarmItem(sid, long_key))
+        writer.submit(AlarmItem(sid, _onset(1)))
+        assert writer.flush()
+    finally:
+        writer.stop()
+    repo = SessionRepository(migrated)
+    assert [r.value for r in repo.readings(sid)] == [70.0]
+    assert [a.condition for a in repo.alarms(sid)] == ["HR:high"]
+    (event,) = [e for e in repo.technical_events(sid) if e[0] == RECORD_ERROR]
+    assert "alarm_log.condition is longer than 64 characters" in event[1]
+    assert writer.rows_isolated == 1
