@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from console.domain.alarms import AlarmEvent, AlarmEventKind, Direction, Priority
+from console.storage import writer as writer_module
 from console.storage.journal import Batch, journal_key
 from console.storage.repository import SessionRepository
 from console.storage.validate import RECORD_ERROR
@@ -246,3 +247,39 @@ def test_a_text_too_long_for_its_column_is_isolated_on_every_backend(
     (event,) = [e for e in repo.technical_events(sid) if e[0] == RECORD_ERROR]
     assert "alarm_log.condition is longer than 64 characters" in event[1]
     assert writer.rows_isolated == 1
+
+
+class _HangingOnce(StorageWriter):
+    """A writer whose database call hangs once (a server that accepts but never answers)."""
+
+    hung = False
+
+    def _commit_or_spool(self, batch: Batch, *, held: bool = False) -> bool:
+        if not self.hung and batch.ops:
+            self.hung = True
+            time.sleep(2.5)
+        return super()._commit_or_spool(batch, held=held)
+
+
+def test_a_hung_writer_loop_is_reported(
+    migrated: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "STALL_ALARM_S", 1.0)  # 10 s in the console
+    sid = _session(migrated)
+    statuses: list[tuple[bool, str]] = []
+    writer = _HangingOnce(
+        migrated, journal_dir=tmp_path / "j", on_status=lambda ok, d: statuses.append((ok, d))
+    )
+    writer.start()
+    try:
+        writer.submit(ReadingsItem(sid, (_hr(70, 0),)))
+        assert writer.flush()
+        writer.submit(ReadingsItem(sid, (_hr(71, 1),)))
+        assert writer.flush()
+    finally:
+        writer.stop()
+    assert statuses[0][0] is False
+    assert "not responding" in statuses[0][1]
+    assert statuses[-1] == (True, "")
+    assert writer.restarts == 0
+    assert [r.value for r in SessionRepository(migrated).readings(sid)] == [70.0, 71.0]
