@@ -273,9 +273,8 @@ class StorageWriter(threading.Thread):
                 if worker.is_alive() and silent_s >= STALL_ALARM_S and not stalled:
                     stalled = True
                     log.error("storage writer loop silent for %.0f s", silent_s)
-                    self._status(
-                        False, f"storage writer not responding for {silent_s:.0f} s", news=True
-                    )
+                    # Only news while it looked healthy: an outage already says "not recorded".
+                    self._status(False, f"storage writer not responding for {silent_s:.0f} s")
                 elif silent_s < STALL_ALARM_S:
                     stalled = False
             if self._finished:
