@@ -675,7 +675,7 @@ class ChairService(QObject):
         self._record_plan(plan, now, user)
         self._reset_profile(user)
         self._retime_simulated_patient()
-        log.info("chair %s: new session %s for %s", self.settings.chair_name, sid, plan.mrn)
+        log.info("chair %s: new session %s", self.settings.chair_name, sid)  # no MRN in logs
         self.sig_session_changed.emit()
         return sid
 
