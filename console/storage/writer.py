@@ -41,9 +41,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
@@ -69,8 +70,8 @@ from console.storage.items import (
 )
 from console.storage.journal import Batch, Journal, MemoryJournal, Op, encode_batch, journal_key
 from console.storage.private import open_private_append
-from console.storage.schema import WriteBatchRow
-from console.storage.validate import Isolated, problem, record_error_op, screen
+from console.storage.schema import SessionRow, WriteBatchRow
+from console.storage.validate import Isolated, problem, record_error_op, screen, storable_time
 
 __all__ = [
     "FRAME_ERROR_SAMPLES",
@@ -437,6 +438,8 @@ class StorageWriter(threading.Thread):
             self._in_hand.pop(0)
         self._held.clear(adopt.chair)
         self._deletable_markers.extend(committed)
+        if len(committed) == len(batches):
+            self._start_no_later_than(adopt.session_id, batches)
         log.info(
             "chair %s: %d held batches written to session %s",
             adopt.chair,
@@ -471,6 +474,30 @@ class StorageWriter(threading.Thread):
             copy,
             self._journal.path if self._journal is not None else "(none)",
         )
+
+    def _start_no_later_than(self, session_id: int, batches: list[Batch]) -> None:
+        """A new record given data held before it was opened (a crashed run's, say) starts
+        with them, so its timeline has no data before its start (a resumed record, which
+        started long before, is unchanged)."""
+        times = [
+            t
+            for b in batches
+            for _name, p in b.ops
+            for t in (p.get("received_at"), p.get("at"))
+            if isinstance(t, datetime) and storable_time(t)
+        ]
+        if not times:
+            return
+        earliest = min(times)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(SessionRow)
+                    .where(SessionRow.id == session_id, SessionRow.started_at > earliest)
+                    .values(started_at=earliest)
+                )
+        except Exception as err:  # the data are stored; only the start time stays as it was
+            log.error("session %s: start not moved earlier: %s", session_id, safe_error(err))
 
     # -- watching the database file --------------------------------------------------------
     def _watch_file(self) -> None:

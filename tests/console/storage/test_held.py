@@ -153,3 +153,31 @@ def test_held_batches_are_applied_once_even_if_adopted_twice(tmp_path: Path) -> 
         writer.stop()
     assert [r.value for r in repo.readings(sid)] == [0.0, 1.0, 2.0]
     engine.dispose()
+
+
+def test_a_new_record_starts_with_the_data_held_before_it(tmp_path: Path) -> None:
+    """'Start new' after a crash: the record opened now also takes the crashed run's held
+    data, so it starts with them (a resumed record, older than them, keeps its start)."""
+    url = f"sqlite:///{tmp_path / 'record.sqlite3'}"
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    repo = SessionRepository(engine)
+    resumed = repo.create_session(
+        chair="c", started_at=T0 - timedelta(hours=1), simulated=True, device_kind="x"
+    )
+    new = repo.create_session(
+        chair="c", started_at=T0 + timedelta(minutes=5), simulated=True, device_kind="x"
+    )
+    writer = StorageWriter(engine, journal_dir=tmp_path / "journal")
+    writer.start()
+    try:
+        for sid in (resumed, new):
+            writer.submit(HeldItem("c", ReadingsItem(HELD_SESSION_ID, (_hr(0), _hr(1)))))
+            writer.submit(AdoptHeldItem("c", sid))
+            assert writer.flush()
+    finally:
+        writer.stop()
+    assert repo.session(new).started_at == T0
+    assert repo.session(resumed).started_at == T0 - timedelta(hours=1)
+    assert [r.value for r in repo.readings(new)] == [0.0, 1.0]
+    engine.dispose()
