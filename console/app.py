@@ -86,6 +86,13 @@ class ChairFleet:
             self.audio.add_chair(new)
         return new
 
+    def set_storage_status(self, healthy: bool, detail: str) -> None:
+        """The storage writer's health, as every chair's "session not recorded" technical
+        alarm (a chair that cannot open its record already shows its own reason)."""
+        for chair in self.chairs:
+            if chair.storage_problem is None:
+                chair.set_storage_available(healthy, detail)
+
     def stop_all(self) -> None:
         """Stop every chair that still runs (idempotent)."""
         for chair in self.chairs:
@@ -176,6 +183,7 @@ def build_app(
     window = MainWindow(fleet.chairs, db_label=db_label, restart_chair=fleet.restart)
     relay.setParent(window)
     relay.sig_status_changed.connect(window.set_storage_status)
+    relay.sig_status_changed.connect(fleet.set_storage_status)
     for chair in fleet.chairs:
         chair.start()
     if sound:

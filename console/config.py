@@ -27,6 +27,7 @@ from console.domain.alarm_rules import (
     Priority,
     check_unit,
 )
+from console.storage.private import private_dir
 from devices.model import Metric
 
 APP_NAME = "infusion-console"
@@ -116,7 +117,7 @@ class Settings:
 def default_db_url() -> str:
     """SQLite file in the per-user data directory (created on demand)."""
     data_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     return f"sqlite:///{data_dir / 'infusion-console.sqlite3'}"
 
 

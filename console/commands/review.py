@@ -41,7 +41,7 @@ def main(argv: Sequence[str]) -> int:
         except ConfigError as err:
             raise CommandError(f"configuration error: {err}") from None
         try:
-            engine = make_engine(settings.db_url)
+            engine = make_engine(settings.db_url, create=False)  # never an empty new one
         except StorageConfigError as err:
             raise CommandError(f"database error: {err}") from None
         try:

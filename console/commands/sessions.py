@@ -42,15 +42,18 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
 def with_repository(db: str | None, work: Callable[[SessionRepository], T]) -> T:
     """Open the database (migrated to this console's schema), run ``work``, close it.
 
+    A SQLite file that does not exist is an error: a read-only command never creates one.
+
     Raises:
-        CommandError: bad URL, unreachable database, or a database newer than this console.
+        CommandError: bad URL, missing or unreachable database, or a database newer than
+            this console.
     """
     try:
         url = load(overrides={"storage.db_url": db}).db_url
     except ConfigError as err:
         raise CommandError(f"configuration error: {err}") from None
     try:
-        engine = make_engine(url)
+        engine = make_engine(url, create=False)  # reading never creates an empty database
     except StorageConfigError as err:
         raise CommandError(f"database error: {err}") from None
     try:

@@ -76,7 +76,10 @@ from console.storage.repository import (
     SessionSummary,
 )
 from console.storage.writer import (
+    HELD_SESSION_ID,
+    AdoptHeldItem,
     AlarmItem,
+    HeldItem,
     Item,
     ProfileChangeItem,
     ReadingsItem,
@@ -117,8 +120,6 @@ SCRIPT_AUTHOR = "simulator script"
 MONITOR_AUTHOR = "monitor"
 #: The demo patient of simulated chairs (clinic code, name, weight in kg).
 DEMO_PATIENT = ("SIMULATED", "Simulated patient (demo)", 70.0)
-#: Items held while the nurse decides whether to resume: ~1 h of one monitor's output.
-PENDING_ITEMS_MAX = 20_000
 #: The 40-minute BP checkpoint window after the infusion start, in minutes (clinical.md C 13).
 CHECKPOINT_WINDOW_MIN = (35.0, 45.0)
 
@@ -459,7 +460,8 @@ class ChairService(QObject):
         #: When the nurse last asked for an NIBP measurement ("NIBP now").
         self.nibp_requested_at: datetime | None = None
         self._store_lock = threading.Lock()
-        self._pending_items: deque[Callable[[int], Item]] | None = None
+        #: True while the chair has no record yet: its data go to the writer's held spool.
+        self._holding = False
         #: Why the session record cannot be opened right now (database unreachable), if so.
         self.storage_problem: str | None = None
         self._record_retry = QTimer(self)
@@ -533,20 +535,18 @@ class ChairService(QObject):
             # the end is journalled with them instead of raising here.
             self.writer.submit(SessionEndItem(self.session_id, self.clock.now()))
             self.writer.flush()
-        elif self._pending_items is not None:
+        elif self._holding:
             # Nobody answered the resume question: keep what was measured in a new record
             # rather than dropping it; the unfinished session stays offered next time.
             self._record_retry.stop()
             try:
                 sid = self._create_record(self.session_start, None)
             except (OperationalError, DBAPIError) as err:
-                held = len(self._pending_items)
                 log.error(
-                    "chair %s: database still unreachable at shutdown; %d held items could "
-                    "not be recorded: %s",
+                    "chair %s: database still unreachable at shutdown; what was measured "
+                    "stays in the writer's held spool for this chair's next record: %s",
                     self.settings.chair_name,
-                    held,
-                    err,
+                    str(getattr(err, "orig", None) or err).splitlines()[0],
                 )
                 return
             self._adopt_pending(sid)
@@ -678,7 +678,7 @@ class ChairService(QObject):
         self._record_plan(plan, now, user)
         self._reset_profile(user)
         self._retime_simulated_patient()
-        log.info("chair %s: new session %s for %s", self.settings.chair_name, sid, plan.mrn)
+        log.info("chair %s: new session %s", self.settings.chair_name, sid)  # no MRN in logs
         self._tell_link_patient()
         self.sig_session_changed.emit()
         return sid
@@ -926,14 +926,14 @@ class ChairService(QObject):
             sid = self.session_id
             if sid is not None:
                 self.writer.submit(make(sid))
-            elif self._pending_items is not None:
-                self._pending_items.append(make)
+            elif self._holding:  # journalled by the writer (console.storage.held)
+                self.writer.submit(HeldItem(self.settings.chair_name, make(HELD_SESSION_ID)))
 
     def _adopt_pending(self, session_id: int) -> None:
         with self._store_lock:
-            for make in self._pending_items or ():
-                self.writer.submit(make(session_id))
-            self._pending_items = None
+            # Everything held (also by a run that crashed while holding) goes first.
+            self.writer.submit(AdoptHeldItem(self.settings.chair_name, session_id))
+            self._holding = False
             self.session_id = session_id
             self.last_session_id = session_id
 
@@ -976,8 +976,7 @@ class ChairService(QObject):
             self._open_or_offer_resume()
         except (OperationalError, DBAPIError) as err:
             with self._store_lock:
-                if self._pending_items is None:
-                    self._pending_items = deque(maxlen=PENDING_ITEMS_MAX)
+                self._holding = True
             reason = str(getattr(err, "orig", None) or err).splitlines()[0]
             if self.storage_problem is None:
                 log.error(
@@ -1003,7 +1002,7 @@ class ChairService(QObject):
         if unfinished and self.resume_policy is ResumePolicy.ASK:
             self.pending_resume = unfinished[0]
             with self._store_lock:
-                self._pending_items = deque(maxlen=PENDING_ITEMS_MAX)
+                self._holding = True
             log.info(
                 "chair %s: unfinished session %s waits for resume or new",
                 self.settings.chair_name,

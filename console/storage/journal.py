@@ -29,6 +29,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from console.storage.private import FILE_MODE, fsync_dir, private_dir
+
 try:  # POSIX; on Windows each process simply uses its own file (see _lock)
     import fcntl
 except ImportError:  # pragma: no cover - not on the CI platform
@@ -123,32 +125,33 @@ class Journal:
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
-    def open(cls, directory: Path, db_label: str) -> Journal:
+    def open(cls, directory: Path, db_label: str, *, prefix: str = "journal") -> Journal:
         """Open (and lock) this process's journal for ``db_label`` in ``directory``.
 
         Batches left in other unlocked journals of the same database (a console that crashed)
         are moved into the returned journal, in their order, so they are replayed too.
+        ``prefix`` names the kind of spool (``held`` for :mod:`console.storage.held`).
 
         Raises:
             OSError: the directory cannot be created or no journal file can be locked.
         """
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         key = journal_key(db_label)
         mine: Journal | None = None
         orphans: list[tuple[Path, int]] = []
         for n in range(MAX_FILES):
-            path = directory / f"journal-{key}-{n}.jsonl"
+            path = directory / f"{prefix}-{key}-{n}.jsonl"
             if mine is not None and not path.exists():
                 continue
             existed = path.exists()
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, FILE_MODE)
             if not _lock(fd):
                 os.close(fd)
                 continue
             if mine is None:
                 mine = cls(path, fd, db_label)
                 if not existed:
-                    _fsync_dir(directory)
+                    fsync_dir(directory)
             else:
                 orphans.append((path, fd))
         if mine is None:
@@ -214,8 +217,49 @@ class Journal:
             self.pending_batches = 0
 
     # -- helpers ----------------------------------------------------------------------------
+    def relink_if_gone(self) -> bool:
+        """Put the file back at its path if it was deleted or replaced (a wiped data directory:
+        appends would go to an unlinked file and die with the process); True when it was.
+
+        The batches not yet replayed are copied, fsync'd, into a new file at the path, which
+        is used from then on.
+
+        Raises:
+            OSError: it cannot be put back now (the caller tries again later).
+        """
+        if self._fd < 0:
+            return False
+        try:
+            if os.path.samestat(os.fstat(self._fd), os.stat(self.path)):
+                return False
+        except OSError:
+            pass
+        private_dir(self.path.parent)
+        tmp = self.path.with_name(f"{self.path.name}.relink")
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, FILE_MODE)
+        size = 0
+        try:
+            for line in self._lines(self._head):
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(fd, view) :]
+                size += len(line)
+            os.fsync(fd)
+            os.replace(tmp, self.path)
+            fsync_dir(self.path.parent)
+        except OSError:
+            os.close(fd)
+            raise
+        _lock(fd)
+        os.close(self._fd)
+        self._fd, self._head, self._size = fd, 0, size
+        log.error("journal %s was deleted or replaced; put back (%d bytes)", self.path, size)
+        return True
+
     def _lines(self, start: int = 0) -> Iterator[bytes]:
-        with open(self.path, "rb") as fh:
+        # Through our own descriptor, not the path, which may have been deleted under us (the
+        # duplicate shares the offset: harmless, since every write appends).
+        with os.fdopen(os.dup(self._fd), "rb") as fh:
             fh.seek(start)
             for line in fh:
                 if not line.endswith(b"\n"):
@@ -239,20 +283,6 @@ class Journal:
             os.ftruncate(self._fd, good)
             os.fsync(self._fd)
             self._size = good
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a new file's directory entry durable (POSIX; a no-op where unsupported)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows cannot open directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def _lock(fd: int) -> bool:
@@ -282,6 +312,10 @@ class MemoryJournal(Journal):
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def relink_if_gone(self) -> bool:
+        """Nothing on disk to lose."""
+        return False
 
     def append(self, batch: Batch) -> None:
         """Keep the batch in memory."""

@@ -14,43 +14,86 @@ answers again the journal is replayed, oldest first, and emptied.  Each batch ca
 id written in the same transaction as its rows (``write_batches``), so replaying a batch that
 did reach the database (COMMIT lost in flight, crash during replay) is a no-op: nothing is lost
 and nothing is duplicated.  A journal left by a crash is replayed at the next start.
+
+What else keeps the record (issue 12):
+
+- *One bad value never costs a batch*: rows are screened before the insert
+  (:mod:`console.storage.validate`); a batch the database still refuses is split, row by row,
+  and only the rows it refuses are set aside (with a ``record_error`` technical event).
+- *The writer does not die unseen*: its loop runs on a worker thread that this thread
+  supervises.  If the loop stops (an unexpected error), ``on_status`` reports it at once and the
+  loop is restarted; the batch it held is spooled, so it is not lost.  A loop silent for
+  :data:`STALL_ALARM_S` is reported too.
+- *A SQLite file deleted or replaced under it* is noticed within :data:`WATCH_INTERVAL_S` and put
+  back (:mod:`console.storage.file_watch`); meanwhile batches wait in the journal.
+- *Data of a chair with no record yet* are journalled per chair (:mod:`console.storage.held`).
+
+Messages and logs never carry SQL parameters (patient values) or a database password.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import queue
+import sqlite3
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
-from console.domain.alarms import AlarmEvent
-from console.domain.session import EventKind, SessionEvent
-from console.storage.engine import describe_url
-from console.storage.journal import Batch, Journal, MemoryJournal, Op
-from console.storage.schema import (
-    AlarmLogRow,
-    AlarmRow,
-    DischargeCheckRow,
-    EventRow,
-    ProfileChangeRow,
-    ReadingRow,
-    SessionRow,
-    TechnicalEventRow,
-    WaveformRow,
-    WriteBatchRow,
+from console.storage.engine import describe_url, sqlite_path
+from console.storage.file_watch import DatabaseFile
+from console.storage.held import HELD_SESSION_ID, HeldSpools, for_session
+from console.storage.items import (
+    FRAME_ERROR_SAMPLES,
+    AlarmItem,
+    Item,
+    ProfileChangeItem,
+    ReadingsItem,
+    SessionEndItem,
+    SessionEventItem,
+    TechnicalItem,
+    WaveformItem,
+    apply_batches,
+    apply_ops,
+    event_values,
+    item_ops,
+    make_batch,
+    worth_recording,
 )
-from devices.model import Reading, TechnicalEvent, TechnicalEventKind
+from console.storage.journal import Batch, Journal, MemoryJournal, Op, encode_batch, journal_key
+from console.storage.private import open_private_append
+from console.storage.schema import SessionRow, WriteBatchRow
+from console.storage.validate import Isolated, problem, record_error_op, screen, storable_time
+
+__all__ = [
+    "FRAME_ERROR_SAMPLES",
+    "HELD_SESSION_ID",
+    "AdoptHeldItem",
+    "AlarmItem",
+    "HeldItem",
+    "Item",
+    "ProfileChangeItem",
+    "ReadingsItem",
+    "SessionEndItem",
+    "SessionEventItem",
+    "StorageWriter",
+    "TechnicalItem",
+    "WaveformItem",
+    "apply_batches",
+    "apply_ops",
+    "event_values",
+    "item_ops",
+    "make_batch",
+    "worth_recording",
+]
 
 log = logging.getLogger("storage")
 
@@ -61,95 +104,29 @@ RETRY_AFTER_S = 1.0
 REPLAY_CHUNK = 64
 #: Markers deleted per transaction (bounded so a long catch-up never makes one huge DELETE).
 MARKER_DELETE_CHUNK = 500
+#: How often the database file is compared with the file the writer has open (s).
+WATCH_INTERVAL_S = 1.0
+#: A writer loop that has not come round for this long is reported (it may hang in the driver).
+STALL_ALARM_S = 10.0
+#: Pause before a stopped writer loop is started again (so a loop that keeps failing cannot spin).
+RESTART_PAUSE_S = 0.5
 
 
-# -- items (what producers submit) ------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class ReadingsItem:
-    """Readings of one session."""
+class HeldItem:
+    """An item of a chair whose record is not known yet (its session id is
+    :data:`~console.storage.held.HELD_SESSION_ID`): journalled in the chair's held spool."""
 
+    chair: str
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class AdoptHeldItem:
+    """Everything held for ``chair`` goes into session ``session_id``, before what follows."""
+
+    chair: str
     session_id: int
-    readings: tuple[Reading, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AlarmItem:
-    """One alarm transition of one session."""
-
-    session_id: int
-    event: AlarmEvent
-
-
-@dataclass(frozen=True, slots=True)
-class TechnicalItem:
-    """One technical event of one session."""
-
-    session_id: int
-    event: TechnicalEvent
-
-
-#: Which frame errors go into the record: the runner counts every one, the record keeps a
-#: sample (the 1st, 10th, 100th, 1000th), so a noisy line cannot flood the database.
-FRAME_ERROR_SAMPLES = frozenset({1, 10, 100, 1000})
-
-
-def worth_recording(event: TechnicalEvent) -> bool:
-    """True for technical events the session record keeps (all but unsampled frame errors)."""
-    return event.kind is not TechnicalEventKind.FRAME_ERROR or event.count in FRAME_ERROR_SAMPLES
-
-
-@dataclass(frozen=True, slots=True)
-class WaveformItem:
-    """One chunk (normally one second) of one waveform channel.
-
-    ``samples`` are little-endian float32 bytes (``numpy.asarray(x, "<f4").tobytes()``).
-    """
-
-    session_id: int
-    channel: str
-    start_at: datetime
-    sample_rate_hz: float
-    samples: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class SessionEventItem:
-    """A lifecycle transition or annotation (console.domain.session) of one session."""
-
-    session_id: int
-    event: SessionEvent
-
-
-@dataclass(frozen=True, slots=True)
-class SessionEndItem:
-    """Monitoring of a session ended (the chair was stopped)."""
-
-    session_id: int
-    ended_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ProfileChangeItem:
-    """A change of alarm limits: who, when, why, old and new (JSON text)."""
-
-    at: datetime
-    actor: str
-    reason: str
-    old_json: str
-    new_json: str
-    session_id: int | None = None
-    profile_id: int | None = None
-
-
-Item = (
-    ReadingsItem
-    | AlarmItem
-    | TechnicalItem
-    | WaveformItem
-    | SessionEventItem
-    | SessionEndItem
-    | ProfileChangeItem
-)
 
 
 class _Flush:
@@ -161,23 +138,38 @@ class _Stop:
     pass
 
 
+Queued = Item | HeldItem | AdoptHeldItem | _Flush | _Stop
 StatusCallback = Callable[[bool, str], None]
 
 
-def _is_unavailable(err: SQLAlchemyError) -> bool:
+def _is_unavailable(err: BaseException) -> bool:
     """True for 'the database is not there' (retry later), False for a bug in what we sent."""
     if isinstance(err, OperationalError | InterfaceError):
         return True
     return isinstance(err, DBAPIError) and bool(err.connection_invalidated)
 
 
+def safe_error(err: BaseException) -> str:
+    """One line about ``err`` without its SQL parameters (patient values) or statement."""
+    orig = getattr(err, "orig", None) or err
+    lines = str(orig).strip().splitlines()
+    first = lines[0] if lines else ""
+    # SQLAlchemy appends "[SQL: ...]" and "[parameters: ...]"; a driver's DETAIL lines can
+    # quote the row.  The first line of the driver's own message has neither.
+    first = first.split("[SQL:")[0].split("[parameters:")[0].strip()
+    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
+
+
 class StorageWriter(threading.Thread):
     """Batches queued items into transactions on its own thread; spools when the DB is away.
 
+    This thread supervises the writer loop, which runs on a worker thread of its own (see the
+    module docstring); ``start``/``stop``/``join`` are those of this thread.
+
     Args:
         engine: the database.
-        on_status: called (from the writer thread) with ``(healthy, detail)`` whenever the
-            database becomes unavailable or available again.
+        on_status: called (from the writer threads) with ``(healthy, detail)`` whenever the
+            database becomes unavailable or available again, or the writer itself fails.
         journal_dir: where the fsync'd spool lives (the per-user data dir in the app); None
             keeps the spool in memory, which survives an outage but not a crash.
         batch_interval_s: longest time an item waits before its transaction.
@@ -195,20 +187,40 @@ class StorageWriter(threading.Thread):
         self.engine = engine
         self.journal_dir = journal_dir
         self.batch_interval_s = batch_interval_s
-        self._queue: queue.SimpleQueue[Item | _Flush | _Stop] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Queued] = queue.SimpleQueue()
         self._on_status = on_status
+        self._status_lock = threading.Lock()
         self._healthy = True
+        self._detail = ""
         self._db_label = describe_url(engine.url)
         self._journal: Journal | None = None
         # Batches the journal file could not take (its disk is full too): kept in memory,
         # behind the journal, so the order still holds.
         self._overflow = MemoryJournal(self._db_label)
+        self._held = HeldSpools(journal_dir, self._db_label)
+        path = sqlite_path(engine.url)
+        self._file = DatabaseFile(engine, path) if path is not None else None
+        self._file_problem: str | None = None
         self._deletable_markers: list[str] = []
         self._replayed_markers: list[str] = []
         self._retry_at = 0.0
+        # The loop's state lives here, not on its stack, so a restarted loop carries on.
+        self._pending: list[Item | HeldItem | AdoptHeldItem] = []
+        self._waiting: list[_Flush] = []
+        self._in_hand: list[Batch] = []
+        self._held_in_hand: list[tuple[str, Batch]] = []
+        self._stopping = False
+        self._finished = False
+        self._beat = time.monotonic()
+        self._next_watch = 0.0
         self.rows_written = 0
         self.batches_spooled = 0
         self.batches_rejected = 0
+        #: Rows set aside because the database could not take them (the rest of their batch
+        #: was stored).
+        self.rows_isolated = 0
+        #: Times the writer loop stopped unexpectedly and was started again.
+        self.restarts = 0
 
     @property
     def journal_path(self) -> Path | None:
@@ -224,7 +236,7 @@ class StorageWriter(threading.Thread):
         """
         if self.is_alive():
             raise RuntimeError("backlog() is for a stopped writer")
-        spools: list[Journal] = [self._overflow]
+        spools: list[Journal | MemoryJournal] = [self._overflow]
         journal = self._journal
         if journal is not None:
             spools.insert(0, journal)
@@ -237,7 +249,7 @@ class StorageWriter(threading.Thread):
         return on_disk, in_memory
 
     # -- producer side (any thread) -------------------------------------------------------
-    def submit(self, item: Item) -> None:
+    def submit(self, item: Item | HeldItem | AdoptHeldItem) -> None:
         """Queue an item; never blocks."""
         self._queue.put(item)
 
@@ -257,15 +269,66 @@ class StorageWriter(threading.Thread):
         if self.is_alive():
             self.join(timeout_s)
 
-    # -- consumer side ---------------------------------------------------------------------
+    # -- the supervisor (this thread) ------------------------------------------------------
     def run(self) -> None:
-        """The writer loop: collect, batch, write or spool, catch up."""
+        """Open the journal, run the writer loop on a worker thread, restart it if it stops."""
         self._journal = self._open_journal()
         try:
-            self._loop()
+            self._supervise()
         finally:
             self._journal.close()
+            self._held.close()
+            if self._file is not None:
+                self._file.close()
 
+    def _supervise(self) -> None:
+        while True:
+            worker = threading.Thread(target=self._work, name=f"{self.name}-loop", daemon=False)
+            self._beat = time.monotonic()
+            worker.start()
+            stalled = False
+            while worker.is_alive():
+                worker.join(WATCH_INTERVAL_S)
+                silent_s = time.monotonic() - self._beat
+                if worker.is_alive() and silent_s >= STALL_ALARM_S and not stalled:
+                    stalled = True
+                    log.error("storage writer loop silent for %.0f s", silent_s)
+                    # Only news while it looked healthy: an outage already says "not recorded".
+                    self._status(False, f"storage writer not responding for {silent_s:.0f} s")
+                elif silent_s < STALL_ALARM_S:
+                    stalled = False
+            if self._finished:
+                return
+            self.restarts += 1
+            self._status(False, "storage writer stopped unexpectedly; restarted", news=True)
+            time.sleep(RESTART_PAUSE_S)
+
+    def _work(self) -> None:
+        try:
+            self._resume_in_hand()
+            self._loop()
+        except Exception as err:
+            # Said loudly; the supervisor restarts the loop, which spools what it held.
+            if isinstance(err, SQLAlchemyError):
+                log.error("storage writer loop stopped: %s", safe_error(err))
+            else:
+                log.exception("storage writer loop stopped: %s", type(err).__name__)
+
+    def _resume_in_hand(self, *, spool: bool = True) -> None:
+        """Write the batches in hand; ``spool`` (a stopped loop's batches, whose outcome is
+        unknown): to the journal, whose replay is idempotent (batch ids)."""
+        while self._held_in_hand:
+            chair, batch = self._held_in_hand[0]
+            self._held.append(chair, batch)
+            self._held_in_hand.pop(0)
+        while self._in_hand:
+            if spool:
+                self._spool(self._in_hand[0])
+            else:
+                self._commit_or_spool(self._in_hand[0])
+            self._in_hand.pop(0)
+
+    # -- the writer loop (worker thread) ---------------------------------------------------
     def _open_journal(self) -> Journal:
         if self.journal_dir is None:
             return MemoryJournal(self._db_label)
@@ -286,80 +349,253 @@ class StorageWriter(threading.Thread):
 
     def _loop(self) -> None:
         assert self._journal is not None
-        pending: list[Item] = []
-        waiting: list[_Flush] = []
         deadline = time.monotonic() + self.batch_interval_s
-        stopping = False
         while True:
-            timeout = max(0.0, deadline - time.monotonic())
+            self._beat = time.monotonic()
+            timeout = max(0.0, min(deadline, self._next_watch) - time.monotonic())
             try:
                 got = self._queue.get(timeout=timeout)
             except queue.Empty:
                 got = None
+            adopt = False
             if isinstance(got, _Stop):
-                stopping = True
+                self._stopping = True
             elif isinstance(got, _Flush):
-                waiting.append(got)
+                self._waiting.append(got)
             elif got is not None:
-                pending.append(got)
+                self._pending.append(got)
+                adopt = isinstance(got, AdoptHeldItem)
+            if time.monotonic() >= self._next_watch:
+                self._watch_file()
+                self._next_watch = time.monotonic() + WATCH_INTERVAL_S
             due = (
-                stopping
-                or waiting
-                or len(pending) >= BATCH_MAX_ITEMS
+                self._stopping
+                or self._waiting
+                or adopt
+                or len(self._pending) >= BATCH_MAX_ITEMS
                 or time.monotonic() >= deadline
             )
             if not due:
                 continue
-            if pending:
-                self._commit_or_spool(make_batch(pending))
-                pending = []
-            if not self._backlog_empty() and time.monotonic() >= self._retry_at:
+            if self._pending:
+                self._write_pending()
+            if (
+                not self._backlog_empty()
+                and self._file_problem is None
+                and time.monotonic() >= self._retry_at
+            ):
                 self._catch_up()
             if self._backlog_empty():
-                for marker in waiting:
+                for marker in self._waiting:
                     marker.done.set()
-                waiting = []
-            if stopping:
-                if not self._journal.empty and self.journal_path is None:
-                    log.error(
-                        "database unavailable at shutdown: %d batches held in memory only "
-                        "(no journal file) are lost",
-                        self._journal.pending_batches,
-                    )
-                elif not self._journal.empty:
-                    log.warning(
-                        "database unavailable at shutdown: %d batches kept in %s for next start",
-                        self._journal.pending_batches,
-                        self._journal.path,
-                    )
-                if not self._overflow.empty:
-                    log.error(
-                        "database and journal unavailable at shutdown: %d batches lost",
-                        self._overflow.pending_batches,
-                    )
+                self._waiting = []
+            if self._stopping:
+                self._say_what_is_left()
+                self._finished = True
                 return
             deadline = time.monotonic() + self.batch_interval_s
 
+    def _say_what_is_left(self) -> None:
+        assert self._journal is not None
+        if self._file is not None and self._file_problem is not None:
+            self._rescue_file()
+        if not self._journal.empty:
+            log.warning(
+                "database unavailable at shutdown: %d batches kept in %s for next start",
+                self._journal.pending_batches,
+                self._journal.path,
+            )
+        if not self._overflow.empty:
+            log.error(
+                "database and journal unavailable at shutdown: %d batches lost",
+                self._overflow.pending_batches,
+            )
+
+    def _write_pending(self) -> None:
+        """Write the pending items in order: record items as one batch, held items to their
+        chair's spool, and each adoption after everything queued before it.
+
+        Items leave ``_pending`` only once their batch is in hand (``_in_hand``,
+        ``_held_in_hand``), so a loop that stops anywhere here loses and repeats nothing.
+        """
+        while self._pending:
+            cut = next(
+                (i for i, g in enumerate(self._pending) if isinstance(g, AdoptHeldItem)),
+                len(self._pending),
+            )
+            items: list[Item] = []
+            held: dict[str, list[Item]] = {}
+            for got in self._pending[:cut]:
+                if isinstance(got, HeldItem):
+                    held.setdefault(got.chair, []).append(got.item)
+                elif not isinstance(got, AdoptHeldItem):
+                    items.append(got)
+            self._held_in_hand = [(chair, make_batch(its)) for chair, its in held.items()]
+            self._in_hand = [make_batch(items)] if items else []
+            del self._pending[:cut]
+            self._resume_in_hand(spool=False)
+            if self._pending:  # an adoption: after everything before it
+                adopt = self._pending.pop(0)
+                assert isinstance(adopt, AdoptHeldItem)
+                self._adopt(adopt)
+
+    def _adopt(self, adopt: AdoptHeldItem) -> None:
+        """Write the chair's held batches into its record, then empty its spool.
+
+        Their markers stay in the database until the spool is empty, so a crash in between
+        cannot apply a held batch twice.
+        """
+        batches = [for_session(b, adopt.session_id) for b in self._held.take(adopt.chair)]
+        if not batches:
+            return
+        self._in_hand = list(batches)
+        committed: list[str] = []
+        for batch in batches:
+            self._beat = time.monotonic()
+            if self._commit_or_spool(batch, held=True):
+                committed.append(batch.uid)
+            self._in_hand.pop(0)
+        self._held.clear(adopt.chair)
+        self._deletable_markers.extend(committed)
+        if len(committed) == len(batches):
+            self._start_no_later_than(adopt.session_id, batches)
+        log.info(
+            "chair %s: %d held batches written to session %s",
+            adopt.chair,
+            len(batches),
+            adopt.session_id,
+        )
+
+    def _rescue_file(self) -> None:
+        """Stopping while the database file could not be put back: copy what it held next to
+        the journal, so it does not die with this process; say where, or that it is lost."""
+        assert self._file is not None
+        copy: Path | None = None
+        try:
+            if self.journal_dir is not None:
+                copy = self._file.save_copy(self.journal_dir)
+        except (OSError, sqlite3.Error) as err:
+            log.error("cannot copy the database file that was %s: %s", self._file_problem, err)
+        if copy is None:
+            log.error(
+                "database file %s was %s and could not be put back: what was written to it "
+                "this session is lost with this process",
+                self._file.path,
+                self._file_problem,
+            )
+            return
+        log.error(
+            "database file %s was %s and could not be put back: its content is saved as %s, "
+            "and later batches are in the journal %s; put the copy back at that path before "
+            "the next start, so the journal is replayed into it",
+            self._file.path,
+            self._file_problem,
+            copy,
+            self._journal.path if self._journal is not None else "(none)",
+        )
+
+    def _start_no_later_than(self, session_id: int, batches: list[Batch]) -> None:
+        """A new record given data held before it was opened (a crashed run's, say) starts
+        with them, so its timeline has no data before its start (a resumed record, which
+        started long before, is unchanged)."""
+        times = [
+            t
+            for b in batches
+            for _name, p in b.ops
+            for t in (p.get("received_at"), p.get("at"))
+            if isinstance(t, datetime) and storable_time(t)
+        ]
+        if not times:
+            return
+        earliest = min(times)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(SessionRow)
+                    .where(SessionRow.id == session_id, SessionRow.started_at > earliest)
+                    .values(started_at=earliest)
+                )
+        except Exception as err:  # the data are stored; only the start time stays as it was
+            log.error("session %s: start not moved earlier: %s", session_id, safe_error(err))
+
+    # -- watching the database file --------------------------------------------------------
+    def _watch_file(self) -> None:
+        """Notice deleted journal files and a deleted or replaced SQLite file, and put ours
+        back (see file_watch)."""
+        assert self._journal is not None
+        try:
+            self._journal.relink_if_gone()
+            self._held.relink_if_gone()
+        except OSError as err:
+            log.error("cannot put a deleted journal file back yet: %s", err)
+        if self._file is None:
+            return
+        what = self._file.check()
+        if what is None:
+            return
+        if self._file_problem != what:
+            log.error("database file %s was %s while in use", self._file.path, what)
+            self._status(
+                False,
+                f"database file {self._file.path} was {what}; data are kept in the local "
+                "journal until it is restored",
+                news=True,
+            )
+        self._file_problem = what
+        try:
+            done = self._file.restore()
+        except (OSError, sqlite3.Error) as err:
+            log.error("cannot restore database file %s yet: %s", self._file.path, err)
+            return
+        log.warning("%s", done)
+        self._file_problem = None
+        self._retry_at = 0.0
+
+    # -- writing ---------------------------------------------------------------------------
     def _backlog_empty(self) -> bool:
         assert self._journal is not None
-        return self._journal.empty and self._overflow.empty
+        return self._journal.empty and self._overflow.empty and self._file_problem is None
 
-    def _commit_or_spool(self, batch: Batch) -> None:
-        assert self._journal is not None
+    def _commit_or_spool(self, batch: Batch, *, held: bool = False) -> bool:
+        """Commit ``batch`` (True), or spool it behind the backlog (False).
+
+        ``held``: a batch from a held spool; it may have been committed before a crash (its
+        marker is then in the database and it is skipped), and its marker is kept until the
+        caller has emptied the spool.
+        """
         if self._backlog_empty():
+            screened, isolated = screen(batch)
             try:
                 with self.engine.begin() as conn:
-                    self.rows_written += apply_batches(conn, [batch])
+                    if (
+                        not held
+                        or conn.scalar(
+                            select(WriteBatchRow.uid).where(WriteBatchRow.uid == batch.uid)
+                        )
+                        is None
+                    ):
+                        self.rows_written += apply_batches(conn, [screened])
                     self._delete_markers(conn)
-                self._deletable_markers.append(batch.uid)
-                self._status(True, "")
-                return
-            except SQLAlchemyError as err:
+            except Exception as err:
                 if not _is_unavailable(err):
-                    self._reject(batch, err)
-                    return
-                self._unavailable(err)
+                    outcome = self._store_refused(screened, err, isolated, held=held)
+                    if outcome is not None:
+                        return outcome
+                else:
+                    self._unavailable(err)
+            else:
+                if not held:
+                    self._deletable_markers.append(batch.uid)
+                self._set_aside(batch, isolated)
+                if not isolated:
+                    self._status(True, "")
+                return True
         # Behind a non-empty journal, or the database just failed: keep the order, spool.
+        self._spool(batch)
+        return False
+
+    def _spool(self, batch: Batch) -> None:
+        assert self._journal is not None
         self.batches_spooled += 1
         if self._overflow.empty:
             try:
@@ -367,9 +603,108 @@ class StorageWriter(threading.Thread):
                 return
             except OSError as err:
                 log.error("journal %s unwritable (%s); spooling in memory", self._journal.path, err)
-                if self._on_status is not None:
-                    self._on_status(False, f"database and local journal unavailable: {err}")
+                self._status(False, f"database and local journal unavailable: {err}")
         self._overflow.append(batch)
+
+    def _store_refused(
+        self, batch: Batch, err: Exception, isolated: list[Isolated], *, held: bool
+    ) -> bool | None:
+        """Find the rows the database refuses, set them aside with a technical event each,
+        and store the rest in one transaction.
+
+        Returns:
+            True when the rest was stored, False when the whole batch had to be set aside,
+            None when the database went away meanwhile (nothing stored).
+        """
+        try:
+            kept, more = self._split(batch)
+            with self.engine.begin() as conn:
+                self.rows_written += apply_batches(conn, [kept])
+        except Exception as again:
+            if _is_unavailable(again):
+                self._unavailable(again)
+                return None
+            self._reject(batch, again)
+            self._set_aside(batch, isolated)
+            return False
+        if not held:
+            self._deletable_markers.append(batch.uid)
+        self._set_aside(batch, isolated + more)
+        return True
+
+    def _split(self, batch: Batch) -> tuple[Batch, list[Isolated]]:
+        """Try each row alone (rolled back) to find the ones the database refuses.
+
+        Raises:
+            Exception: the database went away meanwhile (the caller spools the batch).
+        """
+        ops: list[Op] = []
+        isolated: list[Isolated] = []
+        for op in batch.ops:
+            why = self._probe(op)
+            if why is None:
+                ops.append(op)
+                continue
+            isolated.append(Isolated(op, why))
+            note = record_error_op(op, why)
+            if note is not None and problem(*note) is None and self._probe(note) is None:
+                ops.append(note)
+        return Batch(uid=batch.uid, ops=tuple(ops)), isolated
+
+    def _probe(self, op: Op) -> str | None:
+        with self.engine.connect() as conn:
+            trans = conn.begin()
+            try:
+                apply_ops(conn, [op])
+            except Exception as err:
+                if _is_unavailable(err):
+                    raise
+                return f"the database refused it ({safe_error(err)})"
+            finally:
+                trans.rollback()
+        return None
+
+    def _set_aside(self, batch: Batch, isolated: list[Isolated]) -> None:
+        """Keep isolated rows in the rejected-batch file and say so (without their values)."""
+        if not isolated:
+            return
+        self.rows_isolated += len(isolated)
+        self.batches_rejected += 1
+        reasons = sorted({i.reason for i in isolated})
+        log.error(
+            "storage: %d row(s) of batch %s not stored (kept aside): %s",
+            len(isolated),
+            batch.uid,
+            "; ".join(reasons),
+        )
+        kept = self._keep_aside(Batch(uid=batch.uid, ops=tuple(i.op for i in isolated)))
+        self._status(False, f"{len(isolated)} row(s) could not be stored ({kept}): {reasons[0]}")
+
+    def _reject(self, batch: Batch, err: Exception) -> None:
+        """A batch the database refuses as a whole (a bug, not an outage): keep it on disk,
+        say so loudly (without its values)."""
+        self.batches_rejected += 1
+        log.error("storage: the database refused batch %s: %s", batch.uid, safe_error(err))
+        kept = self._keep_aside(batch)
+        self._status(False, f"the database refused a batch ({kept}): {safe_error(err)}")
+
+    def _keep_aside(self, batch: Batch) -> str:
+        """Append to ``rejected-<key>.jsonl`` (0600); says where it went, never raises."""
+        if self.journal_dir is None:
+            log.error("storage: batch %s is not kept (no journal directory)", batch.uid)
+            return "not kept: no journal directory"
+        path = self.journal_dir / f"rejected-{journal_key(self._db_label)}.jsonl"
+        try:
+            fd = open_private_append(path)
+            try:
+                os.write(fd, encode_batch(batch, self._db_label))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as err:
+            log.error("storage: cannot keep batch %s aside in %s: %s", batch.uid, path, err)
+            return f"lost: cannot write {path.name}"
+        return f"kept aside in {path.name}"
 
     def _catch_up(self) -> None:
         """Replay spooled batches, oldest first, until none is left or the database fails."""
@@ -386,6 +721,7 @@ class StorageWriter(threading.Thread):
     def _replay(self, spool: Journal) -> bool:
         """Replay one spool; False when the database failed (retry later)."""
         while not spool.empty:
+            self._beat = time.monotonic()  # a long catch-up is not a hung writer
             chunk = spool.peek(REPLAY_CHUNK)
             try:
                 with self.engine.begin() as conn:
@@ -396,15 +732,17 @@ class StorageWriter(threading.Thread):
                             )
                         )
                     )
-                    todo = [b for _o, b in chunk if b.uid not in done]
-                    self.rows_written += apply_batches(conn, todo)
-            except SQLAlchemyError as err:
+                    todo = [(b, *screen(b)) for _o, b in chunk if b.uid not in done]
+                    self.rows_written += apply_batches(conn, [s for _b, s, _i in todo])
+                for original, _screened, isolated in todo:
+                    self._set_aside(original, isolated)
+            except Exception as err:
                 if _is_unavailable(err):
                     self._unavailable(err)
                     self._retry_at = time.monotonic() + RETRY_AFTER_S
                     return False
                 # A batch the database refuses would block the journal forever: go through
-                # the chunk one batch at a time so only the offending one is set aside.
+                # the chunk one batch at a time so only the offending rows are set aside.
                 if not self._replay_one_by_one(spool, chunk):
                     return False
                 continue
@@ -414,19 +752,23 @@ class StorageWriter(threading.Thread):
 
     def _replay_one_by_one(self, spool: Journal, chunk: list[tuple[int, Batch]]) -> bool:
         for offset, batch in chunk:
+            screened, isolated = screen(batch)
             try:
                 with self.engine.begin() as conn:
                     known = conn.scalar(
                         select(WriteBatchRow.uid).where(WriteBatchRow.uid == batch.uid)
                     )
                     if known is None:
-                        self.rows_written += apply_batches(conn, [batch])
-            except SQLAlchemyError as err:
+                        self.rows_written += apply_batches(conn, [screened])
+                self._set_aside(batch, isolated)
+            except Exception as err:
                 if _is_unavailable(err):
                     self._unavailable(err)
                     self._retry_at = time.monotonic() + RETRY_AFTER_S
                     return False
-                self._reject(batch, err)
+                if self._store_refused(screened, err, isolated, held=True) is None:
+                    self._retry_at = time.monotonic() + RETRY_AFTER_S
+                    return False
             self._replayed_markers.append(batch.uid)
             spool.advance(offset, 1)
         return True
@@ -439,316 +781,32 @@ class StorageWriter(threading.Thread):
             )
             conn.execute(delete(WriteBatchRow).where(WriteBatchRow.uid.in_(now)))
 
-    def _reject(self, batch: Batch, err: SQLAlchemyError) -> None:
-        """A batch the database refuses (a bug, not an outage): keep it on disk, say so loudly."""
-        self.batches_rejected += 1
-        log.error("storage: the database refused batch %s: %s", batch.uid, err)
-        if self.journal_dir is not None:
-            from console.storage.journal import encode_batch, journal_key
-
-            path = self.journal_dir / f"rejected-{journal_key(self._db_label)}.jsonl"
-            with open(path, "ab") as fh:
-                fh.write(encode_batch(batch, self._db_label))
-        if self._on_status is not None:
-            self._on_status(False, f"the database refused a batch (kept aside): {err}")
-            self._healthy = False
-
-    def _unavailable(self, err: SQLAlchemyError) -> None:
-        orig = getattr(err, "orig", None)
-        detail = f"database unavailable: {orig or err}".strip()
+    def _unavailable(self, err: BaseException) -> None:
         where = (
-            f"spooling to the local journal {self.journal_path}"
+            "spooling to the local journal"
             if self.journal_path is not None
-            else "holding in memory only: lost if this process ends first"
+            else "held in memory only: lost if this process ends"
         )
-        self._status(False, f"{detail.splitlines()[0]} ({where})")
+        self._status(False, f"database unavailable: {safe_error(err)} ({where})")
 
-    def _status(self, healthy: bool, detail: str) -> None:
-        if healthy == self._healthy:
-            return
-        self._healthy = healthy
-        if healthy:
-            log.info("storage available again")
-        else:
-            log.error("storage: %s", detail)
-        if self._on_status is not None:
-            self._on_status(healthy, detail)
+    def _status(self, healthy: bool, detail: str, *, news: bool = False) -> None:
+        """Report a change of health through ``on_status`` (``news``: also a new reason while
+        unhealthy: the writer itself failed, the database file vanished).
 
-
-# -- items -> operations -> rows --------------------------------------------------------------
-def make_batch(items: Iterable[Item]) -> Batch:
-    """Turn queued items into one batch of plain operations (journal-able, replayable)."""
-    ops: list[Op] = []
-    for item in items:
-        ops.extend(item_ops(item))
-    return Batch(uid=uuid.uuid4().hex, ops=tuple(ops))
-
-
-def _label(value: Any) -> Any:
-    """An enum's stored text; anything else unchanged (new event shapes stay storable)."""
-    for attr in ("label", "value"):
-        if hasattr(value, attr) and not isinstance(value, str | int | float):
-            return getattr(value, attr)
-    return value
-
-
-def item_ops(item: Item) -> list[Op]:
-    """The operations of one item."""
-    if isinstance(item, ReadingsItem):
-        return [
-            (
-                "reading",
-                {
-                    "session_id": item.session_id,
-                    "parameter": r.metric.value,
-                    "value": r.value,
-                    "unit": r.unit,
-                    "valid": r.valid,
-                    "flags": ",".join(f.value for f in r.flags),
-                    "device_time": r.device_time,
-                    "received_at": r.received_at,
-                },
-            )
-            for r in item.readings
-        ]
-    if isinstance(item, AlarmItem):
-        ev = item.event
-        kind = _label(ev.kind)
-        # Events not about one condition's urgency (audio pause, profile change) carry no
-        # priority: stored as "".
-        priority = "" if ev.priority is None else getattr(ev.priority, "label", str(ev.priority))
-        # Technical alarms have no metric: store their kind (comm_lost, sensor_off, ...).
-        technical = getattr(ev, "technical_kind", None)
-        metric = getattr(ev, "metric", None)
-        actor = getattr(ev, "actor", None)
-        return [
-            (
-                "alarm",
-                {
-                    "session_id": item.session_id,
-                    "condition": str(ev.key),
-                    "kind": str(kind)[:32],
-                    "parameter": str(_label(metric if metric is not None else technical) or ""),
-                    "priority": str(priority),
-                    "value": getattr(ev, "value", None),
-                    "limit": getattr(ev, "limit", None),
-                    "message": str(getattr(ev, "message", ""))[:256],
-                    "at": ev.at,
-                    "actor": None if actor is None else str(actor)[:64],
-                },
-            )
-        ]
-    if isinstance(item, TechnicalItem):
-        return [
-            (
-                "technical",
-                {
-                    "session_id": item.session_id,
-                    "kind": item.event.kind.value,
-                    "detail": item.event.detail[:512],
-                    "at": item.event.at,
-                },
-            )
-        ]
-    if isinstance(item, WaveformItem):
-        return [
-            (
-                "waveform",
-                {
-                    "session_id": item.session_id,
-                    "channel": item.channel,
-                    "start_at": item.start_at,
-                    "sample_rate_hz": item.sample_rate_hz,
-                    "data": item.samples,
-                },
-            )
-        ]
-    if isinstance(item, SessionEventItem):
-        return [("event", {"session_id": item.session_id, **event_values(item.event)})]
-    if isinstance(item, SessionEndItem):
-        return [("session_end", {"session_id": item.session_id, "ended_at": item.ended_at})]
-    return [
-        (
-            "profile_change",
-            {
-                "session_id": item.session_id,
-                "profile_id": item.profile_id,
-                "at": item.at,
-                "actor": item.actor,
-                "reason": item.reason,
-                "old_json": item.old_json,
-                "new_json": item.new_json,
-            },
-        )
-    ]
-
-
-def event_values(ev: SessionEvent) -> dict[str, Any]:
-    """Column values of an ``events`` row for a lifecycle event (without session_id)."""
-    return {
-        "kind": ev.kind,
-        "at": ev.at,
-        "author": ev.author,
-        "reason": ev.reason,
-        "phase": None if ev.phase is None else ev.phase.value,
-        "rate_ml_per_h": ev.rate_ml_per_h,
-        "dose_mg": ev.dose_mg,
-        "score": ev.score,
-        "text": ev.text,
-        "data": ev.data_json(),
-    }
-
-
-def apply_batches(conn: Connection, batches: Iterable[Batch]) -> int:
-    """Apply batches in order inside the caller's transaction, with their markers.
-
-    Returns:
-        Rows written (markers not counted).
-    """
-    rows = 0
-    markers: list[dict[str, Any]] = []
-    now = datetime.now(UTC)
-    for batch in batches:
-        rows += apply_ops(conn, batch.ops)
-        markers.append({"uid": batch.uid, "applied_at": now})
-    if markers:
-        conn.execute(insert(WriteBatchRow), markers)
-    return rows
-
-
-def apply_ops(conn: Connection, ops: Iterable[Op]) -> int:
-    """Apply operations in order inside the caller's transaction; returns rows written.
-
-    Consecutive readings (and waveforms, technical events) are inserted with one executemany;
-    anything stateful (alarms, session updates) is applied in its place in the order.
-    """
-    rows = 0
-    run_name = ""
-    run: list[dict[str, Any]] = []
-    for name, payload in ops:
-        if name != run_name and run:
-            rows += _insert_run(conn, run_name, run)
-            run = []
-        run_name = name
-        if name in _BULK:
-            run.append(payload)
-            continue
-        run_name = ""
-        _apply_single(conn, name, payload)
-        rows += 1
-    if run:
-        rows += _insert_run(conn, run_name, run)
-    return rows
-
-
-_BULK = {
-    "reading": ReadingRow,
-    "technical": TechnicalEventRow,
-    "waveform": WaveformRow,
-}
-
-
-def _insert_run(conn: Connection, name: str, run: list[dict[str, Any]]) -> int:
-    conn.execute(insert(_BULK[name]), run)
-    return len(run)
-
-
-def _apply_single(conn: Connection, name: str, p: dict[str, Any]) -> None:
-    if name == "alarm":
-        _write_alarm(conn, p)
-    elif name == "event":
-        _write_event(conn, p)
-    elif name == "session_end":
-        conn.execute(
-            update(SessionRow)
-            .where(SessionRow.id == p["session_id"])
-            .values(ended_at=p["ended_at"])
-        )
-    elif name == "profile_change":
-        conn.execute(insert(ProfileChangeRow).values(**p))
-    else:  # a journal written by a newer console: keep it loud, never guess
-        raise ValueError(f"unknown journal operation {name!r}")
-
-
-def _write_alarm(conn: Connection, p: dict[str, Any]) -> None:
-    conn.execute(
-        insert(AlarmLogRow).values(
-            session_id=p["session_id"],
-            condition=p["condition"],
-            kind=p["kind"],
-            priority=p["priority"],
-            value=p["value"],
-            message=p["message"],
-            at=p["at"],
-            actor=p["actor"],
-        )
-    )
-    open_row = and_(
-        AlarmRow.session_id == p["session_id"],
-        AlarmRow.condition == p["condition"],
-        AlarmRow.ended_at.is_(None),
-    )
-    kind = p["kind"]
-    if kind == "onset":
-        conn.execute(
-            insert(AlarmRow).values(
-                session_id=p["session_id"],
-                condition=p["condition"],
-                parameter=p["parameter"][:16],
-                priority=p["priority"],
-                limit_value=p["limit"],
-                value=p["value"],
-                message=p["message"],
-                onset_at=p["at"],
-            )
-        )
-    elif kind == "escalated":
-        conn.execute(
-            update(AlarmRow)
-            .where(open_row)
-            .values(
-                priority=p["priority"],
-                value=p["value"],
-                message=p["message"],
-                limit_value=p["limit"],
-            )
-        )
-    elif kind == "end":
-        conn.execute(update(AlarmRow).where(open_row).values(ended_at=p["at"]))
-    # Any other kind (de-escalated, acknowledged, paused, or one this version does not know)
-    # is kept in alarm_log only: the condition row records onset, highest priority and end.
-
-
-def _write_event(conn: Connection, p: dict[str, Any]) -> None:
-    conn.execute(insert(EventRow).values(**p))
-    sid = p["session_id"]
-    values: dict[str, Any] = {}
-    if p["phase"] is not None:
-        values["phase"] = p["phase"]
-    kind = p["kind"]
-    data: dict[str, Any] = json.loads(p["data"]) if p["data"] else {}
-    if kind == EventKind.INFUSION_PLANNED:
-        values.update(
-            weight_kg=data.get("weight_kg"),
-            dose_mg_per_kg=data.get("dose_mg_per_kg"),
-            dose_mg=p["dose_mg"],
-            rate_ml_per_h=p["rate_ml_per_h"],
-            route=data.get("route"),
-        )
-    elif kind == EventKind.RATE_CHANGE:
-        values["rate_ml_per_h"] = p["rate_ml_per_h"]
-    elif kind == EventKind.RESUMED:
-        values["resumed"] = True
-    elif kind == EventKind.DISCHARGE_CHECK:
-        conn.execute(
-            insert(DischargeCheckRow).values(
-                session_id=sid,
-                item=str(data.get("item", "")),
-                passed=bool(data.get("passed")),
-                at=p["at"],
-                author=p["author"],
-                note=p["text"],
-            )
-        )
-    if values:
-        conn.execute(update(SessionRow).where(SessionRow.id == sid).values(**values))
+        Called from the loop and the supervisor; a failing callback is logged, never raised
+        (it must not stop the writer).
+        """
+        with self._status_lock:
+            if healthy == self._healthy and (healthy or not news or detail == self._detail):
+                return
+            self._healthy, self._detail = healthy, detail
+            if healthy:
+                log.info("storage available again")
+            else:
+                log.error("storage: %s", detail)
+            if self._on_status is None:
+                return
+            try:
+                self._on_status(healthy, detail)
+            except Exception:
+                log.exception("storage status callback failed")

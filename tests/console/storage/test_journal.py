@@ -205,3 +205,21 @@ def test_a_refused_batch_is_set_aside_and_the_rest_is_written(tmp_path: Path) ->
     assert len(rejected) == 1
     assert len(SessionRepository(engine).readings(sid)) == 3
     engine.dispose()
+
+
+def test_a_deleted_journal_file_is_put_back_with_what_it_held(tmp_path: Path) -> None:
+    j = Journal.open(tmp_path / "journal", "db")
+    batches = [_batch(i) for i in range(3)]
+    j.append(batches[0])
+    j.append(batches[1])
+    j.advance(j.peek(1)[0][0], 1)  # the first was replayed
+    j.path.unlink()  # the data directory was cleaned up under the console
+    assert j.relink_if_gone()
+    assert not j.relink_if_gone()
+    j.append(batches[2])
+    assert [b for _o, b in j.peek(10)] == batches[1:]
+    assert (j.path.stat().st_mode & 0o777) == 0o600
+    j.close()
+    again = Journal.open(tmp_path / "journal", "db")  # and it is on disk, for the next start
+    assert [b for _o, b in again.peek(10)] == batches[1:]
+    again.close()

@@ -1,0 +1,414 @@
+"""What producers queue for the session record, and how it becomes rows.
+
+Items (readings, alarm transitions, technical and lifecycle events, waveform seconds, profile
+changes) are turned into plain *operations* (``(name, column values)``), which a batch carries,
+the journal stores as JSON, and :func:`apply_batches` writes inside one transaction.  Split out of
+:mod:`console.storage.writer` (which re-exports these names) to keep each module small.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, update
+from sqlalchemy.engine import Connection
+
+from console.domain.alarms import AlarmEvent
+from console.domain.session import EventKind, SessionEvent
+from console.storage.journal import Batch, Op
+from console.storage.schema import (
+    AlarmLogRow,
+    AlarmRow,
+    DischargeCheckRow,
+    EventRow,
+    ProfileChangeRow,
+    ReadingRow,
+    SessionRow,
+    TechnicalEventRow,
+    WaveformRow,
+    WriteBatchRow,
+)
+from devices.model import Reading, TechnicalEvent, TechnicalEventKind
+
+log = logging.getLogger("storage")
+
+
+# -- items (what producers submit) ------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ReadingsItem:
+    """Readings of one session."""
+
+    session_id: int
+    readings: tuple[Reading, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmItem:
+    """One alarm transition of one session."""
+
+    session_id: int
+    event: AlarmEvent
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicalItem:
+    """One technical event of one session."""
+
+    session_id: int
+    event: TechnicalEvent
+
+
+#: Which frame errors go into the record: the runner counts every one, the record keeps a
+#: sample (the 1st, 10th, 100th, 1000th), so a noisy line cannot flood the database.
+FRAME_ERROR_SAMPLES = frozenset({1, 10, 100, 1000})
+
+
+def worth_recording(event: TechnicalEvent) -> bool:
+    """True for technical events the session record keeps (all but unsampled frame errors)."""
+    return event.kind is not TechnicalEventKind.FRAME_ERROR or event.count in FRAME_ERROR_SAMPLES
+
+
+@dataclass(frozen=True, slots=True)
+class WaveformItem:
+    """One chunk (normally one second) of one waveform channel.
+
+    ``samples`` are little-endian float32 bytes (``numpy.asarray(x, "<f4").tobytes()``).
+    """
+
+    session_id: int
+    channel: str
+    start_at: datetime
+    sample_rate_hz: float
+    samples: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEventItem:
+    """A lifecycle transition or annotation (console.domain.session) of one session."""
+
+    session_id: int
+    event: SessionEvent
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEndItem:
+    """Monitoring of a session ended (the chair was stopped)."""
+
+    session_id: int
+    ended_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileChangeItem:
+    """A change of alarm limits: who, when, why, old and new (JSON text)."""
+
+    at: datetime
+    actor: str
+    reason: str
+    old_json: str
+    new_json: str
+    session_id: int | None = None
+    profile_id: int | None = None
+
+
+Item = (
+    ReadingsItem
+    | AlarmItem
+    | TechnicalItem
+    | WaveformItem
+    | SessionEventItem
+    | SessionEndItem
+    | ProfileChangeItem
+)
+
+
+# -- items -> operations -> rows --------------------------------------------------------------
+def make_batch(items: Iterable[Item]) -> Batch:
+    """Turn queued items into one batch of plain operations (journal-able, replayable)."""
+    ops: list[Op] = []
+    for item in items:
+        try:
+            ops.extend(item_ops(item))
+        except Exception as err:  # one malformed item must not cost the batch (or the writer)
+            log.error(
+                "storage: a %s cannot be recorded and is left out (%s)",
+                type(item).__name__,
+                type(err).__name__,
+            )
+    return Batch(uid=uuid.uuid4().hex, ops=tuple(ops))
+
+
+def _label(value: Any) -> Any:
+    """An enum's stored text; anything else unchanged (new event shapes stay storable)."""
+    for attr in ("label", "value"):
+        if hasattr(value, attr) and not isinstance(value, str | int | float):
+            return getattr(value, attr)
+    return value
+
+
+def item_ops(item: Item) -> list[Op]:
+    """The operations of one item."""
+    if isinstance(item, ReadingsItem):
+        return [
+            (
+                "reading",
+                {
+                    "session_id": item.session_id,
+                    "parameter": r.metric.value,
+                    "value": r.value,
+                    "unit": r.unit,
+                    "valid": r.valid,
+                    "flags": ",".join(f.value for f in r.flags),
+                    "device_time": r.device_time,
+                    "received_at": r.received_at,
+                },
+            )
+            for r in item.readings
+        ]
+    if isinstance(item, AlarmItem):
+        ev = item.event
+        kind = _label(ev.kind)
+        # Events not about one condition's urgency (audio pause, profile change) carry no
+        # priority: stored as "".
+        priority = "" if ev.priority is None else getattr(ev.priority, "label", str(ev.priority))
+        # Technical alarms have no metric: store their kind (comm_lost, sensor_off, ...).
+        technical = getattr(ev, "technical_kind", None)
+        metric = getattr(ev, "metric", None)
+        actor = getattr(ev, "actor", None)
+        return [
+            (
+                "alarm",
+                {
+                    "session_id": item.session_id,
+                    "condition": str(ev.key),
+                    "kind": str(kind)[:32],
+                    "parameter": str(_label(metric if metric is not None else technical) or ""),
+                    "priority": str(priority),
+                    "value": getattr(ev, "value", None),
+                    "limit": getattr(ev, "limit", None),
+                    "message": str(getattr(ev, "message", ""))[:256],
+                    "at": ev.at,
+                    "actor": None if actor is None else str(actor)[:64],
+                },
+            )
+        ]
+    if isinstance(item, TechnicalItem):
+        return [
+            (
+                "technical",
+                {
+                    "session_id": item.session_id,
+                    "kind": item.event.kind.value,
+                    "detail": item.event.detail[:512],
+                    "at": item.event.at,
+                },
+            )
+        ]
+    if isinstance(item, WaveformItem):
+        return [
+            (
+                "waveform",
+                {
+                    "session_id": item.session_id,
+                    "channel": item.channel,
+                    "start_at": item.start_at,
+                    "sample_rate_hz": item.sample_rate_hz,
+                    "data": item.samples,
+                },
+            )
+        ]
+    if isinstance(item, SessionEventItem):
+        return [("event", {"session_id": item.session_id, **event_values(item.event)})]
+    if isinstance(item, SessionEndItem):
+        return [("session_end", {"session_id": item.session_id, "ended_at": item.ended_at})]
+    return [
+        (
+            "profile_change",
+            {
+                "session_id": item.session_id,
+                "profile_id": item.profile_id,
+                "at": item.at,
+                "actor": item.actor,
+                "reason": item.reason,
+                "old_json": item.old_json,
+                "new_json": item.new_json,
+            },
+        )
+    ]
+
+
+def event_values(ev: SessionEvent) -> dict[str, Any]:
+    """Column values of an ``events`` row for a lifecycle event (without session_id)."""
+    return {
+        "kind": ev.kind,
+        "at": ev.at,
+        "author": ev.author,
+        "reason": ev.reason,
+        "phase": None if ev.phase is None else ev.phase.value,
+        "rate_ml_per_h": ev.rate_ml_per_h,
+        "dose_mg": ev.dose_mg,
+        "score": ev.score,
+        "text": ev.text,
+        "data": ev.data_json(),
+    }
+
+
+def apply_batches(conn: Connection, batches: Iterable[Batch]) -> int:
+    """Apply batches in order inside the caller's transaction, with their markers.
+
+    Returns:
+        Rows written (markers not counted).
+    """
+    rows = 0
+    markers: list[dict[str, Any]] = []
+    now = datetime.now(UTC)
+    for batch in batches:
+        rows += apply_ops(conn, batch.ops)
+        markers.append({"uid": batch.uid, "applied_at": now})
+    if markers:
+        conn.execute(insert(WriteBatchRow), markers)
+    return rows
+
+
+def apply_ops(conn: Connection, ops: Iterable[Op]) -> int:
+    """Apply operations in order inside the caller's transaction; returns rows written.
+
+    Consecutive readings (and waveforms, technical events) are inserted with one executemany;
+    anything stateful (alarms, session updates) is applied in its place in the order.
+    """
+    rows = 0
+    run_name = ""
+    run: list[dict[str, Any]] = []
+    for name, payload in ops:
+        if name != run_name and run:
+            rows += _insert_run(conn, run_name, run)
+            run = []
+        run_name = name
+        if name in _BULK:
+            run.append(payload)
+            continue
+        run_name = ""
+        _apply_single(conn, name, payload)
+        rows += 1
+    if run:
+        rows += _insert_run(conn, run_name, run)
+    return rows
+
+
+_BULK = {
+    "reading": ReadingRow,
+    "technical": TechnicalEventRow,
+    "waveform": WaveformRow,
+}
+
+
+def _insert_run(conn: Connection, name: str, run: list[dict[str, Any]]) -> int:
+    conn.execute(insert(_BULK[name]), run)
+    return len(run)
+
+
+def _apply_single(conn: Connection, name: str, p: dict[str, Any]) -> None:
+    if name == "alarm":
+        _write_alarm(conn, p)
+    elif name == "event":
+        _write_event(conn, p)
+    elif name == "session_end":
+        conn.execute(
+            update(SessionRow)
+            .where(SessionRow.id == p["session_id"])
+            .values(ended_at=p["ended_at"])
+        )
+    elif name == "profile_change":
+        conn.execute(insert(ProfileChangeRow).values(**p))
+    else:  # a journal written by a newer console: keep it loud, never guess
+        raise ValueError(f"unknown journal operation {name!r}")
+
+
+def _write_alarm(conn: Connection, p: dict[str, Any]) -> None:
+    conn.execute(
+        insert(AlarmLogRow).values(
+            session_id=p["session_id"],
+            condition=p["condition"],
+            kind=p["kind"],
+            priority=p["priority"],
+            value=p["value"],
+            message=p["message"],
+            at=p["at"],
+            actor=p["actor"],
+        )
+    )
+    open_row = and_(
+        AlarmRow.session_id == p["session_id"],
+        AlarmRow.condition == p["condition"],
+        AlarmRow.ended_at.is_(None),
+    )
+    kind = p["kind"]
+    if kind == "onset":
+        conn.execute(
+            insert(AlarmRow).values(
+                session_id=p["session_id"],
+                condition=p["condition"],
+                parameter=p["parameter"][:16],
+                priority=p["priority"],
+                limit_value=p["limit"],
+                value=p["value"],
+                message=p["message"],
+                onset_at=p["at"],
+            )
+        )
+    elif kind == "escalated":
+        conn.execute(
+            update(AlarmRow)
+            .where(open_row)
+            .values(
+                priority=p["priority"],
+                value=p["value"],
+                message=p["message"],
+                limit_value=p["limit"],
+            )
+        )
+    elif kind == "end":
+        conn.execute(update(AlarmRow).where(open_row).values(ended_at=p["at"]))
+    # Any other kind (de-escalated, acknowledged, paused, or one this version does not know)
+    # is kept in alarm_log only: the condition row records onset, highest priority and end.
+
+
+def _write_event(conn: Connection, p: dict[str, Any]) -> None:
+    conn.execute(insert(EventRow).values(**p))
+    sid = p["session_id"]
+    values: dict[str, Any] = {}
+    if p["phase"] is not None:
+        values["phase"] = p["phase"]
+    kind = p["kind"]
+    data: dict[str, Any] = json.loads(p["data"]) if p["data"] else {}
+    if kind == EventKind.INFUSION_PLANNED:
+        values.update(
+            weight_kg=data.get("weight_kg"),
+            dose_mg_per_kg=data.get("dose_mg_per_kg"),
+            dose_mg=p["dose_mg"],
+            rate_ml_per_h=p["rate_ml_per_h"],
+            route=data.get("route"),
+        )
+    elif kind == EventKind.RATE_CHANGE:
+        values["rate_ml_per_h"] = p["rate_ml_per_h"]
+    elif kind == EventKind.RESUMED:
+        values["resumed"] = True
+    elif kind == EventKind.DISCHARGE_CHECK:
+        conn.execute(
+            insert(DischargeCheckRow).values(
+                session_id=sid,
+                item=str(data.get("item", "")),
+                passed=bool(data.get("passed")),
+                at=p["at"],
+                author=p["author"],
+                note=p["text"],
+            )
+        )
+    if values:
+        conn.execute(update(SessionRow).where(SessionRow.id == sid).values(**values))
