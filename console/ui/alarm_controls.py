@@ -70,7 +70,10 @@ class AlarmControls(QWidget):
             ("F3", self._on_pause_button_clicked),
         ):
             shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.setObjectName(f"shortcut-{key}")
+            # Window-wide (a hidden chair's strip does not react): with WidgetWithChildren
+            # the keys acted only while focus was inside the strip, i.e. in the name field.
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
         service.sig_alarms_changed.connect(self.refresh)
         self.refresh()

@@ -39,6 +39,7 @@ from console.config import SIM_PROTOCOLS, Settings
 from console.services.chair_service import ChairService
 from console.ui.chair_panel import PLOT_REFRESH_MS, ChairPanel
 from console.ui.overview import ChairOverview
+from console.ui.shortcut_guard import ShortcutGuard
 from devices.model import DeviceState
 from devices.simulator.scenario import builtin_scenarios
 
@@ -226,6 +227,8 @@ class MainWindow(QMainWindow):
         for chair in self.chairs:
             self._watch(chair)
         self._build_menus()
+        #: Documented keys act even while a text field (the nurse's name) has focus.
+        self.shortcut_guard = ShortcutGuard(self)
         self._update_title()
         self._update_device_label()
         screen = self.screen().availableGeometry() if self.screen() else None
