@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from console.domain import wrong_patient
+from console.domain.alarm_episode import AlarmEpisode
 from console.domain.alarm_events import (
     AlarmEvent,
     AlarmEventKind,
@@ -59,6 +60,7 @@ from console.domain.alarm_rules import (
     LimitError,
     LimitRule,
     Priority,
+    format_value,
 )
 from devices.model import (
     NIBP_METRICS,
@@ -163,6 +165,7 @@ class AlarmStatus:
         acknowledged_at: when.
         audio_paused_until: end of the audio pause covering it, if paused.
         escalated_unanswered: raised to high because nobody acknowledged it in time.
+        episode: onset, worst value and top condition since the onset (alarm_episode).
     """
 
     key: str
@@ -183,6 +186,7 @@ class AlarmStatus:
     acknowledged_at: datetime | None
     audio_paused_until: datetime | None
     escalated_unanswered: bool
+    episode: AlarmEpisode | None = None
 
     @property
     def parameter(self) -> str:
@@ -269,6 +273,7 @@ class _Alarm:
     hold_high: bool = False
     escalated_unanswered: bool = False
     medium_since: datetime | None = None
+    episode: AlarmEpisode | None = None
 
 
 @dataclass(slots=True)
@@ -407,6 +412,7 @@ class AlarmEngine:
                 acknowledged_at=a.acknowledged_at,
                 audio_paused_until=paused if a.condition_active else None,
                 escalated_unanswered=a.escalated_unanswered,
+                episode=a.episode,
             )
             for key, a in self._alarms.items()
         ]
@@ -788,7 +794,12 @@ class AlarmEngine:
         violated = {r: s for r, s in track.since.items() if r in tiers}
         if not violated:
             value = track.last_value
-            self._end(key, now, f"{METRIC_LABELS[metric]} {value:g} back within limits", value)
+            self._end(
+                key,
+                now,
+                f"{METRIC_LABELS[metric]} {format_value(metric, value)} back within limits",
+                value,
+            )
             return
         alarm = self._alarms.get(key)
         active = alarm is not None and alarm.condition_active
@@ -805,7 +816,7 @@ class AlarmEngine:
                 rule.priority,
                 value,
                 rule.limit,
-                f"{rule.label} {value:g} {rule.describe()}",
+                f"{rule.label} {format_value(metric, value)} {rule.describe()}",
                 min(violated.values()),
                 metric=metric,
                 direction=direction,
@@ -834,12 +845,12 @@ class AlarmEngine:
 
         label = METRIC_LABELS[metric]
         if not violated:
-            self._end(key, at, f"{label} {value:g} back within limits", value)
+            self._end(key, at, f"{label} {format_value(metric, value)} back within limits", value)
             return
         rule = max(violated, key=lambda r: (effective(r), r.extremeness()))
         priority = effective(rule)
         confirmed = rule.confirm and rule.tier_id in confirmable
-        message = f"{label} {value:g} {rule.describe()}"
+        message = f"{label} {format_value(metric, value)} {rule.describe()}"
         if confirmed:
             message += ", confirmed by repeat"
         self._present(
@@ -871,7 +882,8 @@ class AlarmEngine:
                 metric,
                 at,
                 at + timedelta(seconds=self._profile.timings.nibp_confirm_window_s),
-                f"Repeat NIBP now: {label} {value:g} {asked.describe()} needs confirmation",
+                f"Repeat NIBP now: {label} {format_value(metric, value)} {asked.describe()} "
+                "needs confirmation",
             )
             self._repeats[key] = request
             self._out.append(
@@ -1114,6 +1126,9 @@ class AlarmEngine:
         latch = self._profile.timings.latch_high and cond.category is AlarmCategory.PHYSIOLOGICAL
         if alarm is None:
             alarm = _Alarm(cond, cond.priority, now)
+            alarm.episode = AlarmEpisode.begin(
+                cond.priority, cond.value, cond.message, cond.direction
+            )
             alarm.hold_high = latch and cond.priority is Priority.HIGH
             alarm.medium_since = now if cond.priority is Priority.MEDIUM else None
             self._alarms[cond.key] = alarm
@@ -1121,6 +1136,8 @@ class AlarmEngine:
             if cond.priority >= Priority.MEDIUM:
                 self._end_pause(now, f"new alarm: {cond.message}", None)
             return
+        assert alarm.episode is not None
+        alarm.episode = alarm.episode.widen(cond.priority, cond.value, cond.message)
         if not alarm.condition_active:
             alarm.condition_active = True
             alarm.cond = cond
@@ -1157,7 +1174,7 @@ class AlarmEngine:
                 AlarmEventKind.LATCHED,
                 alarm,
                 now,
-                f"{message}; {alarm.cond.message} stays latched until acknowledged",
+                f"{message}; {_headline(alarm)} stays latched until acknowledged",
                 value=value,
             )
             return
@@ -1298,6 +1315,12 @@ def _technical(
         technical_kind=kind,
         tile_metric=tile if tile is not None else _TECHNICAL_TILE[kind],
     )
+
+
+def _headline(alarm: _Alarm) -> str:
+    """The condition that explains the alarm's priority (its episode's top when held)."""
+    ep = alarm.episode
+    return ep.headline(alarm.priority, alarm.cond.message) if ep else alarm.cond.message
 
 
 def _name(cond: _Condition) -> str:

@@ -387,3 +387,32 @@ class Baseline:
 
 def _g(value: float | None) -> str:
     return "?" if value is None else f"{value:g}"
+
+
+#: Decimals a value is shown with (issue 11 item 9): monitors count beats, breaths, percent
+#: and mmHg in whole numbers; a temperature has one decimal.  Unlisted metrics: one decimal.
+VALUE_DECIMALS: dict[Metric, int] = {
+    Metric.HR: 0,
+    Metric.PR: 0,
+    Metric.SPO2: 0,
+    Metric.RR: 0,
+    Metric.NIBP_SYS: 0,
+    Metric.NIBP_DIA: 0,
+    Metric.NIBP_MEAN: 0,
+    Metric.TEMP: 1,
+}
+
+
+def format_value(metric: Metric | str, value: float | None) -> str:
+    """``value`` as a monitor shows ``metric`` (``91.04`` SpO2 -> ``91``), ``-`` for None.
+
+    ``metric`` may be the stored parameter name (``"SPO2"``); an unknown name gets ``:g``.
+    """
+    if value is None:
+        return "-"
+    if isinstance(metric, str):
+        try:
+            metric = Metric(metric)
+        except ValueError:
+            return f"{value:g}"
+    return f"{value:.{VALUE_DECIMALS.get(metric, 1)}f}"

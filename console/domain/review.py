@@ -25,6 +25,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from console.domain.checkpoint import CHECKPOINT_WINDOW_MIN, checkpoint_reading
 from console.domain.session import EventKind, SessionEvent
 
 FloatArray = npt.NDArray[np.float64]
@@ -62,8 +63,6 @@ ADVERSE_KINDS = frozenset(
         EventKind.SYMPTOM.value,
     }
 )
-#: The Spravato-style 40-minute BP checkpoint window after the infusion start (clinical.md C 13).
-CHECKPOINT_WINDOW_MIN = (35.0, 45.0)
 #: A continuous parameter is "missing" after this many nominal intervals without a valid value.
 CONTINUOUS_GAP_INTERVALS = 5.0
 #: ... but never before this many seconds (a 1 Hz monitor that skips a beat is not a gap).
@@ -343,7 +342,8 @@ class ReviewSummary:
         baseline: pre-dose vitals (the recorded baseline set, else the last reading before
             the infusion, else the first of the session).
         peak: highest SBP, DBP and HR after the infusion start (whole session without one).
-        checkpoint_40: the NIBP nearest 40 min after the infusion start, within 35-45 min.
+        checkpoint_40: the 40-min BP checkpoint: the first NIBP 35-45 min after the infusion
+            start (console.domain.checkpoint, the live strip's rule), and the HR then.
         pre_discharge: the last valid values before discharge started (else before the end).
     """
 
@@ -419,14 +419,7 @@ def summarize(inputs: ReviewInputs) -> ReviewSummary:
     )
     checkpoint = VitalsSnapshot(source="no infusion start")
     if infusion.start is not None:
-        lo, hi = (infusion.start + timedelta(minutes=m) for m in CHECKPOINT_WINDOW_MIN)
-        target = infusion.start + timedelta(minutes=40)
-        checkpoint = VitalsSnapshot(
-            sbp=_nearest(inputs.trends.get(SBP), target, lo, hi),
-            dbp=_nearest(inputs.trends.get(DBP), target, lo, hi),
-            hr=_nearest(inputs.trends.get(HR), target, lo, hi),
-            source="35-45 min after infusion start",
-        )
+        checkpoint = _checkpoint(inputs.trends, infusion.start)
     discharge = next((e.at for e in events if e.kind == EventKind.DISCHARGE_START), None)
     before = discharge or end
     pre_discharge = VitalsSnapshot(
@@ -831,6 +824,24 @@ def _nearest(
         return None
     best = sel[int(np.argmin(np.abs(t[sel] - target.timestamp())))]
     return Measured(float(v[best]), _dt(float(t[best])))
+
+
+def _checkpoint(trends: Mapping[str, TrendLike], start: datetime) -> VitalsSnapshot:
+    """The 40-min checkpoint by the one rule the live strip uses too."""
+    st, sv = _valid(trends.get(SBP))
+    dt, dv = _valid(trends.get(DBP))
+    t0 = start.timestamp()
+    found = checkpoint_reading(list((st - t0) / 60.0), list(sv), list((dt - t0) / 60.0), list(dv))
+    lo, hi = (start + timedelta(minutes=m) for m in CHECKPOINT_WINDOW_MIN)
+    if found is None:
+        return VitalsSnapshot(source="no NIBP 35-45 min after infusion start")
+    when = start + timedelta(minutes=found.minutes)
+    return VitalsSnapshot(
+        sbp=Measured(found.sbp, when),
+        dbp=None if found.dbp is None else Measured(found.dbp, when),
+        hr=_nearest(trends.get(HR), when, lo, hi),
+        source="first NIBP 35-45 min after infusion start",
+    )
 
 
 def _last_before(trend: TrendLike | None, before: datetime) -> Measured | None:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from console.domain.alarm_profiles import ThresholdProfile
-from console.domain.alarm_rules import METRIC_LABELS
+from console.domain.alarm_rules import METRIC_LABELS, format_value
 from console.domain.review import (
     PARAMETER_LABELS,
     ReviewSummary,
@@ -187,7 +187,7 @@ def alarms_html(summary: ReviewSummary, p: Palette = PAPER) -> str:
                 esc(local_time(a.onset)),
                 prio,
                 esc(PARAMETER_LABELS.get(a.parameter, a.parameter)),
-                esc(_g(a.value)),
+                esc(format_value(a.parameter, a.value)),  # SpO2 91, never 91.04
                 esc(_g(a.limit_value)),
                 esc(a.message),
                 esc("-" if ack is None else f"{ack.actor} {local_time(ack.at)}"),

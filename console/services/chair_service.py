@@ -52,6 +52,7 @@ from console.domain.alarms import (
     Direction,
     Priority,
 )
+from console.domain.checkpoint import CHECKPOINT_WINDOW_MIN, checkpoint_reading
 from console.domain.pipeline import ChairOutputs, ChairPipeline
 from console.domain.session import (
     ANNOTATION_KINDS,
@@ -120,8 +121,6 @@ SCRIPT_AUTHOR = "simulator script"
 MONITOR_AUTHOR = "monitor"
 #: The demo patient of simulated chairs (clinic code, name, weight in kg).
 DEMO_PATIENT = ("SIMULATED", "Simulated patient (demo)", 70.0)
-#: The 40-minute BP checkpoint window after the infusion start, in minutes (clinical.md C 13).
-CHECKPOINT_WINDOW_MIN = (35.0, 45.0)
 
 
 #: How the discharge items (SessionPolicy.discharge_items) read on screen (clinical.md F 29).
@@ -879,10 +878,11 @@ class ChairService(QObject):
         now = now or self.clock.now()
         lo, hi = CHECKPOINT_WINDOW_MIN
         x, y = self.trends[Metric.NIBP_SYS].arrays()
+        dx, dy = self.trends[Metric.NIBP_DIA].arrays()
         offset = (started - self.session_start).total_seconds() / 60.0
-        for xi, yi in zip(x, y, strict=True):
-            if lo <= xi - offset <= hi and yi == yi:  # yi == yi: not NaN
-                return "done", f"40-min BP done: SBP {yi:.0f} at {xi - offset:.0f} min"
+        found = checkpoint_reading(list(x - offset), list(y), list(dx - offset), list(dy))
+        if found is not None:  # the review's rule too (console.domain.checkpoint)
+            return "done", f"40-min BP done: {found.text()}"
         since = (now - started).total_seconds() / 60.0
         if since < lo:
             return "pending", f"40-min BP in {lo - since:.0f} min ({lo:g}-{hi:g} min window)"

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QLabel, QWidget
 
 from console.domain.alarm_engine import AlarmStatus
+from console.domain.alarm_episode import alarm_text
 from console.domain.alarms import Priority
 from console.ui import theme
 
@@ -56,7 +57,7 @@ class AlarmBanner(QLabel):
         """
         items = []
         for st in statuses:
-            text = st.message
+            text = alarm_text(st)  # words that explain the priority shown; worst and onset
             if st.latched:
                 text += " [LATCHED]"
             if st.acknowledged_by:

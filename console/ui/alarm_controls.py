@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBox
 from console.domain.alarm_events import RepeatRequest
 from console.services.chair_service import ChairService
 from console.ui.alarm_banner import AlarmBanner
+from console.ui.alarm_slots import chair_alarms
 
 
 def _default_operator() -> str:
@@ -70,7 +71,10 @@ class AlarmControls(QWidget):
             ("F3", self._on_pause_button_clicked),
         ):
             shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.setObjectName(f"shortcut-{key}")
+            # Window-wide (a hidden chair's strip does not react): with WidgetWithChildren
+            # the keys acted only while focus was inside the strip, i.e. in the name field.
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
         service.sig_alarms_changed.connect(self.refresh)
         self.refresh()
@@ -83,7 +87,8 @@ class AlarmControls(QWidget):
     def refresh(self) -> None:
         """Show the service's alarm state."""
         svc = self.service
-        self.banner.show_statuses(svc.alarm_list)
+        # Console faults (audio, storage) are in the window's console strip, not here.
+        self.banner.show_statuses(chair_alarms(svc.alarm_list))
         audio = svc.audio
         now = svc.clock.now()
         if audio.paused_until is not None and audio.paused_until > now:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
+from console.domain.alarm_episode import priority_tag
 from console.domain.alarms import AlarmEvent, Priority
 from console.services.chair_service import ChairService
 from console.ui import theme
@@ -14,11 +15,11 @@ MAX_ROWS = 200
 
 
 def format_entry(ev: AlarmEvent) -> str:
-    """One log line: time, what happened, priority, message and who did it."""
+    """One log line: time, what happened, priority (IEC marker and word), message and who."""
     kind = str(getattr(ev.kind, "value", ev.kind)).replace("_", " ")
-    prio = ev.priority.label if isinstance(ev.priority, Priority) else ""
+    prio = priority_tag(ev.priority) if isinstance(ev.priority, Priority) else ""
     who = f" - by {ev.actor}" if getattr(ev, "actor", None) else ""
-    return f"{ev.at.astimezone():%H:%M:%S}  {kind:<12} {prio:<6} {ev.message}{who}"
+    return f"{ev.at.astimezone():%H:%M:%S}  {kind:<12} {prio:<10} {ev.message}{who}"
 
 
 class AlarmLogView(QListWidget):

@@ -38,7 +38,9 @@ from PySide6.QtWidgets import (
 from console.config import SIM_PROTOCOLS, Settings
 from console.services.chair_service import ChairService
 from console.ui.chair_panel import PLOT_REFRESH_MS, ChairPanel
+from console.ui.console_strip import ConsoleStrip
 from console.ui.overview import ChairOverview
+from console.ui.shortcut_guard import ShortcutGuard
 from devices.model import DeviceState
 from devices.simulator.scenario import builtin_scenarios
 
@@ -199,8 +201,15 @@ class MainWindow(QMainWindow):
         self.views: list[ChairView] = []
         self._review_box: QMessageBox | None = None
         self.review_window: QWidget | None = None
+        # Console faults (audio, storage) once, above the chairs: never in a chair's slot.
+        self.console_strip = ConsoleStrip(self.chairs)
+        central = QWidget()
+        self._central = QVBoxLayout(central)
+        self._central.setContentsMargins(0, 0, 0, 0)
+        self._central.addWidget(self.console_strip)
+        self.setCentralWidget(central)
         if len(self.chairs) == 1:
-            self.setCentralWidget(self.panels[0])
+            self._central.addWidget(self.panels[0], 1)
         else:
             self.overview = ChairOverview(self.chairs)
             self.overview.sig_chair_selected.connect(self.show_chair)
@@ -215,7 +224,7 @@ class MainWindow(QMainWindow):
                 self.views.append(view)
                 self.stack.addWidget(view)
             self.stack.currentChanged.connect(self._on_stack_current_changed)
-            self.setCentralWidget(self.stack)
+            self._central.addWidget(self.stack, 1)
             esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
             esc.setObjectName("shortcut-overview")
             esc.activated.connect(self.show_overview)
@@ -226,6 +235,8 @@ class MainWindow(QMainWindow):
         for chair in self.chairs:
             self._watch(chair)
         self._build_menus()
+        #: Documented keys act even while a text field (the nurse's name) has focus.
+        self.shortcut_guard = ShortcutGuard(self)
         self._update_title()
         self._update_device_label()
         screen = self.screen().availableGeometry() if self.screen() else None
@@ -294,7 +305,8 @@ class MainWindow(QMainWindow):
         panel = ChairPanel(service)
         self.panels[index] = panel
         if self.stack is None:
-            self.setCentralWidget(panel)  # deletes the old panel
+            self._central.replaceWidget(old_panel, panel)
+            old_panel.deleteLater()
         else:
             assert self.overview is not None
             panel.redraw_offset_ms = old_panel.redraw_offset_ms
@@ -302,6 +314,7 @@ class MainWindow(QMainWindow):
             old_panel.deleteLater()
             self.overview.replace_chair(index, service)
         self._watch(service)
+        self.console_strip.set_chairs(self.chairs)
         self._rebuild_chair_menu()
         self._update_title()
         self._update_device_label()

@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.domain.alarm_episode import alarm_text
 from console.domain.alarms import Priority
 from console.services.chair_service import ChairService
 from console.ui import theme
+from console.ui.alarm_slots import chair_alarms, metric_alarm_priority
 from devices.model import DeviceState, Metric
 
 #: The shared flash clock's tick; every flash half-period (theme.FLASH_HALF_PERIOD_MS) is a
@@ -174,6 +176,15 @@ class ChairTile(QFrame):
         self.alarm.setWordWrap(False)
         self.alarm.setMinimumHeight(30)
         self.alarm.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # The count of the chair's other alarms has its own label: never cut off.
+        self.alarm_more = QLabel("")
+        self.alarm_more.setObjectName("tileAlarmMore")
+        self.alarm_more.setMinimumHeight(30)
+        self.alarm_more.hide()
+        alarm_row = QHBoxLayout()
+        alarm_row.setSpacing(4)
+        alarm_row.addWidget(self.alarm, 1)
+        alarm_row.addWidget(self.alarm_more)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
@@ -183,13 +194,15 @@ class ChairTile(QFrame):
         layout.addStretch(1)
         layout.addLayout(numerics)
         layout.addStretch(1)
-        layout.addWidget(self.alarm)
+        layout.addLayout(alarm_row)
         self._values_stale = {self.nibp: False, self.hr: False, self.spo2: False}
         self._colours = {
             self.nibp: theme.METRIC_COLOURS[Metric.NIBP_SYS],
             self.hr: theme.METRIC_COLOURS[Metric.HR],
             self.spo2: theme.METRIC_COLOURS[Metric.SPO2],
         }
+        #: The alarm priority each value shows in its colour (a parameter in alarm).
+        self._value_alarm: dict[QLabel, Priority | None] = dict.fromkeys(self._colours)
 
         service.sig_vitals_updated.connect(self._on_service_vitals_updated)
         service.sig_alarms_changed.connect(self._on_service_alarms_changed)
@@ -263,13 +276,24 @@ class ChairTile(QFrame):
         self._update_session()
 
     def _on_service_alarms_changed(self) -> None:
-        alarms = self.service.alarm_list
+        # This chair's own alarms only: console faults are in the console strip, once.
+        alarms = chair_alarms(self.service.alarm_list)
+        by_metric = metric_alarm_priority(alarms)
+        for label, metric in (
+            (self.nibp, Metric.NIBP_SYS),
+            (self.hr, Metric.HR),
+            (self.spo2, Metric.SPO2),
+        ):
+            if self._value_alarm[label] != by_metric.get(metric):
+                self._value_alarm[label] = by_metric.get(metric)
+                self._style_value(label)
         if not alarms:
             self._alarm = None
             self.alarm.setText("No active alarms")
             self.alarm.setToolTip("")
+            self.alarm_more.hide()
         else:
-            top = max(alarms, key=lambda a: (int(a.priority), -a.onset.timestamp()))
+            top = alarms[0]  # highest priority, a patient's before a technical one
             # An acknowledged alarm stays listed but stops flashing, as on the banner
             # (clinical.md c4/c5); a new priority starts lit.
             flashing = any(not a.acknowledged_by for a in alarms if a.priority == top.priority)
@@ -277,9 +301,10 @@ class ChairTile(QFrame):
                 self._lit = True
             self._alarm = top.priority
             self._flashing = flashing
-            more = f"   (+{len(alarms) - 1} more)" if len(alarms) > 1 else ""
-            self.alarm.setText(f"{top.priority.marker} {top.message}{more}")
-            self.alarm.setToolTip("\n".join(f"{a.priority.marker} {a.message}" for a in alarms))
+            self.alarm.setText(f"{top.priority.marker} {alarm_text(top)}")
+            self.alarm.setToolTip("\n".join(f"{a.priority.marker} {alarm_text(a)}" for a in alarms))
+            self.alarm_more.setText(f"+{len(alarms) - 1} more")
+            self.alarm_more.setVisible(len(alarms) > 1)
         self._paint_alarm()
 
     def _on_service_link_state_changed(self, state: str) -> None:
@@ -306,7 +331,16 @@ class ChairTile(QFrame):
             label.setText(text)
         if self._values_stale[label] != stale:
             self._values_stale[label] = stale
-            label.setStyleSheet(f"color: {theme.STALE if stale else self._colours[label]};")
+            self._style_value(label)
+
+    def _style_value(self, label: QLabel) -> None:
+        """A parameter in alarm wears its alarm colour (even when stale), else its own."""
+        alarm = self._value_alarm[label]
+        if alarm is not None:
+            colour = theme.PRIORITY_COLOURS[alarm]
+        else:
+            colour = theme.STALE if self._values_stale[label] else self._colours[label]
+        label.setStyleSheet(f"color: {colour};")
 
     def _update_numerics(self, now: datetime) -> None:
         latest = self.service.latest
@@ -349,10 +383,11 @@ class ChairTile(QFrame):
             else:
                 alarm_style = f"background: {theme.PANEL}; color: {colour};"
             border = f"4px solid {colour if self._lit else theme.PANEL}"
-        self.alarm.setStyleSheet(
-            f"QLabel#tileAlarm {{ {alarm_style} font-size: 16px; font-weight: 700;"
-            " padding: 3px 8px; border-radius: 4px; }"
-        )
+        for name, label in (("tileAlarm", self.alarm), ("tileAlarmMore", self.alarm_more)):
+            label.setStyleSheet(
+                f"QLabel#{name} {{ {alarm_style} font-size: 16px; font-weight: 700;"
+                " padding: 3px 8px; border-radius: 4px; }"
+            )
         if border != self._border:
             self._border = border
             self.setStyleSheet(

@@ -29,6 +29,8 @@ PHASE_COLOURS: dict[str, str] = {
     Phase.DISCHARGE.value: "#6a1b9a",
     Phase.CLOSED.value: "#263238",
 }
+#: A paused infusion is amber (with dark text): never the green of a running one.
+PAUSED_COLOURS = ("#ff8f00", "#111111")
 #: Text colours of a cell by urgency (due/missed use the medium-alarm yellow: prompt action).
 STATE_COLOURS = {
     "ok": theme.TEXT,
@@ -111,18 +113,20 @@ class TimelineStrip(QFrame):
         now = now or svc.clock.now()
         life = svc.lifecycle
         has_session = svc.session_id is not None or life.closed
+        text = "#ffffff"
         if svc.pending_resume is not None:
             phase, colour = "RESUME?", PHASE_COLOURS["none"]
         elif not has_session or (life.plan is None and not life.closed):
             phase, colour = "NO SESSION", PHASE_COLOURS["none"]
         else:
             phase = life.phase.value.upper()
+            colour = PHASE_COLOURS[life.phase.value]
             if life.infusion is InfusionState.PAUSED:
                 phase = "INFUSION PAUSED"
-            colour = PHASE_COLOURS[life.phase.value]
+                colour, text = PAUSED_COLOURS
         self.phase.setText(phase)
         self.phase.setStyleSheet(
-            f"background: {colour}; color: #ffffff; font-size: 18px; font-weight: 700;"
+            f"background: {colour}; color: {text}; font-size: 18px; font-weight: 700;"
             " padding: 6px 14px; border-radius: 4px;"
         )
         self._patient()

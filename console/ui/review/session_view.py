@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.alarm_profiles import ThresholdProfile
-from console.domain.alarm_rules import Priority
+from console.domain.alarm_rules import Priority, format_value
 from console.domain.review import (
     DBP,
     HR,
@@ -369,7 +369,7 @@ class SessionReviewView(QWidget):
                 local_time(a.onset),
                 a.priority,
                 PARAMETER_LABELS.get(a.parameter, a.parameter),
-                "-" if a.value is None else f"{a.value:g}",
+                format_value(a.parameter, a.value),  # SpO2 91, never 91.04
                 "-" if a.limit_value is None else f"{a.limit_value:g}",
                 "-" if ack is None else f"{ack.actor} {local_time(ack.at)}",
                 "open" if a.end is None else local_time(a.end),

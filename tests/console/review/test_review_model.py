@@ -102,7 +102,7 @@ def test_figures_baseline_peak_checkpoint_pre_discharge() -> None:
     assert s.peak.sbp.at == at(30)
     assert s.time_to_peak_sbp_min == pytest.approx(27.0)
     assert s.checkpoint_40.sbp is not None
-    assert s.checkpoint_40.sbp.at == at(45)
+    assert s.checkpoint_40.sbp.at == at(40)  # the first NIBP 35-45 min after the start (3)
     assert s.pre_discharge.sbp is not None
     assert s.pre_discharge.sbp.at == at(55)
     assert s.monitoring_min == pytest.approx(60.0)

@@ -42,7 +42,9 @@ def test_monitoring_starts_without_the_database_and_the_record_catches_up(
         assert chair.storage_problem
         alarm = next(a for a in chair.alarm_list if a.key == "storage_unavailable")
         assert alarm.priority is Priority.MEDIUM
-        assert "SESSION NOT RECORDED" in app.window.panel.banner.text()
+        # A console condition: in the console-wide strip, not in the chair's alarm slot.
+        assert "SESSION NOT RECORDED" in app.window.console_strip.text()
+        assert "SESSION NOT RECORDED" not in app.window.panel.banner.text()
         held_before = len(chair.trends[Metric.HR])
 
         # ... and when the database comes back, the record is opened and everything held

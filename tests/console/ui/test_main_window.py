@@ -120,7 +120,11 @@ def test_console_without_sound_says_so_at_high_priority(qtbot: QtBot, tmp_path: 
                 lambda: any(a.key == "audio_unavailable" for a in app.chair.alarm_list),
                 timeout=5000,
             )
-            assert app.window.panel.banner.priority is Priority.HIGH
-            assert "ALARM AUDIO UNAVAILABLE" in app.window.panel.banner.text()
+            # Console-wide: in the console strip, once, not in the chair's alarm slot.
+            strip = app.window.console_strip
+            qtbot.waitUntil(lambda: not strip.isHidden(), timeout=2000)
+            assert strip.priority is Priority.HIGH
+            assert "ALARM AUDIO UNAVAILABLE" in strip.text()
+            assert "ALARM AUDIO UNAVAILABLE" not in app.window.panel.banner.text()
     finally:
         app.shutdown()

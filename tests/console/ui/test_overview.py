@@ -180,7 +180,8 @@ def test_tile_alarm_colour_and_flash_follow_the_highest_alarm(qtbot: QtBot) -> N
     chair.alarm(Priority.HIGH, "HR 135 > 130")
     assert tile.alarm_priority is Priority.HIGH
     assert tile.alarm.text().startswith(f"{Priority.HIGH.marker} HR 135 > 130")
-    assert "+1 more" in tile.alarm.text()
+    assert tile.alarm_more.text() == "+1 more"  # its own label: never cut off
+    assert not tile.alarm_more.isHidden()
     red = theme.PRIORITY_COLOURS[Priority.HIGH]
     assert tile.flashing
     assert tile.lit
@@ -481,7 +482,7 @@ def test_single_chair_window_shows_the_panel_directly(qtbot: QtBot, tmp_path: Pa
         window = app.window
         assert window.stack is None
         assert window.overview is None
-        assert window.centralWidget() is window.panel
+        assert window.panel.parentWidget() is window.centralWidget()  # no overview, no back bar
         assert window.current_chair == 0
         assert window.windowTitle() == "Infusion Console - Chair 1 - SIMULATED"
         titles = [
