@@ -95,6 +95,7 @@ _TECHNICAL_TILE: dict[TechnicalAlarmKind, Metric | None] = {
     TechnicalAlarmKind.INVALID_VALUE: None,  # the flagged metric itself, set per condition
     TechnicalAlarmKind.AUDIO_UNAVAILABLE: None,
     TechnicalAlarmKind.STORAGE_UNAVAILABLE: None,
+    TechnicalAlarmKind.NO_HR_SOURCE: Metric.HR,
 }
 
 
@@ -333,6 +334,10 @@ class AlarmEngine:
         self._sensor_off_event_at: datetime | None = None
         #: False for a monitor with no cuff (a pulse oximeter): "NIBP overdue" would be noise.
         self.nibp_expected = True
+        #: The heart-rate source (HR, PR judged as HR, or None) and since when there has been
+        #: none, as the pipeline's console.domain.heart_rate_source decides per batch.
+        self.hr_source: Metric | None = Metric.HR
+        self.hr_missing_since: datetime | None = None
         #: Faults of the console itself (no sound, no record): kind -> (reason, since).
         self._console_faults: dict[TechnicalAlarmKind, tuple[str, datetime]] = {}
         self._last_data_at: datetime | None = None
@@ -446,7 +451,8 @@ class AlarmEngine:
             self._last_data_at = at
             if reading.usable:
                 assert reading.value is not None
-                self._on_usable(reading.metric, reading.value, at)
+                pulse = reading.metric is Metric.PR and self.hr_source is Metric.PR
+                self._on_usable(Metric.HR if pulse else reading.metric, reading.value, at, pulse)
             else:
                 self._on_unusable(reading, at)
             self._judge_technical(at)
@@ -550,6 +556,31 @@ class AlarmEngine:
         source = f"set by {actor}" if actor else "set"
         self._set_baseline(Baseline(sbp, dbp, hr, now, source), now, actor)
         return self._finish(at)
+
+    def close_session(self, now: datetime, reason: str) -> list[AlarmEvent]:
+        """The session ended: end every listed alarm (latched or not), drop repeat requests,
+        the audio pause, baseline, tracks and infusion state (issue 11 item 2).
+
+        Timers do not run here: conditions of the monitor or the console that still hold come
+        back at the next :meth:`tick`, in whichever record is current by then.
+        """
+        at = self._begin(now)
+        for key, alarm in list(self._alarms.items()):
+            del self._alarms[key]
+            self._emit(AlarmEventKind.END, alarm, at, f"{alarm.cond.message}: closed, {reason}")
+        for key, req in list(self._repeats.items()):
+            text = f"Repeat NIBP request closed, {reason}"
+            kind = AlarmEventKind.REPEAT_EXPIRED
+            self._out.append(AlarmEvent(kind, key, req.metric, None, None, None, None, at, text))
+        self._repeats.clear()
+        self._end_pause(at, reason, None)
+        for state in (self._continuous, self._nibp, self._pre_dose):
+            state.clear()
+        self._baseline = self._last_nibp_at = None
+        self._infusion_running = self._infusion_ever_started = False
+        self._infusion_started_at = self._infusion_stopped_at = None
+        out, self._out = self._out, []
+        return out
 
     # -- inputs from users ------------------------------------------------------------------
     def acknowledge(self, key: str, user: str, now: datetime) -> list[AlarmEvent]:
@@ -696,8 +727,9 @@ class AlarmEngine:
         return self.change_profile(profile, actor=actor, reason=reason, now=now)
 
     # -- readings ---------------------------------------------------------------------------
-    def _on_usable(self, metric: Metric, value: float, at: datetime) -> None:
-        self._flagged.pop(metric, None)
+    def _on_usable(self, metric: Metric, value: float, at: datetime, pulse: bool = False) -> None:
+        if not pulse:  # a pulse judged as HR says nothing about the ECG's flag
+            self._flagged.pop(metric, None)
         if metric is Metric.SPO2:
             self._spo2_invalid_since = None
             self._sensor_off_event_at = None
@@ -971,6 +1003,11 @@ class AlarmEngine:
                     value=round(silence, 1),
                 )
         self._set(TechnicalAlarmKind.COMM_LOST.value, comm, now, "Monitor communication restored")
+        no_hr, missing = None, self.hr_missing_since
+        if missing is not None and comm is None:
+            text = "No heart rate: ECG HR and SpO2 pulse rate both absent or invalid"
+            no_hr = _technical(TechnicalAlarmKind.NO_HR_SOURCE, Priority.MEDIUM, text, missing)
+        self._set(TechnicalAlarmKind.NO_HR_SOURCE.value, no_hr, now, "Heart rate source back")
 
         # SpO2 sensor off / no signal (b3): the device's event, or invalid SpO2 for a while.
         starts = []

@@ -60,6 +60,8 @@ class TechnicalAlarmKind(enum.StrEnum):
     INVALID_VALUE = "invalid_value"
     AUDIO_UNAVAILABLE = "audio_unavailable"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    NO_HR_SOURCE = "no_hr_source"
+    """Neither ECG HR nor the SpO2 pulse rate is usable (console.domain.heart_rate_source)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ from console.domain.alarms import (
     Direction,
     Priority,
 )
+from console.domain.heart_rate_source import HEART_RATE_METRICS
 from console.domain.pipeline import ChairOutputs, ChairPipeline
 from console.domain.session import (
     ANNOTATION_KINDS,
@@ -68,6 +69,7 @@ from console.domain.session import (
 )
 from console.services.device_bridge import DeviceBridge
 from console.services.plot_buffer import RingBuffer
+from console.services.session_handover import hand_over, start_clean
 from console.storage.repository import (
     DuplicatePatientError,
     PatientRecord,
@@ -655,25 +657,22 @@ class ChairService(QObject):
             route=plan.route,
         )
         patient = self._patient_for(plan)
-        if self.session_id is not None:
-            if not old.closed:
-                self._record(
-                    old.abort(now, author=user, reason="replaced by a new session (New session)")
-                )
-            self._end_record(now)
-        # The limits go back to the clinic default just below (_reset_profile): that is the
-        # profile this session starts with.
+        if self.session_id is not None and not old.closed:
+            why = "replaced by a new session (New session)"
+            self._record(old.abort(now, author=user, reason=why))
+        # The limits go back to the clinic default as the old record ends (_end_record): that
+        # is the profile this session starts with.
         sid = self._create_record(now, patient.id, profile=self.settings.alarm_profile)
+        self._end_record(now, user=user, then=sid)
         self.lifecycle = SessionLifecycle(self.session_policy)
         self.patient_record = patient
         self.session_start = now
         for buf in self.trends.values():
             buf.clear()
         self._last_baseline_at = None
-        self.nibp_requested_at = None
-        self._adopt_pending(sid)
+        start_clean(self)
+        self.sig_vitals_updated.emit()  # the screen drops the last patient's values now
         self._record_plan(plan, now, user)
-        self._reset_profile(user)
         self._retime_simulated_patient()
         log.info("chair %s: new session %s for %s", self.settings.chair_name, sid, plan.mrn)
         self.sig_session_changed.emit()
@@ -823,7 +822,7 @@ class ChairService(QObject):
         closed = all(life.discharge_checks.get(i) for i in self.session_policy.discharge_items)
         if closed:
             self._record(life.close(now, author=user))
-            self._end_record(now)
+            self._end_record(now, user=user)
         self.sig_session_changed.emit()
         return closed
 
@@ -833,7 +832,7 @@ class ChairService(QObject):
         now = self.clock.now()
         ev = self.lifecycle.abort(now, author=user, reason=reason)
         self._record(ev)
-        self._end_record(now)
+        self._end_record(now, user=user)
         self.sig_session_changed.emit()
         return ev
 
@@ -1193,20 +1192,20 @@ class ChairService(QObject):
             for x, y in zip(live_x + shift_min, live_y, strict=True):
                 buf.append(float(x), float(y))
 
-    def _end_record(self, now: datetime) -> None:
-        self._submit(lambda sid: SessionEndItem(sid, now))
-        with self._store_lock:
-            self.session_id = None
-        self._take_over_from_script()
+    def _end_record(self, now: datetime, *, user: str = "console", then: int | None = None) -> None:
+        """End the current record (its alarms closed in it) and switch to record ``then``."""
 
-    def _reset_profile(self, user: str) -> None:
-        clinic = self.settings.alarm_profile
-        if self.pipeline.snapshot().profile != clinic:
-            self.pipeline.change_profile(
-                clinic, actor=user, reason="new session: clinic default", now=self.clock.now()
-            )
-            self.policy = self.pipeline.policy
-            self.refresh_alarms()
+        def switch(at: datetime) -> None:
+            self._submit(lambda sid: SessionEndItem(sid, at))
+            with self._store_lock:
+                self.session_id = None
+            if then is not None:
+                self._adopt_pending(then)
+
+        hand_over(self.pipeline, self.settings.alarm_profile, now, switch, user=user)
+        self.bridge.drain()  # the closing events reach the screen's log now, not after a reset
+        self.refresh_alarms()
+        self._take_over_from_script()
 
     def _apply_baseline(self, user: str) -> None:
         """Give the alarm engine the baseline the pre-dose gate decided on (its newest set)."""
@@ -1449,6 +1448,8 @@ class ChairService(QObject):
         cuff = False
         for r in readings:
             if not r.usable:
+                if r.metric in HEART_RATE_METRICS:
+                    self.latest.pop(r.metric, None)  # flagged: not the HR source (item 8)
                 continue
             assert r.value is not None
             self.latest[r.metric] = LatestValue(r.value, r.received_at, r.device_time)

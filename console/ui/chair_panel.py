@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from console.domain.alarm_rules import AlarmCategory
 from console.domain.alarms import Priority
+from console.domain.heart_rate_source import shown_heart_rate
 from console.domain.session import (
     EventKind,
     GateVerdict,
@@ -694,9 +695,15 @@ class ChairPanel(QWidget):
 
     def _update_numerics(self, now: datetime) -> None:
         latest = self.service.latest
-        for name, metric in (("hr", Metric.HR), ("spo2", Metric.SPO2), ("rr", Metric.RR)):
-            value = latest.get(metric)
+        caption, hr = shown_heart_rate(latest, now)  # one rule with the overview (item 12)
+        self.tiles["hr"].title.setText(caption)
+        for name, value in (
+            ("hr", hr),
+            ("spo2", latest.get(Metric.SPO2)),
+            ("rr", latest.get(Metric.RR)),
+        ):
             if value is None:
+                self.tiles[name].set_value("---")  # none yet, or a new session started clean
                 continue
             stale = self._age_s(value.received_at, now) > CONTINUOUS_STALE_S
             self.tiles[name].set_value(f"{value.value:.0f}", stale=stale)
@@ -710,7 +717,10 @@ class ChairPanel(QWidget):
             latest.get(m) for m in (Metric.NIBP_SYS, Metric.NIBP_DIA, Metric.NIBP_MEAN)
         )
         at = self.service.last_nibp_at
-        if sys_ is not None and dia is not None and at is not None:
+        if sys_ is None or dia is None or at is None:
+            self.tiles["nibp"].set_value("---")
+            self.tiles["nibp"].set_detail(f"no measurement yet\n{self._nibp_limits}")
+        else:
             age = self._age_s(at, now)
             limit = self.service.settings.simulator.nibp_interval_s + NIBP_STALE_MARGIN_S
             stale = age > limit

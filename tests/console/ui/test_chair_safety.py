@@ -1,0 +1,245 @@
+"""Issue 11, the chair's workflow hazards: each test reproduces one hazard through the real
+window (pytest-qt, offscreen) against the simulated monitor, and shows it is gone.
+
+Dialogs are answered by filling their fields and calling ``accept()``, as in test_workflow.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from console.app import ConsoleApp
+from console.domain.alarm_rules import AlarmCategory, Direction, Priority
+from console.domain.heart_rate_source import PULSE_AS_HR_LABEL
+from console.domain.session import Phase
+from console.services.chair_service import ChairService
+from console.ui.chair_panel import ChairPanel
+from console.ui.session_dialogs import NewSessionDialog
+from devices.model import Metric, Reading
+from tests.console.ui.conftest import ConsoleFactory
+from tests.console.ui.test_workflow import _dialog, _streaming
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+NURSE = "Nurse Kim"
+#: 30 simulated minutes in 6 s of wall time.
+SPEED = 300.0
+
+
+def _console(factory: ConsoleFactory, **overrides: object) -> ConsoleApp:
+    app = factory(**{"simulator.speed": SPEED, **overrides})
+    for panel in app.window.panels:
+        panel.alarm_controls.operator.setText(NURSE)
+    return app
+
+
+def _new_session(panel: ChairPanel, mrn: str) -> int:
+    panel.trigger("new")
+    dialog: NewSessionDialog = _dialog(panel, NewSessionDialog)
+    dialog.mrn.setText(mrn)
+    dialog.look_up_patient()
+    dialog.patient_name.setText(f"patient {mrn}")
+    dialog.weight.setValue(80.0)
+    dialog.dose.setValue(0.5)
+    dialog.accept()
+    assert panel.service.session_id is not None, panel.workflow_message.text()
+    return panel.service.session_id
+
+
+def _cuff(chair: ChairService, sbp: float, dbp: float) -> None:
+    """A cuff reading through the chair's pipeline, as the runner hands it over."""
+    now = chair.clock.now()
+    mean = round((sbp + 2 * dbp) / 3)
+    chair.pipeline.on_readings(
+        [
+            Reading(Metric.NIBP_SYS, sbp, "mm[Hg]", now),
+            Reading(Metric.NIBP_DIA, dbp, "mm[Hg]", now),
+            Reading(Metric.NIBP_MEAN, mean, "mm[Hg]", now),
+        ]
+    )
+    chair.bridge.drain()
+
+
+def _physiological(chair: ChairService) -> list[str]:
+    return [a.key for a in chair.alarm_list if a.category is AlarmCategory.PHYSIOLOGICAL]
+
+
+# -- item 2: the previous patient's alarms in the next patient's record ----------------------
+def test_new_session_starts_clean_and_the_old_record_keeps_its_alarms(
+    qtbot: QtBot, console_factory: ConsoleFactory
+) -> None:
+    app = _console(console_factory)
+    panel, chair, repo = app.window.panel, app.chair, app.repository
+    _streaming(qtbot, chair)
+    sid_a = _new_session(panel, "MRN-A")
+    # A per-patient limit change, a high SBP that latches, a DBP waiting for its repeat.
+    chair.override_limit(
+        Metric.SPO2, Direction.LOW, Priority.MEDIUM, 93, user=NURSE, reason="COPD, usual 93"
+    )
+    _cuff(chair, 215, 100)  # SBP >= 200: high at once, latching
+    assert "NIBP_SYS:high" in _physiological(chair)
+    qtbot.waitUntil(  # the simulated cuff's next (normal) reading ends the condition
+        lambda: any(a.key == "NIBP_SYS:high" and a.latched for a in chair.alarm_list),
+        timeout=15_000,
+    )
+    _cuff(chair, 150, 115)  # DBP >= 110: medium, repeat requested
+    assert chair.repeat_requests
+    latched = next(a for a in chair.alarm_list if a.key == "NIBP_SYS:high")
+    assert latched.acknowledged_by is None
+    assert panel.alarm_log.count() > 0
+    assert panel.tiles["nibp"].value.text() == "150/115"
+
+    sid_b = _new_session(panel, "MRN-B")
+    started_b = chair.session_start
+
+    # -- the new patient's screen ------------------------------------------------------------
+    assert _physiological(chair) == []
+    assert all(a.onset >= started_b for a in chair.alarm_list)
+    assert chair.repeat_requests == ()
+    snap = chair.pipeline.snapshot()
+    assert snap.baseline is None
+    assert snap.profile == app.settings.alarm_profile  # the limit change was A's
+    assert not snap.infusion_running
+    assert panel.tiles["nibp"].value.text() == "---"  # A's cuff reading is not B's BP
+    assert all(ev.at >= started_b for ev in chair.alarm_log)
+    assert all(len(chair.trends[m].arrays()[0]) == 0 for m in (Metric.NIBP_SYS,))
+    for row in range(panel.alarm_log.count()):
+        assert "215" not in panel.alarm_log.item(row).text()
+        assert "115" not in panel.alarm_log.item(row).text()
+    assert chair.lifecycle.phase is Phase.BASELINE
+    # A new cuff reading for B is judged on its own (no baseline, no repeat from A).
+    _cuff(chair, 130, 80)
+    assert _physiological(chair) == []
+
+    # -- the records -------------------------------------------------------------------------
+    assert app.writer.flush()
+    a_end = repo.session(sid_a).ended_at
+    assert a_end is not None
+    a_alarms = {a.condition: a for a in repo.alarms(sid_a)}
+    assert a_alarms["NIBP_SYS:high"].priority == "high"
+    assert a_alarms["NIBP_DIA:high"].ended_at is not None
+    assert all(a.ended_at is not None for a in a_alarms.values()), "A's alarms end with A"
+    assert all(a.ended_at <= a_end for a in a_alarms.values() if a.ended_at is not None), (
+        a_end,
+        a_alarms,
+    )
+    b_alarms = repo.alarms(sid_b)
+    assert not [a for a in b_alarms if a.parameter.startswith("NIBP")]
+    b_log = repo.alarm_log(sid_b)
+    assert not [e for e in b_log if e.condition.startswith("NIBP")]
+    assert all(_aware(e.at) >= _aware(started_b) for e in b_log)
+    assert not [c for c in repo.profile_changes(sid_b) if "SPO2" in str(c) or "SpO2" in str(c)]
+    assert [c for c in repo.profile_changes(sid_a) if "SpO2" in str(c) or "SPO2" in str(c)]
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+# -- item 8: no heart-rate alarm when the ECG is off ------------------------------------------
+#: A GE monitor with its ECG leads off for the whole session (the monitor sends DATA_INVALID for
+#: the ECG heart rate) while the SpO2 pulse climbs to ~135; at minute 12 the pulse is lost too.
+ECG_OFF_SCENARIO = """
+name = "ecg-off-tachycardia"
+description = "ECG leads off; SpO2 pulse rate 135 sustained; then no pulse either."
+duration_min = 30
+
+[patient]
+profile = "routine"
+base_hr = 70
+
+[[events]]
+at_min = 0
+action = "flag"
+metric = "HR"
+flag = "invalid"
+duration_s = 1800
+
+[[events]]
+at_min = 2
+action = "hr"
+delta = 65
+duration_s = 480
+ramp_s = 10
+
+[[events]]
+at_min = 12
+action = "flag"
+metric = "PR"
+flag = "invalid"
+duration_s = 120
+"""
+
+
+def test_spo2_pulse_is_judged_as_hr_when_the_ecg_is_off(
+    qtbot: QtBot, console_factory: ConsoleFactory, tmp_path: Path
+) -> None:
+    scenario = tmp_path / "ecg-off.toml"
+    scenario.write_text(ECG_OFF_SCENARIO)
+    app = _console(
+        console_factory, **{"simulator.scenario": str(scenario), "simulator.protocol": "datex"}
+    )
+    panel, chair = app.window.panel, app.chair
+    _streaming(qtbot, chair)
+    assert chair.driver_kind == "ge-datex"
+    # The monitor's pty carries an HR the device flagged: no ECG heart rate reaches the screen.
+    qtbot.waitUntil(lambda: Metric.PR in chair.latest, timeout=10_000)
+    assert Metric.HR not in chair.latest
+    assert panel.tiles["hr"].title.text() == PULSE_AS_HR_LABEL
+    # A sustained pulse of ~135 raises the HR alarm, judged against the HR limits.
+    qtbot.waitUntil(
+        lambda: any(a.key == "HR:high" and a.priority is Priority.HIGH for a in chair.alarm_list),
+        timeout=20_000,
+    )
+    hr_alarm = next(a for a in chair.alarm_list if a.key == "HR:high")
+    assert hr_alarm.value is not None
+    assert hr_alarm.value > 130
+    assert panel.tiles["hr"].alarm is Priority.HIGH
+    assert int(panel.tiles["hr"].value.text()) > 130
+    # No heart-rate source at all (pulse lost too): a medium technical alarm on the HR tile.
+    qtbot.waitUntil(lambda: any(a.key == "no_hr_source" for a in chair.alarm_list), timeout=20_000)
+    lost = next(a for a in chair.alarm_list if a.key == "no_hr_source")
+    assert lost.priority is Priority.MEDIUM
+    assert lost.category is AlarmCategory.TECHNICAL
+    assert lost.tile_metric is Metric.HR
+    # The pulse comes back: the technical alarm ends.
+    qtbot.waitUntil(
+        lambda: not any(a.key == "no_hr_source" for a in chair.alarm_list), timeout=20_000
+    )
+    assert app.writer.flush()
+    sid = chair.session_id
+    assert sid is not None
+    stored = {a.condition: a for a in app.repository.alarms(sid)}
+    assert stored["HR:high"].priority == "high"
+    assert "no_hr_source" in stored
+
+
+# -- item 12: one rule for the HR of a Masimo chair, in the chair view and the overview -------
+def test_masimo_chair_view_and_overview_show_the_same_heart_rate(
+    qtbot: QtBot, console_factory: ConsoleFactory
+) -> None:
+    app = _console(console_factory, chairs=2, protocols=("datex", "masimo"))
+    window = app.window
+    assert window.overview is not None
+    masimo = app.chairs[1]
+    assert masimo.driver_kind == "masimo-radical"
+    _streaming(qtbot, masimo)
+    qtbot.waitUntil(lambda: Metric.PR in masimo.latest, timeout=10_000)
+    panel = window.panels[1]
+    tile = window.overview.tiles[1]
+    # The same moment on both (no event processing in between): the same answer.
+    panel.refresh()
+    tile.refresh()
+    assert panel.tiles["hr"].value.text() != "---"
+    assert panel.tiles["hr"].value.text() == tile.hr.text()
+    assert panel.tiles["hr"].title.text() == PULSE_AS_HR_LABEL
+    assert tile.hr_caption.text() == f"{PULSE_AS_HR_LABEL} /min"
+    window.show_chair(1)
+    qtbot.wait(300)
+    panel.refresh()
+    tile.refresh()
+    assert panel.tiles["hr"].value.text() == tile.hr.text()
