@@ -78,6 +78,8 @@ class EventKind(enum.StrEnum):
     DISCHARGE_CHECK = "discharge_check"
     CLOSED = "closed"
     ABORTED = "aborted"
+    DISCHARGE_OVERRIDE = "discharge_override"
+    """A physician closed the session although the discharge gate refused (issue 11 item 5)."""
     # annotations: allowed in any open phase, they do not change the state
     NAUSEA = "nausea"
     DISSOCIATION = "dissociation"
@@ -577,6 +579,27 @@ class SessionLifecycle:
             raise IllegalTransitionError(f"discharge items not passed: {', '.join(missing)}")
         self.phase = Phase.CLOSED
         return self._emit(EventKind.CLOSED, at, author)
+
+    def override_discharge(
+        self, at: datetime, *, physician: str, reason: str, refused: str
+    ) -> SessionEvent:
+        """A physician allows discharge although the vital-sign gate refused it.
+
+        Raises:
+            IllegalTransitionError: not in discharge.
+            SessionRuleError: no physician or no reason given.
+        """
+        self._require(Phase.DISCHARGE, "override the discharge gate", at)
+        physician = _need(physician, "the physician")
+        reason = _need(reason, "a reason for the override")
+        return self._emit(
+            EventKind.DISCHARGE_OVERRIDE,
+            at,
+            physician,
+            reason=reason,
+            text=f"discharge refused: {refused}",
+            data={"refused": refused},
+        )
 
     def abort(self, at: datetime, *, author: str, reason: str) -> SessionEvent:
         """End the session early from any open phase (patient declined, emergency transfer).

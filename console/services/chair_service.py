@@ -52,6 +52,7 @@ from console.domain.alarms import (
     Direction,
     Priority,
 )
+from console.domain.discharge_gate import DischargeGate, DischargeRefusedError, assess_discharge
 from console.domain.heart_rate_source import HEART_RATE_METRICS
 from console.domain.pipeline import ChairOutputs, ChairPipeline
 from console.domain.session import (
@@ -788,18 +789,29 @@ class ChairService(QObject):
         )
         return self._accepted(ev)
 
-    def discharge(self, checks: Mapping[str, bool], user: str, note: str = "") -> bool:
+    def discharge(
+        self,
+        checks: Mapping[str, bool],
+        user: str,
+        note: str = "",
+        *,
+        physician: str = "",
+        override_reason: str = "",
+    ) -> bool:
         """Answer the discharge checklist (clinical.md F 29) and close when every item passed.
 
         Opens the checklist first when the minimum observation is over; a refused opening
         (too early) changes nothing.  Answers are recorded even when some items fail, so the
-        record shows what was checked; the session stays in discharge until all pass.
+        record shows what was checked; the session stays in discharge until all pass.  Even
+        then it closes only when :meth:`discharge_gate` passes, or a ``physician`` overrides
+        it with an ``override_reason`` (recorded before the close, issue 11 item 5).
 
         Returns:
             True when the session was closed.
 
         Raises:
             SessionRuleError: no session, wrong phase, or the observation minimum not reached.
+            DischargeRefusedError: the gate refused and nobody overrode it (checks kept).
         """
         self._require_session("close the session")
         life = self.lifecycle
@@ -820,11 +832,35 @@ class ChairService(QObject):
                     )
                 )
         closed = all(life.discharge_checks.get(i) for i in self.session_policy.discharge_items)
+        gate = self.discharge_gate() if closed else None
+        if gate is not None and not gate.passed:
+            if not (physician.strip() and override_reason.strip()):
+                self.sig_session_changed.emit()
+                raise DischargeRefusedError(f"discharge refused: {gate.describe()}")
+            self._record(
+                life.override_discharge(
+                    now, physician=physician, reason=override_reason, refused=gate.describe()
+                )
+            )
         if closed:
             self._record(life.close(now, author=user))
             self._end_record(now, user=user)
         self.sig_session_changed.emit()
         return closed
+
+    def discharge_gate(self) -> DischargeGate:
+        """Whether alarms and the last NIBP allow discharge now (console.domain.discharge_gate)."""
+        snap = self.pipeline.snapshot()
+        sys_, dia, base = self.latest.get(Metric.NIBP_SYS), self.latest.get(Metric.NIBP_DIA), None
+        if snap.baseline is not None:
+            base = (snap.baseline.sbp, snap.baseline.dbp)
+        return assess_discharge(
+            snap.alarms,
+            policy=snap.profile.policy,
+            last_nibp=None if sys_ is None or dia is None else (sys_.value, dia.value),
+            baseline=base,
+            measures_nibp=Metric.NIBP_SYS in self.driver_cls.metrics,
+        )
 
     def end_session_early(self, user: str, reason: str) -> SessionEvent:
         """End the session without the full checklist (declined, transfer): reason required."""

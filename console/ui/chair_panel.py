@@ -491,6 +491,7 @@ class ChairPanel(QWidget):
             svc.session_policy.discharge_items,
             answered=dict(life.discharge_checks),
             blocker=blocker,
+            gate=None if blocker else svc.discharge_gate(),
             parent=self,
         )
         dialog.accepted.connect(lambda: self._on_discharge_accepted(dialog))
@@ -519,12 +520,17 @@ class ChairPanel(QWidget):
             return
         answers = dialog.answers()
         note = dialog.note.text().strip()
+        physician, why = dialog.override()
         closed: list[bool] = []
         self._act(
-            lambda: closed.append(svc.discharge(answers, self.user, note)),
+            lambda: closed.append(
+                svc.discharge(answers, self.user, note, physician=physician, override_reason=why)
+            ),
             "",
         )
-        if closed and closed[0]:
+        if closed and closed[0] and physician:
+            self._show_message(f"Session closed: discharge gate overridden by {physician}", ok=True)
+        elif closed and closed[0]:
             self._show_message("Session closed: discharge checks passed", ok=True)
         elif closed:
             missing = ", ".join(k for k, v in answers.items() if not v)

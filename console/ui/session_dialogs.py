@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.domain.discharge_gate import DischargeGate
 from console.domain.session import ROUTES, EventKind, GateAssessment, GateVerdict, SessionPolicy
 from console.services.chair_service import DISCHARGE_LABELS, SessionPlan
 from console.storage.repository import PatientRecord, SessionRepository, SessionSummary
@@ -552,6 +553,8 @@ class DischargeDialog(QDialog):
         items: the policy's checklist item keys, in order.
         answered: answers recorded so far (a second attempt shows them).
         blocker: why the checklist cannot be answered yet (e.g. observation time left), or "".
+        gate: the vital-sign discharge gate (issue 11 item 5); when it refuses, closing needs
+            a physician's name and reason for the override.
         parent: Qt parent.
     """
 
@@ -565,6 +568,7 @@ class DischargeDialog(QDialog):
         *,
         answered: dict[str, bool],
         blocker: str,
+        gate: DischargeGate | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -595,6 +599,24 @@ class DischargeDialog(QDialog):
             box.toggled.connect(self._update)
             self.checks[item] = box
             layout.addWidget(box)
+        self._refused = gate is not None and not gate.passed and not blocker
+        self.refusal = QLabel(
+            "DISCHARGE REFUSED:\n- " + "\n- ".join(gate.reasons) if gate and self._refused else ""
+        )
+        self.refusal.setObjectName("dischargeRefusal")
+        self.refusal.setWordWrap(True)
+        self.refusal.setStyleSheet(ERROR_STYLE)
+        self.override_physician = QLineEdit()
+        self.override_physician.setObjectName("overridePhysician")
+        self.override_physician.setPlaceholderText("physician overriding the refusal")
+        self.override_reason = QLineEdit()
+        self.override_reason.setObjectName("overrideReason")
+        self.override_reason.setPlaceholderText("reason for the override (recorded and printed)")
+        for widget in (self.refusal, self.override_physician, self.override_reason):
+            widget.setVisible(self._refused)
+            layout.addWidget(widget)
+            if isinstance(widget, QLineEdit):
+                widget.textChanged.connect(self._update)
         self.note = QLineEdit()
         self.note.setObjectName("dischargeNote")
         self.note.setPlaceholderText("note (optional)")
@@ -637,9 +659,18 @@ class DischargeDialog(QDialog):
         """The reason to end without the full checklist."""
         return self.reason.text().strip()
 
+    def override(self) -> tuple[str, str]:
+        """(physician, reason) of an override of a refused gate ("" when none)."""
+        if not self._refused:
+            return "", ""
+        return self.override_physician.text().strip(), self.override_reason.text().strip()
+
     def _update(self) -> None:
         all_passed = all(box.isChecked() for box in self.checks.values())
-        self.close_button.setEnabled(not self._blocked and all_passed)
+        overridden = all(self.override()) if self._refused else True
+        self.close_button.setEnabled(not self._blocked and all_passed and overridden)
+        if self._refused:
+            self.close_button.setText("Close session (physician override)")
         self.end_button.setEnabled(bool(self.end_reason()))
 
     def _finish(self, action: str) -> None:

@@ -14,12 +14,16 @@ from pytestqt.qtbot import QtBot
 
 from console.app import ConsoleApp
 from console.domain.alarm_rules import AlarmCategory, Direction, Priority
+from console.domain.discharge_gate import DischargeRefusedError
 from console.domain.heart_rate_source import PULSE_AS_HR_LABEL
-from console.domain.session import Phase
+from console.domain.session import EventKind, Phase
+from console.reports.pdf import write_pdf
 from console.services.chair_service import ChairService
+from console.storage.review import ReviewRepository
 from console.ui.chair_panel import ChairPanel
-from console.ui.session_dialogs import NewSessionDialog
+from console.ui.session_dialogs import DischargeDialog, NewSessionDialog
 from devices.model import Metric, Reading
+from tests.console.review.test_reports import _pdf_text
 from tests.console.ui.conftest import ConsoleFactory
 from tests.console.ui.test_workflow import _dialog, _streaming
 
@@ -243,3 +247,104 @@ def test_masimo_chair_view_and_overview_show_the_same_heart_rate(
     panel.refresh()
     tile.refresh()
     assert panel.tiles["hr"].value.text() == tile.hr.text()
+
+
+# -- item 5: discharge with an open high alarm -----------------------------------------------
+def _to_observation_end(qtbot: QtBot, panel: ChairPanel) -> ChairService:
+    """A patient session through baseline and infusion, waited to the end of observation."""
+    chair = panel.service
+    _streaming(qtbot, chair)
+    _new_session(panel, "MRN-5")
+    panel.trigger("nibp")
+    qtbot.waitUntil(lambda: bool(chair.lifecycle.baseline), timeout=10_000)
+    panel.trigger("start")
+    assert chair.lifecycle.phase is Phase.INFUSION, panel.workflow_message.text()
+    chair.stop_infusion(NURSE, "completed")
+    ends = chair.lifecycle.observation_ends_at()
+    assert ends is not None
+    qtbot.waitUntil(lambda: chair.clock.now() >= ends, timeout=20_000)
+    return chair
+
+
+def test_discharge_is_refused_with_an_open_high_alarm_unless_a_physician_overrides(
+    qtbot: QtBot, console_factory: ConsoleFactory, tmp_path: Path
+) -> None:
+    app = _console(console_factory)
+    panel = app.window.panel
+    chair = _to_observation_end(qtbot, panel)
+    baseline = chair.pipeline.snapshot().baseline
+    assert baseline is not None
+    assert baseline.dbp is not None
+    _cuff(chair, 150, 125)  # DBP >= 120: high at once, nobody acknowledges it
+    assert any(a.key == "NIBP_DIA:high" and a.priority is Priority.HIGH for a in chair.alarm_list)
+    _cuff(chair, 165, 96)  # the last NIBP: SBP over 160, DBP 96 > baseline + 20 %
+
+    panel.trigger("end")
+    dialog: DischargeDialog = _dialog(panel, DischargeDialog)
+    assert dialog.refusal.isVisible()
+    text = dialog.refusal.text()
+    assert "DISCHARGE REFUSED" in text
+    assert "high alarm" in text
+    assert "DBP 125" in text
+    assert "SBP 165 >= 160" in text
+    assert "not within 20% of baseline" in text
+    for box in dialog.checks.values():
+        box.setChecked(True)
+    assert not dialog.close_button.isEnabled()  # the nurse's ticks are not enough
+    dialog.save_button.click()
+    assert chair.lifecycle.phase is Phase.DISCHARGE
+    assert not chair.lifecycle.closed
+    # The service refuses too, whoever asks (and keeps the checks).
+    with pytest.raises(DischargeRefusedError, match="high alarm"):
+        chair.discharge(dict.fromkeys(chair.session_policy.discharge_items, True), NURSE)
+    assert not chair.lifecycle.closed
+    assert all(chair.lifecycle.discharge_checks.values())
+
+    # -- a physician overrides, with a reason ------------------------------------------------
+    panel.trigger("end")
+    dialog = _dialog(panel, DischargeDialog)
+    assert dialog.refusal.isVisible()
+    assert not dialog.close_button.isEnabled()
+    dialog.override_physician.setText("Dr Lee")
+    assert not dialog.close_button.isEnabled()  # a reason is required
+    dialog.override_reason.setText("known hypertensive, asymptomatic; GP follow-up tomorrow")
+    assert dialog.close_button.isEnabled()
+    sid = chair.session_id
+    assert sid is not None
+    dialog.close_button.click()
+    assert chair.lifecycle.closed, panel.workflow_message.text()
+    assert "overridden by Dr Lee" in panel.workflow_message.text()
+
+    assert app.writer.flush()
+    events = app.repository.events(sid)
+    override = next(e for e in events if e.kind == EventKind.DISCHARGE_OVERRIDE)
+    assert override.author == "Dr Lee"
+    assert override.reason.startswith("known hypertensive")
+    assert "high alarm" in override.text
+    assert [e.kind for e in events][-2:] == [EventKind.DISCHARGE_OVERRIDE, EventKind.CLOSED]
+    # Printed: the PDF report lists the override with its physician and reason.
+    out = tmp_path / "report.pdf"
+    stored = ReviewRepository(app.repository.engine).load(sid)
+    write_pdf(stored, out, app.settings.alarm_profile)
+    printed = _pdf_text(out)
+    assert "discharge override" in printed
+    assert "known hypertensive" in printed
+    assert "Dr Lee" in printed
+
+
+def test_discharge_passes_when_vitals_are_back_and_alarms_answered(
+    qtbot: QtBot, console_factory: ConsoleFactory
+) -> None:
+    app = _console(console_factory)
+    panel = app.window.panel
+    chair = _to_observation_end(qtbot, panel)
+    gate = chair.discharge_gate()
+    assert gate.passed, gate.describe()  # the routine simulated patient is back near baseline
+    panel.trigger("end")
+    dialog: DischargeDialog = _dialog(panel, DischargeDialog)
+    assert not dialog.refusal.isVisible()
+    for box in dialog.checks.values():
+        box.setChecked(True)
+    assert dialog.close_button.isEnabled()
+    dialog.close_button.click()
+    assert chair.lifecycle.closed
