@@ -29,7 +29,9 @@ Behaviour, with the clinical.md sections it implements:
 * Audio pause (c4 AUDIO PAUSED): silences every current alarm for a limited time; a new
   medium/high condition or an escalation to high ends the pause (ISO 7396-1 rule cited in c4).
 * Escalation when unanswered (c13): a medium physiological alarm nobody acknowledged within
-  ``escalate_unanswered_s`` becomes high.
+  ``escalate_unanswered_s`` escalates its *signal* (SIGNAL_ESCALATED: the high tone, the
+  overview); its priority and the record's stay medium (issue 11 item 10).  A repeat-NIBP
+  request still unanswered after 2 min is prompted again.
 * Profile changes (H.36): every changed tier or setting is recorded with who, when, why and
   old -> new, as PROFILE_CHANGED events.
 """
@@ -38,10 +40,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from console.domain.alarm_events import (
+    REPEAT_PROMPT_AGAIN_S,
     AlarmEvent,
     AlarmEventKind,
     RepeatRequest,
@@ -136,6 +139,8 @@ PRE_DOSE_HR_SAMPLES = 30
 CONFIRM_TOLERANCE_S = 30.0
 
 AUDIO_KEY = "audio"
+SIGNAL_ESCALATED = AlarmEventKind.SIGNAL_ESCALATED
+PROMPT_AGAIN = timedelta(seconds=REPEAT_PROMPT_AGAIN_S)
 BASELINE_KEY = "baseline"
 
 
@@ -417,7 +422,7 @@ class AlarmEngine:
         Latched alarms whose condition ended are visual only (c5) and never sound.
         """
         wanting = [
-            a.priority
+            Priority.HIGH if a.escalated_unanswered else a.priority  # the escalated signal
             for a in self._alarms.values()
             if a.condition_active and a.acknowledged_by is None
         ]
@@ -933,6 +938,14 @@ class AlarmEngine:
                     )
                 )
 
+    def _prompt_repeat_again(self, key: str, request: RepeatRequest, at: datetime) -> None:
+        again = f"Repeat NIBP still needed (asked {_duration(REPEAT_PROMPT_AGAIN_S)} ago): "
+        message = again + request.message.removeprefix("Repeat NIBP now: ")
+        self._repeats[key] = replace(request, message=message, prompted_again=True)
+        alarm = self._alarms.get(key)
+        prio, kind = None if alarm is None else alarm.priority, AlarmEventKind.REPEAT_REQUESTED
+        self._out.append(AlarmEvent(kind, key, request.metric, None, prio, None, None, at, message))
+
     def _expire_repeat(self, key: str, at: datetime) -> None:
         request = self._repeats.pop(key)
         window = _duration(self._profile.timings.nibp_confirm_window_s)
@@ -1114,16 +1127,21 @@ class AlarmEngine:
                     and alarm.condition_active
                     and alarm.priority is Priority.MEDIUM
                     and alarm.acknowledged_by is None
+                    and not alarm.escalated_unanswered
                     and alarm.medium_since is not None
                     and now - alarm.medium_since >= limit
                 ):
+                    # The signal escalates, not the priority (issue 11 item 10): an unconfirmed
+                    # cuff reading must not be recorded as high because nobody answered.
                     alarm.escalated_unanswered = True
-                    self._reprioritise(
-                        alarm, now, note=f"not acknowledged within {_duration(escalate_s)}"
-                    )
+                    text = f"not acknowledged within {_duration(escalate_s)}: signal escalated"
+                    self._emit(SIGNAL_ESCALATED, alarm, now, f"{alarm.cond.message} ({text})")
+                    self._end_pause(now, f"unanswered: {alarm.cond.message}", None)
         for key, request in list(self._repeats.items()):
             if now > request.due_by + timedelta(seconds=CONFIRM_TOLERANCE_S):
                 self._expire_repeat(key, now)
+            elif not request.prompted_again and now >= request.requested_at + PROMPT_AGAIN:
+                self._prompt_repeat_again(key, request, now)
 
     # -- alarm state transitions ----------------------------------------------------------------
     def _set(self, key: str, cond: _Condition | None, now: datetime, end_message: str) -> None:
@@ -1191,12 +1209,13 @@ class AlarmEngine:
     def _reprioritise(self, alarm: _Alarm, now: datetime, note: str = "") -> None:
         """Recompute the shown priority from the condition, the latch and escalation."""
         shown = alarm.cond.priority
-        if alarm.hold_high or alarm.escalated_unanswered:
+        if alarm.hold_high:
             shown = Priority.HIGH
         old = alarm.priority
         if shown == old:
             return
         alarm.priority = shown
+        alarm.escalated_unanswered = False  # a new priority: its own unanswered timer
         alarm.medium_since = now if shown is Priority.MEDIUM else None
         message = f"{alarm.cond.message} ({note})" if note else alarm.cond.message
         if shown > old:

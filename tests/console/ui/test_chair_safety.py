@@ -348,3 +348,50 @@ def test_discharge_passes_when_vitals_are_back_and_alarms_answered(
     assert dialog.close_button.isEnabled()
     dialog.close_button.click()
     assert chair.lifecycle.closed
+
+
+# -- item 10: an unconfirmed cuff reading recorded as high -----------------------------------
+def test_unanswered_unconfirmed_cuff_reading_escalates_its_signal_not_its_record(
+    qtbot: QtBot, console_factory: ConsoleFactory, tmp_path: Path
+) -> None:
+    app = _console(console_factory)
+    panel, chair = app.window.panel, app.chair
+    _streaming(qtbot, chair)
+    sid = _new_session(panel, "MRN-10")
+    # Just after a regular cuff reading, so the next one is 5 simulated minutes away.
+    qtbot.waitUntil(lambda: chair.last_nibp_at is not None, timeout=15_000)
+    previous = chair.last_nibp_at
+    qtbot.waitUntil(lambda: chair.last_nibp_at != previous, timeout=15_000)
+    _cuff(chair, 186, 95)  # >= 180: medium until a repeat confirms it; 186 is not extreme
+    sbp = next(a for a in chair.alarm_list if a.key == "NIBP_SYS:high")
+    assert sbp.priority is Priority.MEDIUM
+    assert chair.audio.priority is Priority.MEDIUM
+    assert len(chair.repeat_requests) == 1
+    # Nobody answers for 2 min: the signal escalates, the alarm stays medium.
+    qtbot.waitUntil(
+        lambda: any(a.key == "NIBP_SYS:high" and a.escalated_unanswered for a in chair.alarm_list),
+        timeout=5_000,
+    )
+    sbp = next(a for a in chair.alarm_list if a.key == "NIBP_SYS:high")
+    assert sbp.priority is Priority.MEDIUM
+    assert chair.audio.priority is Priority.HIGH  # the escalated signal: the high tone
+    request = chair.repeat_requests[0]
+    assert request.prompted_again  # the repeat is asked for again at 2 min
+    assert request.message.startswith("Repeat NIBP still needed")
+    log_kinds = [e.kind.value for e in chair.alarm_log if e.key == "NIBP_SYS:high"]
+    assert log_kinds.count("repeat_requested") == 2
+    assert "signal_escalated" in log_kinds
+    assert "escalated" not in log_kinds
+    # The next regular reading is normal: the alarm ends unconfirmed.
+    qtbot.waitUntil(
+        lambda: not any(a.key == "NIBP_SYS:high" for a in chair.alarm_list), timeout=15_000
+    )
+    assert app.writer.flush()
+    stored = [a for a in app.repository.alarms(sid) if a.condition == "NIBP_SYS:high"]
+    assert [a.priority for a in stored] == ["medium"]  # never recorded as high
+    kinds = [e.kind for e in app.repository.alarm_log(sid) if e.condition == "NIBP_SYS:high"]
+    assert "signal_escalated" in kinds
+    assert "escalated" not in kinds
+    out = tmp_path / "report.pdf"
+    write_pdf(ReviewRepository(app.repository.engine).load(sid), out, app.settings.alarm_profile)
+    assert "unanswered: signal escalated" in _pdf_text(out)
