@@ -495,6 +495,14 @@ class ChairPanel(QWidget):
             parent=self,
         )
         dialog.accepted.connect(lambda: self._on_discharge_accepted(dialog))
+        if not blocker:  # the refusal follows new cuff readings and alarms while it is open
+
+            def follow() -> None:
+                dialog.set_gate(svc.discharge_gate())
+
+            svc.sig_vitals_updated.connect(follow)
+            svc.sig_alarms_changed.connect(follow)
+            dialog.finished.connect(lambda _r: _disconnect(svc, follow))
         self._open(dialog)
 
     # -- workflow slots --------------------------------------------------------------------
@@ -738,6 +746,11 @@ class ChairPanel(QWidget):
                 f"mean {mean_text}   {state}last NIBP {at.astimezone():%H:%M:%S}"
                 f" ({minutes} min ago)\n{self._nibp_limits}"
             )
+
+
+def _disconnect(svc: ChairService, slot: Callable[[], None]) -> None:
+    svc.sig_vitals_updated.disconnect(slot)
+    svc.sig_alarms_changed.disconnect(slot)
 
 
 def _tile_of(metric: Metric) -> str | None:

@@ -599,10 +599,8 @@ class DischargeDialog(QDialog):
             box.toggled.connect(self._update)
             self.checks[item] = box
             layout.addWidget(box)
-        self._refused = gate is not None and not gate.passed and not blocker
-        self.refusal = QLabel(
-            "DISCHARGE REFUSED:\n- " + "\n- ".join(gate.reasons) if gate and self._refused else ""
-        )
+        self._refused = False
+        self.refusal = QLabel()
         self.refusal.setObjectName("dischargeRefusal")
         self.refusal.setWordWrap(True)
         self.refusal.setStyleSheet(ERROR_STYLE)
@@ -613,7 +611,7 @@ class DischargeDialog(QDialog):
         self.override_reason.setObjectName("overrideReason")
         self.override_reason.setPlaceholderText("reason for the override (recorded and printed)")
         for widget in (self.refusal, self.override_physician, self.override_reason):
-            widget.setVisible(self._refused)
+            widget.setVisible(False)
             layout.addWidget(widget)
             if isinstance(widget, QLineEdit):
                 widget.textChanged.connect(self._update)
@@ -649,6 +647,17 @@ class DischargeDialog(QDialog):
         cancel.clicked.connect(self.reject)
         self.reason.textChanged.connect(self._update)
         self._blocked = bool(blocker)
+        self.set_gate(gate)
+
+    def set_gate(self, gate: DischargeGate | None) -> None:
+        """Show the gate's current answer (the chair calls this as vitals and alarms change)."""
+        refused = gate is not None and not gate.passed and not self._blocked
+        self._refused = refused
+        text = "DISCHARGE REFUSED:\n- " + "\n- ".join(gate.reasons) if gate and refused else ""
+        if self.refusal.text() != text:
+            self.refusal.setText(text)
+        for widget in (self.refusal, self.override_physician, self.override_reason):
+            widget.setVisible(refused)
         self._update()
 
     def answers(self) -> dict[str, bool]:
@@ -669,8 +678,9 @@ class DischargeDialog(QDialog):
         all_passed = all(box.isChecked() for box in self.checks.values())
         overridden = all(self.override()) if self._refused else True
         self.close_button.setEnabled(not self._blocked and all_passed and overridden)
-        if self._refused:
-            self.close_button.setText("Close session (physician override)")
+        self.close_button.setText(
+            "Close session (physician override)" if self._refused else "Close session"
+        )
         self.end_button.setEnabled(bool(self.end_reason()))
 
     def _finish(self, action: str) -> None:

@@ -288,6 +288,11 @@ def test_discharge_is_refused_with_an_open_high_alarm_unless_a_physician_overrid
     assert "DBP 125" in text
     assert "SBP 165 >= 160" in text
     assert "not within 20% of baseline" in text
+    _cuff(chair, 128, 80)  # a normal cuff reading while the dialog is open: it follows
+    assert "SBP 165" not in dialog.refusal.text()
+    assert "high alarm" in dialog.refusal.text()
+    _cuff(chair, 165, 96)
+    assert "SBP 165 >= 160" in dialog.refusal.text()
     for box in dialog.checks.values():
         box.setChecked(True)
     assert not dialog.close_button.isEnabled()  # the nurse's ticks are not enough
