@@ -9,10 +9,12 @@ chair never holds up another), all writing through one shared :class:`StorageWri
 from __future__ import annotations
 
 import logging
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+from PySide6.QtCore import QTimer
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -114,11 +116,41 @@ class ConsoleApp:
         """The first (or only) chair."""
         return self.fleet.chairs[0]
 
+    def terminate(self, reason: str) -> None:
+        """Close at once (SIGTERM): open sessions are recorded as interrupted, resumable."""
+        self.window.terminate(reason)
+
     def shutdown(self) -> None:
         """Stop the chairs, flush and stop the writer, release the database."""
         self.fleet.stop_all()
         self.writer.stop()
         self.engine.dispose()
+
+
+#: The reason recorded when a signal closes the console with sessions open.
+TERMINATED_BY = {
+    "SIGTERM": "console stopped by the operating system (SIGTERM)",
+    "SIGINT": "console stopped from the terminal (Ctrl+C)",
+}
+
+
+def install_signal_handlers(console: ConsoleApp) -> QTimer:
+    """SIGTERM from the operating system, or Ctrl-C in the terminal, cannot be asked: open
+    sessions record the signal as interrupted (resumable at the next start), the records are
+    flushed and the window closes (console.ui.quit_guard, issue 11 item 4).
+
+    Returns:
+        The timer (owned by the window) that wakes the interpreter twice a second: Python runs
+        signal handlers only between bytecodes.
+    """
+    for name in TERMINATED_BY:
+        reason = TERMINATED_BY[name]
+        signal.signal(getattr(signal, name), lambda *_a, r=reason: console.terminate(r))
+    wake = QTimer(console.window)
+    wake.setObjectName("signal-wake")
+    wake.timeout.connect(lambda: None)
+    wake.start(500)
+    return wake
 
 
 def make_clock(settings: Settings) -> Clock:

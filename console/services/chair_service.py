@@ -470,6 +470,8 @@ class ChairService(QObject):
         self._record_retry.setSingleShot(True)
         self._record_retry.timeout.connect(self._on_record_retry_timeout)
         self._last_baseline_at: datetime | None = None
+        #: The console closed with this session open (interrupt): stop() leaves it unfinished.
+        self.interrupted = False
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -528,7 +530,9 @@ class ChairService(QObject):
             self.endpoint.stop()
             self.endpoint = None
         self.bridge.drain()
-        if self.session_id is not None:
+        if self.session_id is not None and self.interrupted:
+            self.writer.flush()  # everything written; the record stays open for resume
+        elif self.session_id is not None:
             # Through the writer, behind the session's last readings: with the database away
             # the end is journalled with them instead of raising here.
             self.writer.submit(SessionEndItem(self.session_id, self.clock.now()))
@@ -861,6 +865,19 @@ class ChairService(QObject):
             baseline=base,
             measures_nibp=Metric.NIBP_SYS in self.driver_cls.metrics,
         )
+
+    def interrupt(self, user: str, reason: str) -> SessionEvent | None:
+        """Record that the console closes with this session open (issue 11 item 4); the
+        record is then left unfinished at :meth:`stop` and offered for resume next start.
+
+        Returns:
+            The ``interrupted`` event, or None when no patient session is open.
+        """
+        if not self.session_open or self.lifecycle.plan is None:
+            return None
+        ev = self._record(self.lifecycle.interrupt(self.clock.now(), author=user, reason=reason))
+        self.interrupted = True
+        return ev
 
     def end_session_early(self, user: str, reason: str) -> SessionEvent:
         """End the session without the full checklist (declined, transfer): reason required."""

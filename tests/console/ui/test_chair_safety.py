@@ -6,13 +6,16 @@ Dialogs are answered by filling their fields and calling ``accept()``, as in tes
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QAction, QKeySequence
 from pytestqt.qtbot import QtBot
 
-from console.app import ConsoleApp
+from console.app import ConsoleApp, install_signal_handlers
 from console.domain.alarm_rules import AlarmCategory, Direction, Priority
 from console.domain.discharge_gate import DischargeRefusedError
 from console.domain.heart_rate_source import PULSE_AS_HR_LABEL
@@ -21,6 +24,7 @@ from console.reports.pdf import write_pdf
 from console.services.chair_service import ChairService
 from console.storage.review import ReviewRepository
 from console.ui.chair_panel import ChairPanel
+from console.ui.quit_guard import QuitDialog
 from console.ui.session_dialogs import DischargeDialog, NewSessionDialog
 from devices.model import Metric, Reading
 from tests.console.review.test_reports import _pdf_text
@@ -400,3 +404,85 @@ def test_unanswered_unconfirmed_cuff_reading_escalates_its_signal_not_its_record
     out = tmp_path / "report.pdf"
     write_pdf(ReviewRepository(app.repository.engine).load(sid), out, app.settings.alarm_profile)
     assert "unanswered: signal escalated" in _pdf_text(out)
+
+
+# -- item 4: closing the window during an infusion -------------------------------------------
+def _infusing(qtbot: QtBot, panel: ChairPanel, mrn: str) -> int:
+    chair = panel.service
+    _streaming(qtbot, chair)
+    sid = _new_session(panel, mrn)
+    chair.physician_override(physician="Dr Lee", reason="manual BP 128/80 before the start")
+    chair.start_infusion(NURSE)
+    assert chair.lifecycle.phase is Phase.INFUSION
+    return sid
+
+
+def test_closing_during_an_infusion_asks_records_the_reason_and_offers_resume(
+    qtbot: QtBot, console_factory: ConsoleFactory
+) -> None:
+    app = _console(console_factory)
+    window, panel, chair = app.window, app.window.panel, app.chair
+    sid = _infusing(qtbot, panel, "MRN-4")
+    assert app.writer.flush()
+    events_before = len(app.repository.events(sid))
+
+    window.close()  # the window's close button
+    assert window.isVisible(), "the window closed without asking"
+    dialog = window.quit_dialog
+    assert isinstance(dialog, QuitDialog)
+    assert dialog.isVisible()
+    assert "Chair 1: MRN-4 patient MRN-4 - INFUSION" in dialog.sessions.text()
+    assert not dialog.ok_button.isEnabled()  # a reason is required
+    dialog.reject()  # not confirmed: nothing changes
+    assert window.isVisible()
+    assert chair.runner is not None
+    assert chair.session_open
+    assert app.writer.flush()
+    assert len(app.repository.events(sid)) == events_before
+
+    quit_action = window.findChild(QAction, "action-quit")
+    assert quit_action is not None
+    assert quit_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Quit)
+    quit_action.trigger()
+    dialog = window.quit_dialog
+    assert isinstance(dialog, QuitDialog)
+    dialog.set_reason("console restart for an update")
+    assert dialog.ok_button.isEnabled()
+    dialog.accept()
+    assert not window.isVisible()
+    assert chair.runner is None  # monitoring stopped, records flushed
+    record = app.repository.session(sid)
+    assert record.ended_at is None  # unfinished: resumable
+    assert record.phase == Phase.INFUSION.value
+    last = app.repository.events(sid)[-1]
+    assert last.kind == EventKind.INTERRUPTED
+    assert last.reason == "console restart for an update"
+    assert last.author == NURSE
+
+    # The next start offers the session for resume.
+    again = _console(console_factory)
+    assert again.chair.pending_resume is not None
+    assert again.chair.pending_resume.id == sid
+
+
+def test_sigterm_closes_the_record_as_interrupted_and_resumable(
+    qtbot: QtBot, console_factory: ConsoleFactory
+) -> None:
+    app = _console(console_factory)
+    sid = _infusing(qtbot, app.window.panel, "MRN-15")
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        install_signal_handlers(app)
+        os.kill(os.getpid(), signal.SIGTERM)  # from the operating system: nobody to ask
+        qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=5_000)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert app.window.quit_dialog is None
+    assert app.chair.runner is None
+    record = app.repository.session(sid)
+    assert record.ended_at is None
+    last = app.repository.events(sid)[-1]
+    assert last.kind == EventKind.INTERRUPTED
+    assert "SIGTERM" in last.reason
+    assert app.repository.unfinished_sessions("Chair 1")[0].id == sid
