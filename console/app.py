@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
@@ -20,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from console.config import APP_NAME, Settings, chair_settings
 from console.services.chair_service import ChairService
+from console.services.resume_clock import simulated_clock_start
 from console.services.storage_status import StorageStatusRelay
 from console.storage.engine import describe_url, make_engine
 from console.storage.repository import SessionRepository
@@ -42,6 +44,8 @@ class ChairFleet:
         repository: session records (each chair opens its own session).
         speed: the global ``[simulator] speed``.
         clock: one clock for every chair, real or simulated (tests).
+        sim_start: where an accelerated simulated clock starts (default: now); see
+            console.services.resume_clock.
     """
 
     def __init__(
@@ -51,13 +55,16 @@ class ChairFleet:
         repository: SessionRepository,
         speed: float,
         clock: Clock | None = None,
+        sim_start: datetime | None = None,
     ) -> None:
         self.writer = writer
         self.repository = repository
         self.chairs: list[ChairService] = []
         #: The console's one alarm speaker (None in tests that leave sound out).
         self.audio: AlarmAudioController | None = None
-        self._sim_clock: Clock = clock or (ScaledClock(speed) if speed != 1.0 else SystemClock())
+        self._sim_clock: Clock = clock or (
+            ScaledClock(speed, start=sim_start) if speed != 1.0 else SystemClock()
+        )
         self._real_clock: Clock = clock or SystemClock()
         self._speed = speed
         self._fixed_clock = clock is not None
@@ -201,8 +208,15 @@ def build_app(
         engine, on_status=relay.report, journal_dir=journal_dir or default_journal_dir()
     )
     writer.start()
+    sim_start = None
+    if clock is None and settings.simulator.speed != 1.0:
+        sim_start = simulated_clock_start(repository, chair_settings(settings), datetime.now(UTC))
     fleet = ChairFleet(
-        writer=writer, repository=repository, speed=settings.simulator.speed, clock=clock
+        writer=writer,
+        repository=repository,
+        speed=settings.simulator.speed,
+        clock=clock,
+        sim_start=sim_start,
     )
     try:
         fleet.chairs.extend(fleet.make(s) for s in chair_settings(settings))

@@ -486,3 +486,45 @@ def test_sigterm_closes_the_record_as_interrupted_and_resumable(
     assert last.kind == EventKind.INTERRUPTED
     assert "SIGTERM" in last.reason
     assert app.repository.unfinished_sessions("Chair 1")[0].id == sid
+
+
+# -- item 11: crash-resume ---------------------------------------------------------------------
+def test_resume_continues_the_infusion_clock_and_the_gap_runs_forward(
+    qtbot: QtBot, console_factory: ConsoleFactory
+) -> None:
+    app = _console(console_factory)  # x300: the record runs ahead of the real time
+    chair = app.chair
+    sid = _infusing(qtbot, app.window.panel, "MRN-11")
+    qtbot.waitUntil(lambda: chair.progress().running_s > 600, timeout=15_000)  # type: ignore[union-attr]
+    app.window.terminate("test: console restart")  # the record stays unfinished
+    stored_end = app.repository.last_stored_at(sid)
+    assert stored_end is not None
+    progress = chair.progress(stored_end)
+    assert progress is not None
+    ran_s = progress.running_s
+
+    again = _console(console_factory)  # a new console: a new x300 clock
+    chair = again.chair
+    panel = again.window.panel
+    assert chair.clock.now() >= stored_end, "the new clock starts behind the stored record"
+    assert chair.pending_resume is not None
+    assert chair.pending_resume.id == sid
+    qtbot.waitUntil(lambda: panel.resume_dialog is not None, timeout=5_000)
+    assert panel.resume_dialog is not None
+    panel.resume_dialog.resume_button.click()
+    assert chair.session_id == sid, panel.workflow_message.text()
+    assert chair.lifecycle.phase is Phase.INFUSION
+
+    # The infusion clock continues from the stored elapsed time.
+    progress = chair.progress()
+    assert progress is not None
+    assert progress.running_s >= ran_s
+    panel.refresh()
+    minutes = int(panel.strip.infusion.text().split(":")[0])
+    assert minutes >= ran_s // 60, panel.strip.infusion.text()
+    # The stored gap runs forward: from the end of the stored data to the resume.
+    assert again.writer.flush()
+    resumed = next(e for e in again.repository.events(sid) if e.kind == EventKind.RESUMED)
+    assert resumed.at >= stored_end
+    start, end = (datetime.fromisoformat(t) for t in resumed.text.split("from ")[1].split(" to "))
+    assert start <= end
