@@ -70,7 +70,7 @@ from console.domain.session import (
 )
 from console.services.device_bridge import DeviceBridge
 from console.services.plot_buffer import RingBuffer
-from console.services.session_handover import hand_over, start_clean
+from console.services.session_handover import DEMO_STOP_REASON, hand_over, start_clean
 from console.storage.repository import (
     DuplicatePatientError,
     PatientRecord,
@@ -641,10 +641,11 @@ class ChairService(QObject):
                 "answer the resume question first (resume the unfinished session or start new)"
             )
         old = self.lifecycle
-        if self.session_id is not None and old.infusion in (
+        running = self.session_id is not None and old.infusion in (
             InfusionState.RUNNING,
             InfusionState.PAUSED,
-        ):
+        )
+        if running and not self.scripted_infusion:  # the script's demo infusion is nobody's
             raise IllegalTransitionError(
                 "the current session's infusion is still running: stop it (with a reason) "
                 "before starting a new session"
@@ -662,6 +663,9 @@ class ChairService(QObject):
             route=plan.route,
         )
         patient = self._patient_for(plan)
+        if running:  # a scripted demo infusion: stopped by the person who takes the chair
+            self.stop_infusion(user, DEMO_STOP_REASON)
+            now = max(now, self.clock.now())  # the steps that follow come after the stop
         if self.session_id is not None and not old.closed:
             why = "replaced by a new session (New session)"
             self._record(old.abort(now, author=user, reason=why))
@@ -1078,7 +1082,7 @@ class ChairService(QObject):
         self.lifecycle = SessionLifecycle(self.session_policy)
         self.plan = None
         self.patient_record = None
-        if self.simulated and self.scenario is not None:
+        if self.simulated and self.scenario is not None and self.scenario.scripted_session:
             patient = self._demo_patient(started_at.date())
             self._adopt_pending(self._create_record(started_at, patient.id))
             self.patient_record = patient

@@ -12,6 +12,11 @@ lived on across "New session".  The rule now:
   hold (communication lost, audio unavailable) are raised again, into the new record;
 * the screen forgets the last session's alarm log, values and NIBP request.
 
+Issue 11 item 7: the simulator's scripted demo session (only in a scenario that says
+``session = "scripted"``) is nobody's patient.  A nurse's New session is never refused because
+the *script* started an infusion: the demo infusion is stopped, on the record, by that nurse
+(:data:`DEMO_STOP_REASON`).
+
 The engine work happens under the pipeline's lock (:meth:`ChairPipeline.hand_over`), so a
 reading or tick of the runner thread cannot slip an old alarm into the new record.
 """
@@ -25,6 +30,9 @@ from typing import Any, Protocol
 from console.domain.alarm_events import AlarmEvent
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.pipeline import ChairPipeline
+
+#: The stop reason recorded when a person's New session replaces the scripted demo infusion.
+DEMO_STOP_REASON = "simulated demo infusion stopped: a new session was started"
 
 #: Why the alarms of a session end with it (stored in the alarm log).
 SESSION_ENDED = "session ended"

@@ -42,6 +42,7 @@ from console.storage.repository import SessionSummary
 from console.ui import theme
 from console.ui.alarm_controls import AlarmControls
 from console.ui.alarm_log_view import AlarmLogView
+from console.ui.dialog_guard import GuardedDialog
 from console.ui.limits_dialog import LimitsDialog
 from console.ui.numeric_tile import NumericTile
 from console.ui.session_dialogs import (
@@ -368,7 +369,7 @@ class ChairPanel(QWidget):
             profile=svc.settings.alarm_profile.name,
             parent=self,
         )
-        dialog.accepted.connect(lambda: self._on_new_session_accepted(dialog))
+        self._guard(dialog, lambda: self._on_new_session_accepted(dialog))
         self._open(dialog)
 
     def start_infusion(self) -> None:
@@ -384,7 +385,7 @@ class ChairPanel(QWidget):
             self._act(lambda: self.service.start_infusion(self.user), "Infusion started")
             return
         dialog = GateDialog(life.gate, self)
-        dialog.accepted.connect(lambda: self._on_gate_accepted(dialog))
+        self._guard(dialog, lambda: self._on_gate_accepted(dialog), "Infusion started")
         self._open(dialog)
 
     def pause_or_resume(self) -> None:
@@ -394,11 +395,10 @@ class ChairPanel(QWidget):
             self._act(lambda: self.service.resume_infusion(self.user), "Infusion resumed")
         elif state is InfusionState.RUNNING and self.service.session_open:
             dialog = ReasonDialog("Pause infusion", PAUSE_REASONS, ok_text="Pause", parent=self)
-            dialog.accepted.connect(
-                lambda: self._act(
-                    lambda: self.service.pause_infusion(self.user, dialog.reason_text()),
-                    "Infusion paused",
-                )
+            self._guard(
+                dialog,
+                lambda: self.service.pause_infusion(self.user, dialog.reason_text()),
+                "Infusion paused",
             )
             self._open(dialog)
         else:  # the lifecycle explains why not
@@ -418,15 +418,13 @@ class ChairPanel(QWidget):
             parent=self,
         )
 
-        def accepted() -> None:
+        def step() -> None:
             assert dialog.rate is not None
             rate = dialog.rate.value()
-            self._act(
-                lambda: self.service.change_rate(rate, self.user, dialog.reason_text()),
-                f"Rate changed to {rate:g} mL/h",
-            )
+            self.service.change_rate(rate, self.user, dialog.reason_text())
+            self._show_message(f"Rate changed to {rate:g} mL/h ({self.user})", ok=True)
 
-        dialog.accepted.connect(accepted)
+        self._guard(dialog, step)
         self._open(dialog)
 
     def stop_infusion(self) -> None:
@@ -437,11 +435,10 @@ class ChairPanel(QWidget):
             return
         dialog = ReasonDialog("Stop infusion", STOP_REASONS, ok_text="Stop", parent=self)
         dialog.set_reason("completed")
-        dialog.accepted.connect(
-            lambda: self._act(
-                lambda: self.service.stop_infusion(self.user, dialog.reason_text()),
-                "Infusion stopped; observation started",
-            )
+        self._guard(
+            dialog,
+            lambda: self.service.stop_infusion(self.user, dialog.reason_text()),
+            "Infusion stopped; observation started",
         )
         self._open(dialog)
 
@@ -457,14 +454,13 @@ class ChairPanel(QWidget):
             return
         dialog = AnnotationDialog(self)
 
-        def accepted() -> None:
+        def step() -> None:
             kind, text, score = dialog.annotation()
-            self._act(
-                lambda: self.service.annotate(kind, self.user, text=text, score=score),
-                f"Recorded: {text or kind.value}" + ("" if score is None else f", score {score:g}"),
-            )
+            self.service.annotate(kind, self.user, text=text, score=score)
+            scored = "" if score is None else f", score {score:g}"
+            self._show_message(f"Recorded: {text or kind.value}{scored} ({self.user})", ok=True)
 
-        dialog.accepted.connect(accepted)
+        self._guard(dialog, step)
         self._open(dialog)
 
     def end_session(self) -> None:
@@ -494,7 +490,7 @@ class ChairPanel(QWidget):
             gate=None if blocker else svc.discharge_gate(),
             parent=self,
         )
-        dialog.accepted.connect(lambda: self._on_discharge_accepted(dialog))
+        self._guard(dialog, lambda: self._on_discharge_accepted(dialog))
         if not blocker:  # the refusal follows new cuff readings and alarms while it is open
 
             def follow() -> None:
@@ -508,39 +504,37 @@ class ChairPanel(QWidget):
     # -- workflow slots --------------------------------------------------------------------
     def _on_new_session_accepted(self, dialog: NewSessionDialog) -> None:
         plan = dialog.plan()
-        self._act(
-            lambda: self.service.new_session(plan, user=self.user),
-            f"Session started for {plan.mrn}: {plan.dose_mg:g} mg at {plan.rate_ml_per_h:g} mL/h",
+        self.service.new_session(plan, user=self.user)
+        self._show_message(
+            f"Session started for {plan.mrn}: {plan.dose_mg:g} mg at {plan.rate_ml_per_h:g} "
+            f"mL/h ({self.user})",
+            ok=True,
         )
 
     def _on_gate_accepted(self, dialog: GateDialog) -> None:
         physician, reason = dialog.physician.text().strip(), dialog.reason.text().strip()
         svc = self.service
         record = svc.physician_override if dialog.override else svc.physician_review
-        if self._act(lambda: record(physician=physician, reason=reason), ""):
-            self._act(lambda: svc.start_infusion(self.user), "Infusion started")
+        if not dialog.recorded:  # a start refused after the decision: not recorded twice
+            record(physician=physician, reason=reason)
+            dialog.recorded = True
+        svc.start_infusion(self.user)
 
     def _on_discharge_accepted(self, dialog: DischargeDialog) -> None:
         svc = self.service
         if dialog.action == DischargeDialog.END_EARLY:
-            reason = dialog.end_reason()
-            self._act(lambda: svc.end_session_early(self.user, reason), "Session ended early")
+            svc.end_session_early(self.user, dialog.end_reason())
+            self._show_message(f"Session ended early ({self.user})", ok=True)
             return
         answers = dialog.answers()
         note = dialog.note.text().strip()
         physician, why = dialog.override()
-        closed: list[bool] = []
-        self._act(
-            lambda: closed.append(
-                svc.discharge(answers, self.user, note, physician=physician, override_reason=why)
-            ),
-            "",
-        )
-        if closed and closed[0] and physician:
+        closed = svc.discharge(answers, self.user, note, physician=physician, override_reason=why)
+        if closed and physician:
             self._show_message(f"Session closed: discharge gate overridden by {physician}", ok=True)
-        elif closed and closed[0]:
-            self._show_message("Session closed: discharge checks passed", ok=True)
         elif closed:
+            self._show_message("Session closed: discharge checks passed", ok=True)
+        else:
             missing = ", ".join(k for k, v in answers.items() if not v)
             self._show_message(f"Checks saved; still open: {missing}", ok=False)
 
@@ -676,6 +670,22 @@ class ChairPanel(QWidget):
         if self.dialog is dialog:
             self.dialog = None
         dialog.deleteLater()
+
+    def _guard(self, dialog: GuardedDialog, step: Callable[[], object], done: str = "") -> None:
+        """Run ``step`` when ``dialog`` is accepted; refused, the dialog stays open with the
+        reason and everything typed (issue 11 item 7), and the reason shows here too."""
+
+        def run() -> None:
+            try:
+                step()
+            except SessionRuleError as err:
+                log.info("workflow step refused on %s: %s", self.service.settings.chair_name, err)
+                self._show_message(f"Not done: {err}", ok=False)
+                raise
+            if done:
+                self._show_message(f"{done} ({self.user})", ok=True)
+
+        dialog.step = run
 
     def _act(self, action: Callable[[], object], done: str) -> bool:
         """Run one workflow step; show what happened, or why the lifecycle refused it."""

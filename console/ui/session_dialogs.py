@@ -33,6 +33,7 @@ from console.domain.discharge_gate import DischargeGate
 from console.domain.session import ROUTES, EventKind, GateAssessment, GateVerdict, SessionPolicy
 from console.services.chair_service import DISCHARGE_LABELS, SessionPlan
 from console.storage.repository import PatientRecord, SessionRepository, SessionSummary
+from console.ui.dialog_guard import GuardedDialog
 
 #: Plausible weights for an adult ketamine clinic (kg); outside is almost surely a typo or lb.
 WEIGHT_RANGE_KG = (20.0, 250.0)
@@ -155,7 +156,7 @@ def _message_label(name: str) -> QLabel:
     return label
 
 
-class NewSessionDialog(QDialog):
+class NewSessionDialog(GuardedDialog):
     """Start a patient's session: patient, weight, dose, infusion, pump, monitor and limits.
 
     The total dose and the pump rate are computed and shown, never typed.  The "Start session"
@@ -366,7 +367,7 @@ class NewSessionDialog(QDialog):
             super().accept()
 
 
-class GateDialog(QDialog):
+class GateDialog(GuardedDialog):
     """A physician's review (elevated baseline) or override (blocked gate) before the start.
 
     The decision is the physician's, not the nurse's: the record stores the physician's name
@@ -378,6 +379,8 @@ class GateDialog(QDialog):
         self.setObjectName("gateDialog")
         self.setStyleSheet(DIALOG_STYLE)
         self.override = gate.verdict is GateVerdict.BLOCKED
+        #: The physician's decision is on the record (a refused start keeps it, once).
+        self.recorded = False
         title = "Physician override" if self.override else "Physician review"
         self.setWindowTitle(f"Pre-dose gate: {title.lower()}")
         verdict = "DO NOT START" if self.override else "PHYSICIAN REVIEW REQUIRED"
@@ -421,7 +424,7 @@ class GateDialog(QDialog):
         )
 
 
-class ReasonDialog(QDialog):
+class ReasonDialog(GuardedDialog):
     """Ask for the reason of a pause, stop or rate change (C 16), and the new rate if any."""
 
     def __init__(
@@ -486,7 +489,7 @@ ANNOTATIONS: dict[str, tuple[EventKind, str, tuple[float, float] | None]] = {
 _NEEDS_TEXT = {EventKind.INTERVENTION, EventKind.NOTE}
 
 
-class AnnotationDialog(QDialog):
+class AnnotationDialog(GuardedDialog):
     """Time-stamp an observation on the session (clinical.md E 22-27)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -546,7 +549,7 @@ class AnnotationDialog(QDialog):
         self.ok_button.setEnabled(not missing)
 
 
-class DischargeDialog(QDialog):
+class DischargeDialog(GuardedDialog):
     """The discharge checklist (clinical.md F 29): close with every check, or end with a reason.
 
     Args:

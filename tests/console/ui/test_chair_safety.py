@@ -21,7 +21,8 @@ from console.domain.discharge_gate import DischargeRefusedError
 from console.domain.heart_rate_source import PULSE_AS_HR_LABEL
 from console.domain.session import EventKind, Phase
 from console.reports.pdf import write_pdf
-from console.services.chair_service import ChairService
+from console.services.chair_service import SCRIPT_AUTHOR, ChairService
+from console.services.session_handover import DEMO_STOP_REASON
 from console.storage.review import ReviewRepository
 from console.ui.chair_panel import ChairPanel
 from console.ui.quit_guard import QuitDialog
@@ -29,7 +30,7 @@ from console.ui.session_dialogs import DischargeDialog, NewSessionDialog
 from devices.model import Metric, Reading
 from tests.console.review.test_reports import _pdf_text
 from tests.console.ui.conftest import ConsoleFactory
-from tests.console.ui.test_workflow import _dialog, _streaming
+from tests.console.ui.test_workflow import _dialog, _streaming, scripted_routine
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -528,3 +529,73 @@ def test_resume_continues_the_infusion_clock_and_the_gap_runs_forward(
     assert resumed.at >= stored_end
     start, end = (datetime.fromisoformat(t) for t in resumed.text.split("from ")[1].split(" to "))
     assert start <= end
+
+
+# -- item 7: the demo chair acts on its own ----------------------------------------------------
+def test_simulated_chair_runs_no_workflow_step_unless_its_scenario_says_so(
+    qtbot: QtBot, console_factory: ConsoleFactory
+) -> None:
+    app = _console(console_factory)  # the plain simulator: no scenario says "scripted"
+    chair = app.chair
+    _streaming(qtbot, chair)
+    qtbot.waitUntil(lambda: chair.session_seconds() > 8 * 60, timeout=15_000)  # past minute 5
+    assert chair.phase is None  # a monitoring-only record, waiting for a nurse
+    assert not chair.scripted_infusion
+    assert not chair.pipeline.snapshot().infusion_running
+    assert app.writer.flush()
+    sid = chair.session_id
+    assert sid is not None
+    assert not [e for e in app.repository.events(sid) if e.author == SCRIPT_AUTHOR]
+
+
+def test_a_person_takes_over_a_scripted_demo_chair_and_the_script_stops(
+    qtbot: QtBot, console_factory: ConsoleFactory, tmp_path: Path
+) -> None:
+    app = _console(console_factory, **{"simulator.scenario": scripted_routine(tmp_path)})
+    panel, chair = app.window.panel, app.chair
+    qtbot.waitUntil(lambda: chair.lifecycle.phase is Phase.INFUSION, timeout=15_000)
+    demo_id = chair.session_id
+    sid = _new_session(panel, "MRN-7")  # not refused by the script's infusion
+    assert sid != demo_id
+    assert not chair.scripted_infusion
+    # The script's stop (minute 45) comes and goes: nothing lands in the nurse's session.
+    qtbot.waitUntil(lambda: chair.session_seconds() > 46 * 60, timeout=20_000)
+    assert chair.lifecycle.phase is Phase.BASELINE
+    assert app.writer.flush()
+    assert not [e for e in app.repository.events(sid) if e.author == SCRIPT_AUTHOR]
+    demo_events = app.repository.events(demo_id)  # type: ignore[arg-type]
+    stop = next(e for e in demo_events if e.kind == EventKind.INFUSION_STOP)
+    assert stop.author == NURSE
+    assert stop.reason == DEMO_STOP_REASON
+
+
+def test_a_refused_new_session_keeps_the_dialog_open_with_what_was_typed(
+    qtbot: QtBot, console_factory: ConsoleFactory
+) -> None:
+    app = _console(console_factory)
+    panel, chair = app.window.panel, app.chair
+    sid = _infusing(qtbot, panel, "MRN-70")
+    panel.trigger("new")
+    dialog: NewSessionDialog = _dialog(panel, NewSessionDialog)
+    dialog.mrn.setText("MRN-71")
+    dialog.look_up_patient()
+    dialog.patient_name.setText("Next patient")
+    dialog.weight.setValue(64.0)
+    dialog.dose.setValue(0.6)
+    dialog.accept()
+    assert dialog.isVisible(), "the refused dialog closed and lost what was typed"
+    assert panel.dialog is dialog
+    assert dialog.not_done.isVisible()
+    assert "still running" in dialog.not_done.text()
+    assert (dialog.mrn.text(), dialog.patient_name.text()) == ("MRN-71", "Next patient")
+    assert (dialog.weight.value(), dialog.dose.value()) == (64.0, 0.6)
+    assert chair.session_id == sid
+    # Once the infusion is stopped, the same dialog goes through with what was typed.
+    chair.stop_infusion(NURSE, "completed")
+    dialog.accept()
+    assert not dialog.isVisible()
+    assert chair.session_id != sid
+    assert chair.patient_record is not None
+    assert chair.patient_record.mrn == "MRN-71"
+    assert chair.plan is not None
+    assert chair.plan.weight_kg == 64.0
