@@ -164,7 +164,9 @@ class ChairTile(QFrame):
             cap.setObjectName("tileCaption")
             cap.setStyleSheet(f"color: {colour};")
             if widget is self.hr:
-                self.hr_caption = cap  # "HR (from SpO2) /min" when the pulse is the source
+                # "HR (from SpO2) /min" when the pulse is the source; never widens the tile.
+                cap.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+                self.hr_caption = cap
             numerics.addWidget(cap, 0, col)
             numerics.addWidget(widget, 1, col)
         numerics.addWidget(self.nibp_age, 2, 0)
@@ -314,7 +316,9 @@ class ChairTile(QFrame):
     def _update_numerics(self, now: datetime) -> None:
         latest = self.service.latest
         caption, hr = shown_heart_rate(latest, now)  # one rule with the chair view (item 12)
-        self.hr_caption.setText(f"{caption} /min")
+        if self.hr_caption.text() != f"{caption} /min":
+            self.hr_caption.setText(f"{caption} /min")
+            self.hr_caption.setToolTip(f"{caption} /min")
         for label, value in ((self.hr, hr), (self.spo2, latest.get(Metric.SPO2))):
             if value is None:
                 self._set_value(label, "---", stale=False)  # none yet, or a new session
