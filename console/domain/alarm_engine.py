@@ -189,6 +189,12 @@ class AlarmStatus:
     escalated_unanswered: bool
 
     @property
+    def signal_priority(self) -> Priority:
+        """The priority of its signal (tone, flash, overview): high once nobody answered it in
+        time, while :attr:`priority` (and the record) stay the condition's (issue 11 item 10)."""
+        return Priority.HIGH if self.escalated_unanswered else self.priority
+
+    @property
     def parameter(self) -> str:
         """The metric value or the technical kind, as stored."""
         if self.metric is not None:
