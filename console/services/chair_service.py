@@ -10,11 +10,13 @@ the chair's :class:`~console.domain.session.SessionLifecycle` first (an illegal 
 the writer with time and author, and finally drives the alarm engine (infusion running,
 pre-dose baseline).  One rule order, one place: the widgets only ask and show.
 
-Simulated chairs: the chair starts a *demo session* at once (demo patient ``SIMULATED``, plan
-0.5 mg/kg for 70 kg, baseline from the simulated cuff) whose infusion follows the scenario's
-script, as before.  As soon as a nurse acts on the infusion, or starts a session of their own,
-the script stops driving the record and the simulated patient's infusion follows the nurse's
-start and stop buttons instead.
+Simulated chairs: only a scenario that says ``session = "scripted"`` starts a *demo session*
+at once (demo patient ``SIMULATED``, plan 0.5 mg/kg for 70 kg, baseline from the simulated
+cuff) whose infusion follows the scenario's script; otherwise the chair opens a monitoring-only
+record and waits for the nurse (issue 11 item 7).  As soon as a nurse acts on the infusion, or
+starts a session of their own (which stops a scripted demo infusion, on the record), the script
+stops driving the record and the simulated patient's infusion follows the nurse's start and
+stop buttons instead.
 
 Restart after a crash: :meth:`ChairService.start` looks for the chair's unfinished session and,
 depending on :attr:`ChairService.resume_policy`, resumes it, closes it, or (``ask``, the GUI
