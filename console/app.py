@@ -9,14 +9,19 @@ chair never holds up another), all writing through one shared :class:`StorageWri
 from __future__ import annotations
 
 import logging
+import signal
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+import platformdirs
+from PySide6.QtCore import QTimer
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from console.config import Settings, chair_settings, default_journal_dir
 from console.services.chair_service import ChairService
+from console.services.resume_clock import simulated_clock_start
 from console.services.storage_status import StorageStatusRelay
 from console.storage.engine import describe_url, make_engine
 from console.storage.repository import SessionRepository
@@ -39,6 +44,8 @@ class ChairFleet:
         repository: session records (each chair opens its own session).
         speed: the global ``[simulator] speed``.
         clock: one clock for every chair, real or simulated (tests).
+        sim_start: where an accelerated simulated clock starts (default: now); see
+            console.services.resume_clock.
     """
 
     def __init__(
@@ -48,13 +55,16 @@ class ChairFleet:
         repository: SessionRepository,
         speed: float,
         clock: Clock | None = None,
+        sim_start: datetime | None = None,
     ) -> None:
         self.writer = writer
         self.repository = repository
         self.chairs: list[ChairService] = []
         #: The console's one alarm speaker (None in tests that leave sound out).
         self.audio: AlarmAudioController | None = None
-        self._sim_clock: Clock = clock or (ScaledClock(speed) if speed != 1.0 else SystemClock())
+        self._sim_clock: Clock = clock or (
+            ScaledClock(speed, start=sim_start) if speed != 1.0 else SystemClock()
+        )
         self._real_clock: Clock = clock or SystemClock()
         self._speed = speed
         self._fixed_clock = clock is not None
@@ -120,11 +130,41 @@ class ConsoleApp:
         """The first (or only) chair."""
         return self.fleet.chairs[0]
 
+    def terminate(self, reason: str) -> None:
+        """Close at once (SIGTERM): open sessions are recorded as interrupted, resumable."""
+        self.window.terminate(reason)
+
     def shutdown(self) -> None:
         """Stop the chairs, flush and stop the writer, release the database."""
         self.fleet.stop_all()
         self.writer.stop()
         self.engine.dispose()
+
+
+#: The reason recorded when a signal closes the console with sessions open.
+TERMINATED_BY = {
+    "SIGTERM": "console stopped by the operating system (SIGTERM)",
+    "SIGINT": "console stopped from the terminal (Ctrl+C)",
+}
+
+
+def install_signal_handlers(console: ConsoleApp) -> QTimer:
+    """SIGTERM from the operating system, or Ctrl-C in the terminal, cannot be asked: open
+    sessions record the signal as interrupted (resumable at the next start), the records are
+    flushed and the window closes (console.ui.quit_guard, issue 11 item 4).
+
+    Returns:
+        The timer (owned by the window) that wakes the interpreter twice a second: Python runs
+        signal handlers only between bytecodes.
+    """
+    for name in TERMINATED_BY:
+        reason = TERMINATED_BY[name]
+        signal.signal(getattr(signal, name), lambda *_a, r=reason: console.terminate(r))
+    wake = QTimer(console.window)
+    wake.setObjectName("signal-wake")
+    wake.timeout.connect(lambda: None)
+    wake.start(500)
+    return wake
 
 
 def make_clock(settings: Settings) -> Clock:
@@ -170,8 +210,15 @@ def build_app(
         engine, on_status=relay.report, journal_dir=journal_dir or default_journal_dir()
     )
     writer.start()
+    sim_start = None
+    if clock is None and settings.simulator.speed != 1.0:
+        sim_start = simulated_clock_start(repository, chair_settings(settings), datetime.now(UTC))
     fleet = ChairFleet(
-        writer=writer, repository=repository, speed=settings.simulator.speed, clock=clock
+        writer=writer,
+        repository=repository,
+        speed=settings.simulator.speed,
+        clock=clock,
+        sim_start=sim_start,
     )
     try:
         fleet.chairs.extend(fleet.make(s) for s in chair_settings(settings))

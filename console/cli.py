@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -179,10 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"infusion-console: configuration error: {err}\n")
         return 2
 
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from console.app import build_app
+    from console.app import build_app, install_signal_handlers
     from console.ui.theme import STYLE_SHEET
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -199,14 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"infusion-console: cannot open the database {describe_url(settings.db_url)}: {err}\n"
         )
         return 2
-    # Ctrl-C in the terminal closes the window cleanly (the record is flushed).
-    signal.signal(signal.SIGINT, lambda *_: console.window.close())
-    signal.signal(signal.SIGTERM, lambda *_: console.window.close())
-    # Python runs signal handlers only between bytecodes; wake the interpreter twice a second.
-    wake = QTimer()
-    wake.setObjectName("signal-wake")
-    wake.timeout.connect(lambda: None)
-    wake.start(500)
+    install_signal_handlers(console)  # SIGTERM, Ctrl-C: see console.app
     console.window.show()
     code = app.exec()
     console.shutdown()

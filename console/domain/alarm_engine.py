@@ -29,7 +29,9 @@ Behaviour, with the clinical.md sections it implements:
 * Audio pause (c4 AUDIO PAUSED): silences every current alarm for a limited time; a new
   medium/high condition or an escalation to high ends the pause (ISO 7396-1 rule cited in c4).
 * Escalation when unanswered (c13): a medium physiological alarm nobody acknowledged within
-  ``escalate_unanswered_s`` becomes high.
+  ``escalate_unanswered_s`` escalates its *signal* (SIGNAL_ESCALATED: the high tone, the
+  overview); its priority and the record's stay medium (issue 11 item 10).  A repeat-NIBP
+  request still unanswered after 2 min is prompted again.
 * Profile changes (H.36): every changed tier or setting is recorded with who, when, why and
   old -> new, as PROFILE_CHANGED events.
 """
@@ -38,12 +40,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from console.domain import wrong_patient
 from console.domain.alarm_episode import AlarmEpisode
 from console.domain.alarm_events import (
+    REPEAT_PROMPT_AGAIN_S,
     AlarmEvent,
     AlarmEventKind,
     RepeatRequest,
@@ -99,6 +102,7 @@ _TECHNICAL_TILE: dict[TechnicalAlarmKind, Metric | None] = {
     TechnicalAlarmKind.AUDIO_UNAVAILABLE: None,
     TechnicalAlarmKind.STORAGE_UNAVAILABLE: None,
     TechnicalAlarmKind.WRONG_PATIENT: None,
+    TechnicalAlarmKind.NO_HR_SOURCE: Metric.HR,
 }
 
 
@@ -139,6 +143,8 @@ PRE_DOSE_HR_SAMPLES = 30
 CONFIRM_TOLERANCE_S = 30.0
 
 AUDIO_KEY = "audio"
+SIGNAL_ESCALATED = AlarmEventKind.SIGNAL_ESCALATED
+PROMPT_AGAIN = timedelta(seconds=REPEAT_PROMPT_AGAIN_S)
 BASELINE_KEY = "baseline"
 
 
@@ -187,6 +193,12 @@ class AlarmStatus:
     audio_paused_until: datetime | None
     escalated_unanswered: bool
     episode: AlarmEpisode | None = None
+
+    @property
+    def signal_priority(self) -> Priority:
+        """The priority of its signal (tone, flash, overview): high once nobody answered it in
+        time, while :attr:`priority` (and the record) stay the condition's (issue 11 item 10)."""
+        return Priority.HIGH if self.escalated_unanswered else self.priority
 
     @property
     def parameter(self) -> str:
@@ -344,6 +356,10 @@ class AlarmEngine:
         #: Longest silence a healthy link shows (a gateway's push interval, x2); set by the chair.
         self.link_gap_s = 0.0
         self._port_gone = False  # DISCONNECTED seen, no data since: comm lost at once (issue 12)
+        #: The heart-rate source (HR, PR judged as HR, or None) and since when there has been
+        #: none, as the pipeline's console.domain.heart_rate_source decides per batch.
+        self.hr_source: Metric | None = Metric.HR
+        self.hr_missing_since: datetime | None = None
         #: Faults of the console itself (no sound, no record): kind -> (reason, since).
         self._console_faults: dict[TechnicalAlarmKind, tuple[str, datetime]] = {}
         self._last_data_at: datetime | None = None
@@ -424,7 +440,7 @@ class AlarmEngine:
         Latched alarms whose condition ended are visual only (c5) and never sound.
         """
         wanting = [
-            a.priority
+            Priority.HIGH if a.escalated_unanswered else a.priority  # the escalated signal
             for a in self._alarms.values()
             if a.condition_active and a.acknowledged_by is None
         ]
@@ -459,7 +475,8 @@ class AlarmEngine:
             self._port_gone = False
             if reading.usable:
                 assert reading.value is not None
-                self._on_usable(reading.metric, reading.value, at)
+                pulse = reading.metric is Metric.PR and self.hr_source is Metric.PR
+                self._on_usable(Metric.HR if pulse else reading.metric, reading.value, at, pulse)
             else:
                 self._on_unusable(reading, at)
             self._judge_technical(at)
@@ -566,6 +583,31 @@ class AlarmEngine:
         source = f"set by {actor}" if actor else "set"
         self._set_baseline(Baseline(sbp, dbp, hr, now, source), now, actor)
         return self._finish(at)
+
+    def close_session(self, now: datetime, reason: str) -> list[AlarmEvent]:
+        """The session ended: end every listed alarm (latched or not), drop repeat requests,
+        the audio pause, baseline, tracks and infusion state (issue 11 item 2).
+
+        Timers do not run here: conditions of the monitor or the console that still hold come
+        back at the next :meth:`tick`, in whichever record is current by then.
+        """
+        at = self._begin(now)
+        for key, alarm in list(self._alarms.items()):
+            del self._alarms[key]
+            self._emit(AlarmEventKind.END, alarm, at, f"{alarm.cond.message}: closed, {reason}")
+        for key, req in list(self._repeats.items()):
+            text = f"Repeat NIBP request closed, {reason}"
+            kind = AlarmEventKind.REPEAT_EXPIRED
+            self._out.append(AlarmEvent(kind, key, req.metric, None, None, None, None, at, text))
+        self._repeats.clear()
+        self._end_pause(at, reason, None)
+        for state in (self._continuous, self._nibp, self._pre_dose):
+            state.clear()
+        self._baseline = self._last_nibp_at = None
+        self._infusion_running = self._infusion_ever_started = False
+        self._infusion_started_at = self._infusion_stopped_at = None
+        out, self._out = self._out, []
+        return out
 
     # -- inputs from users ------------------------------------------------------------------
     def acknowledge(self, key: str, user: str, now: datetime) -> list[AlarmEvent]:
@@ -712,8 +754,9 @@ class AlarmEngine:
         return self.change_profile(profile, actor=actor, reason=reason, now=now)
 
     # -- readings ---------------------------------------------------------------------------
-    def _on_usable(self, metric: Metric, value: float, at: datetime) -> None:
-        self._flagged.pop(metric, None)
+    def _on_usable(self, metric: Metric, value: float, at: datetime, pulse: bool = False) -> None:
+        if not pulse:  # a pulse judged as HR says nothing about the ECG's flag
+            self._flagged.pop(metric, None)
         if metric is Metric.SPO2:
             self._spo2_invalid_since = None
             self._sensor_off_event_at = None
@@ -923,6 +966,14 @@ class AlarmEngine:
                     )
                 )
 
+    def _prompt_repeat_again(self, key: str, request: RepeatRequest, at: datetime) -> None:
+        again = f"Repeat NIBP still needed (asked {_duration(REPEAT_PROMPT_AGAIN_S)} ago): "
+        message = again + request.message.removeprefix("Repeat NIBP now: ")
+        self._repeats[key] = replace(request, message=message, prompted_again=True)
+        alarm = self._alarms.get(key)
+        prio, kind = None if alarm is None else alarm.priority, AlarmEventKind.REPEAT_REQUESTED
+        self._out.append(AlarmEvent(kind, key, request.metric, None, prio, None, None, at, message))
+
     def _expire_repeat(self, key: str, at: datetime) -> None:
         request = self._repeats.pop(key)
         window = _duration(self._profile.timings.nibp_confirm_window_s)
@@ -993,6 +1044,11 @@ class AlarmEngine:
                     value=round(silence, 1),
                 )
         self._set(TechnicalAlarmKind.COMM_LOST.value, comm, now, "Monitor communication restored")
+        no_hr, missing = None, self.hr_missing_since
+        if missing is not None and comm is None:
+            text = "No heart rate: ECG HR and SpO2 pulse rate both absent or invalid"
+            no_hr = _technical(TechnicalAlarmKind.NO_HR_SOURCE, Priority.MEDIUM, text, missing)
+        self._set(TechnicalAlarmKind.NO_HR_SOURCE.value, no_hr, now, "Heart rate source back")
 
         # SpO2 sensor off / no signal (b3): the device's event, or invalid SpO2 for a while.
         starts = []
@@ -1102,16 +1158,21 @@ class AlarmEngine:
                     and alarm.condition_active
                     and alarm.priority is Priority.MEDIUM
                     and alarm.acknowledged_by is None
+                    and not alarm.escalated_unanswered
                     and alarm.medium_since is not None
                     and now - alarm.medium_since >= limit
                 ):
+                    # The signal escalates, not the priority (issue 11 item 10): an unconfirmed
+                    # cuff reading must not be recorded as high because nobody answered.
                     alarm.escalated_unanswered = True
-                    self._reprioritise(
-                        alarm, now, note=f"not acknowledged within {_duration(escalate_s)}"
-                    )
+                    text = f"not acknowledged within {_duration(escalate_s)}: signal escalated"
+                    self._emit(SIGNAL_ESCALATED, alarm, now, f"{alarm.cond.message} ({text})")
+                    self._end_pause(now, f"unanswered: {alarm.cond.message}", None)
         for key, request in list(self._repeats.items()):
             if now > request.due_by + timedelta(seconds=CONFIRM_TOLERANCE_S):
                 self._expire_repeat(key, now)
+            elif not request.prompted_again and now >= request.requested_at + PROMPT_AGAIN:
+                self._prompt_repeat_again(key, request, now)
 
     # -- alarm state transitions ----------------------------------------------------------------
     def _set(self, key: str, cond: _Condition | None, now: datetime, end_message: str) -> None:
@@ -1184,12 +1245,13 @@ class AlarmEngine:
     def _reprioritise(self, alarm: _Alarm, now: datetime, note: str = "") -> None:
         """Recompute the shown priority from the condition, the latch and escalation."""
         shown = alarm.cond.priority
-        if alarm.hold_high or alarm.escalated_unanswered:
+        if alarm.hold_high:
             shown = Priority.HIGH
         old = alarm.priority
         if shown == old:
             return
         alarm.priority = shown
+        alarm.escalated_unanswered = False  # a new priority: its own unanswered timer
         alarm.medium_since = now if shown is Priority.MEDIUM else None
         message = f"{alarm.cond.message} ({note})" if note else alarm.cond.message
         if shown > old:

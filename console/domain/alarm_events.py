@@ -40,7 +40,11 @@ class AlarmEventKind(enum.StrEnum):
     AUDIO_RESUMED = "audio_resumed"
     """Audio pause ended: expired, broken by a new condition/escalation, or resumed by a user."""
     REPEAT_REQUESTED = "repeat_requested"
-    """An NIBP reading over a confirm-type limit asks for a repeat measurement (b2)."""
+    """An NIBP reading over a confirm-type limit asks for a repeat measurement (b2); asked
+    again once, :data:`REPEAT_PROMPT_AGAIN_S` later, while still unanswered."""
+    SIGNAL_ESCALATED = "signal_escalated"
+    """Nobody acknowledged a medium alarm in time: its *signal* escalates (the high tone and the
+    overview), its priority stays what the condition is (issue 11 item 10)."""
     REPEAT_DONE = "repeat_done"
     """The requested repeat NIBP arrived."""
     REPEAT_EXPIRED = "repeat_expired"
@@ -49,6 +53,11 @@ class AlarmEventKind(enum.StrEnum):
     """A limit or alarm setting changed (who, when, why, old -> new)."""
     BASELINE_SET = "baseline_set"
     """The pre-dose baseline used by baseline-relative limits was set or derived."""
+
+
+#: An unanswered repeat-NIBP request is prompted again this long after it was made (b2: the
+#: repeat is due "within 2 min"; the confirm window may be longer).
+REPEAT_PROMPT_AGAIN_S = 120.0
 
 
 class TechnicalAlarmKind(enum.StrEnum):
@@ -61,6 +70,8 @@ class TechnicalAlarmKind(enum.StrEnum):
     AUDIO_UNAVAILABLE = "audio_unavailable"
     STORAGE_UNAVAILABLE = "storage_unavailable"
     WRONG_PATIENT = "wrong_patient"
+    NO_HR_SOURCE = "no_hr_source"
+    """Neither ECG HR nor the SpO2 pulse rate is usable (console.domain.heart_rate_source)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +167,7 @@ class RepeatRequest:
         requested_at: when the first reading arrived.
         due_by: end of the confirm window; a later reading does not confirm.
         message: what to show, e.g. ``Repeat NIBP: SBP 186 >= 180``.
+        prompted_again: the request was repeated (:data:`REPEAT_PROMPT_AGAIN_S`).
     """
 
     key: str
@@ -163,3 +175,4 @@ class RepeatRequest:
     requested_at: datetime
     due_by: datetime
     message: str
+    prompted_again: bool = False

@@ -24,13 +24,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from console.domain.alarm_engine import AlarmEngine, AlarmSnapshot
 from console.domain.alarm_events import AlarmEvent
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import AlarmPolicy, Direction, Priority
+from console.domain.heart_rate_source import HeartRateSource
 from devices.clock import Clock
 from devices.model import DeviceState, Metric, Reading, TechnicalEvent
 
@@ -69,9 +70,11 @@ class ChairPipeline:
         started_at: when monitoring starts (communication-lost watch origin); None: first call.
         min_silence_real_s: real-time guard against false "communication lost" at high clock
             speeds; tests driving simulated time by hand pass 0.
-        pulse_as_hr: evaluate the SpO2 pulse rate against the HR limits, for monitors with no
-            ECG (a pulse oximeter): bedside monitors do the same when their HR source is SpO2.
-            The stored and displayed readings stay PR; only the alarm judges them as HR.
+        pulse_as_hr: the monitor has no ECG (a pulse oximeter): the SpO2 pulse rate is its heart
+            rate from the first reading.  Without it the source is "auto" for every monitor
+            (console.domain.heart_rate_source): the pulse rate is judged against the HR limits
+            whenever the ECG HR is absent or flagged.  The stored and displayed readings stay
+            PR; only the alarm judges them as HR.
         measures_nibp: False for a monitor with no cuff: no "NIBP overdue" alarm.
     """
 
@@ -89,6 +92,7 @@ class ChairPipeline:
         self.engine = AlarmEngine(profile, nibp_interval_s=nibp_interval_s, started_at=started_at)
         self.engine.nibp_expected = measures_nibp
         self.pulse_as_hr = pulse_as_hr
+        self.hr_source = HeartRateSource(pulse_only=pulse_as_hr)
         self.outputs = outputs
         self._lock = threading.RLock()
         self._min_silence_real_s = min_silence_real_s
@@ -106,12 +110,10 @@ class ChairPipeline:
         with self._lock:
             self._last_data_at = now
             self._last_data_real = time.monotonic()
-            judged = readings
-            if self.pulse_as_hr:
-                judged = [
-                    replace(r, metric=Metric.HR) if r.metric is Metric.PR else r for r in readings
-                ]
-            events = self.engine.process_readings(judged, now)
+            self.hr_source.feed(readings)
+            self.engine.hr_source = self.hr_source.source(now)
+            self.engine.hr_missing_since = self.hr_source.missing_since(now)
+            events = self.engine.process_readings(readings, now)
             for out in self.outputs:
                 out.readings(readings)
             self._publish(events)
@@ -292,6 +294,35 @@ class ChairPipeline:
         """See :meth:`AlarmEngine.set_baseline`."""
         with self._lock:
             return self._publish(self.engine.set_baseline(sbp, dbp, hr, at, actor=actor))
+
+    def hand_over(
+        self,
+        now: datetime,
+        switch: Callable[[datetime], None],
+        *,
+        profile: ThresholdProfile,
+        actor: str,
+        reason: str,
+    ) -> list[AlarmEvent]:
+        """End a session's alarm state in its own record, then start the next one clean.
+
+        Under the lock, in this order: the patient's limit changes go back to ``profile``,
+        every alarm and repeat request is closed (both recorded in the ending session), then
+        ``switch(at)`` moves the outputs to the next record (or none) at the engine's time of
+        the closing (never before ``now``), and a tick re-raises the
+        conditions of the monitor and the console that still hold, into that record.  Nothing
+        of the ending session can land in the next one (issue 11 item 2).  ``switch`` must not
+        block: it runs while readings wait for the lock.
+        """
+        with self._lock:
+            events: list[AlarmEvent] = []
+            if profile != self.engine.profile:
+                events += self.engine.change_profile(profile, actor=actor, reason=reason, now=now)
+            events += self.engine.close_session(now, reason)
+            self._publish(events)
+            at = max(now, self.engine.now or now)
+            switch(at)
+            return events + self._publish(self.engine.tick(at))
 
     # -- queries ----------------------------------------------------------------------------------
     def snapshot(self) -> AlarmSnapshot:

@@ -264,6 +264,8 @@ class AlarmPeriod:
         end: when the alarm left the list; None while still open.
         shade_end: where its shading stops: ``end``, else the end of the data.
         condition_ended_at: for a latched alarm, when the condition itself ended.
+        signal_escalated_at: when its signal escalated because nobody acknowledged it (the
+            priority stays as recorded; issue 11 item 10).
     """
 
     condition: str
@@ -277,6 +279,7 @@ class AlarmPeriod:
     shade_end: datetime
     acknowledgements: tuple[Acknowledgement, ...] = ()
     condition_ended_at: datetime | None = None
+    signal_escalated_at: datetime | None = None
 
     @property
     def first_ack(self) -> Acknowledgement | None:
@@ -576,6 +579,7 @@ def alarm_periods(
             Acknowledgement(x.actor or "?", x.at) for x in mine if x.kind == "acknowledged"
         )
         latched = next((x.at for x in mine if x.kind == "latched"), None)
+        unanswered = next((x.at for x in mine if x.kind == "signal_escalated"), None)
         out.append(
             AlarmPeriod(
                 condition=a.condition,
@@ -589,6 +593,7 @@ def alarm_periods(
                 shade_end=max(until, a.onset_at),
                 acknowledgements=acks,
                 condition_ended_at=latched,
+                signal_escalated_at=unanswered,
             )
         )
     return tuple(out)

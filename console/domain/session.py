@@ -78,6 +78,10 @@ class EventKind(enum.StrEnum):
     DISCHARGE_CHECK = "discharge_check"
     CLOSED = "closed"
     ABORTED = "aborted"
+    INTERRUPTED = "interrupted"
+    """The console was closed (or told to stop) with the session open; it may be resumed."""
+    DISCHARGE_OVERRIDE = "discharge_override"
+    """A physician closed the session although the discharge gate refused (issue 11 item 5)."""
     # annotations: allowed in any open phase, they do not change the state
     NAUSEA = "nausea"
     DISSOCIATION = "dissociation"
@@ -577,6 +581,40 @@ class SessionLifecycle:
             raise IllegalTransitionError(f"discharge items not passed: {', '.join(missing)}")
         self.phase = Phase.CLOSED
         return self._emit(EventKind.CLOSED, at, author)
+
+    def override_discharge(
+        self, at: datetime, *, physician: str, reason: str, refused: str
+    ) -> SessionEvent:
+        """A physician allows discharge although the vital-sign gate refused it.
+
+        Raises:
+            IllegalTransitionError: not in discharge.
+            SessionRuleError: no physician or no reason given.
+        """
+        self._require(Phase.DISCHARGE, "override the discharge gate", at)
+        physician = _need(physician, "the physician")
+        reason = _need(reason, "a reason for the override")
+        return self._emit(
+            EventKind.DISCHARGE_OVERRIDE,
+            at,
+            physician,
+            reason=reason,
+            text=f"discharge refused: {refused}",
+            data={"refused": refused},
+        )
+
+    def interrupt(self, at: datetime, *, author: str, reason: str) -> SessionEvent:
+        """The console closes with this session open (issue 11 item 4): the record stays
+        unfinished, so the next start offers to resume it.  Changes no phase.
+
+        Raises:
+            IllegalTransitionError: the session is closed.
+            SessionRuleError: no reason given.
+        """
+        if self.closed:
+            raise IllegalTransitionError("the session is already closed")
+        reason = _need(reason, "a reason for closing the console during the session")
+        return self._emit(EventKind.INTERRUPTED, at, author, reason=reason)
 
     def abort(self, at: datetime, *, author: str, reason: str) -> SessionEvent:
         """End the session early from any open phase (patient declined, emergency transfer).

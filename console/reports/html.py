@@ -190,7 +190,14 @@ def alarms_html(summary: ReviewSummary, p: Palette = PAPER) -> str:
                 esc(format_value(a.parameter, a.value)),  # SpO2 91, never 91.04
                 esc(_g(a.limit_value)),
                 esc(a.message),
-                esc("-" if ack is None else f"{ack.actor} {local_time(ack.at)}"),
+                esc(
+                    ("-" if ack is None else f"{ack.actor} {local_time(ack.at)}")
+                    + (
+                        ""
+                        if a.signal_escalated_at is None
+                        else f" (unanswered: signal escalated {local_time(a.signal_escalated_at)})"
+                    )
+                ),
                 esc("open" if a.end is None else local_time(a.end)),
             ]
         )

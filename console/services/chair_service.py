@@ -10,11 +10,13 @@ the chair's :class:`~console.domain.session.SessionLifecycle` first (an illegal 
 the writer with time and author, and finally drives the alarm engine (infusion running,
 pre-dose baseline).  One rule order, one place: the widgets only ask and show.
 
-Simulated chairs: the chair starts a *demo session* at once (demo patient ``SIMULATED``, plan
-0.5 mg/kg for 70 kg, baseline from the simulated cuff) whose infusion follows the scenario's
-script, as before.  As soon as a nurse acts on the infusion, or starts a session of their own,
-the script stops driving the record and the simulated patient's infusion follows the nurse's
-start and stop buttons instead.
+Simulated chairs: only a scenario that says ``session = "scripted"`` starts a *demo session*
+at once (demo patient ``SIMULATED``, plan 0.5 mg/kg for 70 kg, baseline from the simulated
+cuff) whose infusion follows the scenario's script; otherwise the chair opens a monitoring-only
+record and waits for the nurse (issue 11 item 7).  As soon as a nurse acts on the infusion, or
+starts a session of their own (which stops a scripted demo infusion, on the record), the script
+stops driving the record and the simulated patient's infusion follows the nurse's start and
+stop buttons instead.
 
 Restart after a crash: :meth:`ChairService.start` looks for the chair's unfinished session and,
 depending on :attr:`ChairService.resume_policy`, resumes it, closes it, or (``ask``, the GUI
@@ -53,6 +55,8 @@ from console.domain.alarms import (
     Priority,
 )
 from console.domain.checkpoint import CHECKPOINT_WINDOW_MIN, checkpoint_reading
+from console.domain.discharge_gate import DischargeGate, DischargeRefusedError, assess_discharge
+from console.domain.heart_rate_source import HEART_RATE_METRICS
 from console.domain.pipeline import ChairOutputs, ChairPipeline
 from console.domain.session import (
     ANNOTATION_KINDS,
@@ -70,6 +74,7 @@ from console.domain.session import (
 from console.services.device_bridge import DeviceBridge
 from console.services.driver_factory import build_driver, tell_session_mrn
 from console.services.plot_buffer import RingBuffer
+from console.services.session_handover import DEMO_STOP_REASON, hand_over, start_clean
 from console.storage.repository import (
     DuplicatePatientError,
     PatientRecord,
@@ -468,6 +473,8 @@ class ChairService(QObject):
         self._record_retry.setSingleShot(True)
         self._record_retry.timeout.connect(self._on_record_retry_timeout)
         self._last_baseline_at: datetime | None = None
+        #: The console closed with this session open (interrupt): stop() leaves it unfinished.
+        self.interrupted = False
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -529,7 +536,9 @@ class ChairService(QObject):
             self.endpoint.stop()
             self.endpoint = None
         self.bridge.drain()
-        if self.session_id is not None:
+        if self.session_id is not None and self.interrupted:
+            self.writer.flush()  # everything written; the record stays open for resume
+        elif self.session_id is not None:
             # Through the writer, behind the session's last readings: with the database away
             # the end is journalled with them instead of raising here.
             self.writer.submit(SessionEndItem(self.session_id, self.clock.now()))
@@ -636,10 +645,11 @@ class ChairService(QObject):
                 "answer the resume question first (resume the unfinished session or start new)"
             )
         old = self.lifecycle
-        if self.session_id is not None and old.infusion in (
+        running = self.session_id is not None and old.infusion in (
             InfusionState.RUNNING,
             InfusionState.PAUSED,
-        ):
+        )
+        if running and not self.scripted_infusion:  # the script's demo infusion is nobody's
             raise IllegalTransitionError(
                 "the current session's infusion is still running: stop it (with a reason) "
                 "before starting a new session"
@@ -657,25 +667,25 @@ class ChairService(QObject):
             route=plan.route,
         )
         patient = self._patient_for(plan)
-        if self.session_id is not None:
-            if not old.closed:
-                self._record(
-                    old.abort(now, author=user, reason="replaced by a new session (New session)")
-                )
-            self._end_record(now)
-        # The limits go back to the clinic default just below (_reset_profile): that is the
-        # profile this session starts with.
+        if running:  # a scripted demo infusion: stopped by the person who takes the chair
+            self.stop_infusion(user, DEMO_STOP_REASON)
+            now = max(now, self.clock.now())  # the steps that follow come after the stop
+        if self.session_id is not None and not old.closed:
+            why = "replaced by a new session (New session)"
+            self._record(old.abort(now, author=user, reason=why))
+        # The limits go back to the clinic default as the old record ends (_end_record): that
+        # is the profile this session starts with.
         sid = self._create_record(now, patient.id, profile=self.settings.alarm_profile)
+        self._end_record(now, user=user, then=sid)
         self.lifecycle = SessionLifecycle(self.session_policy)
         self.patient_record = patient
         self.session_start = now
         for buf in self.trends.values():
             buf.clear()
         self._last_baseline_at = None
-        self.nibp_requested_at = None
-        self._adopt_pending(sid)
+        start_clean(self)
+        self.sig_vitals_updated.emit()  # the screen drops the last patient's values now
         self._record_plan(plan, now, user)
-        self._reset_profile(user)
         self._retime_simulated_patient()
         log.info("chair %s: new session %s", self.settings.chair_name, sid)  # no MRN in logs
         self._tell_link_patient()
@@ -792,18 +802,29 @@ class ChairService(QObject):
         )
         return self._accepted(ev)
 
-    def discharge(self, checks: Mapping[str, bool], user: str, note: str = "") -> bool:
+    def discharge(
+        self,
+        checks: Mapping[str, bool],
+        user: str,
+        note: str = "",
+        *,
+        physician: str = "",
+        override_reason: str = "",
+    ) -> bool:
         """Answer the discharge checklist (clinical.md F 29) and close when every item passed.
 
         Opens the checklist first when the minimum observation is over; a refused opening
         (too early) changes nothing.  Answers are recorded even when some items fail, so the
-        record shows what was checked; the session stays in discharge until all pass.
+        record shows what was checked; the session stays in discharge until all pass.  Even
+        then it closes only when :meth:`discharge_gate` passes, or a ``physician`` overrides
+        it with an ``override_reason`` (recorded before the close, issue 11 item 5).
 
         Returns:
             True when the session was closed.
 
         Raises:
             SessionRuleError: no session, wrong phase, or the observation minimum not reached.
+            DischargeRefusedError: the gate refused and nobody overrode it (checks kept).
         """
         self._require_session("close the session")
         life = self.lifecycle
@@ -824,11 +845,48 @@ class ChairService(QObject):
                     )
                 )
         closed = all(life.discharge_checks.get(i) for i in self.session_policy.discharge_items)
+        gate = self.discharge_gate() if closed else None
+        if gate is not None and not gate.passed:
+            if not (physician.strip() and override_reason.strip()):
+                self.sig_session_changed.emit()
+                raise DischargeRefusedError(f"discharge refused: {gate.describe()}")
+            self._record(
+                life.override_discharge(
+                    now, physician=physician, reason=override_reason, refused=gate.describe()
+                )
+            )
         if closed:
             self._record(life.close(now, author=user))
-            self._end_record(now)
+            self._end_record(now, user=user)
         self.sig_session_changed.emit()
         return closed
+
+    def discharge_gate(self) -> DischargeGate:
+        """Whether alarms and the last NIBP allow discharge now (console.domain.discharge_gate)."""
+        snap = self.pipeline.snapshot()
+        sys_, dia, base = self.latest.get(Metric.NIBP_SYS), self.latest.get(Metric.NIBP_DIA), None
+        if snap.baseline is not None:
+            base = (snap.baseline.sbp, snap.baseline.dbp)
+        return assess_discharge(
+            snap.alarms,
+            policy=snap.profile.policy,
+            last_nibp=None if sys_ is None or dia is None else (sys_.value, dia.value),
+            baseline=base,
+            measures_nibp=Metric.NIBP_SYS in self.driver_cls.metrics,
+        )
+
+    def interrupt(self, user: str, reason: str) -> SessionEvent | None:
+        """Record that the console closes with this session open (issue 11 item 4); the
+        record is then left unfinished at :meth:`stop` and offered for resume next start.
+
+        Returns:
+            The ``interrupted`` event, or None when no patient session is open.
+        """
+        if not self.session_open or self.lifecycle.plan is None:
+            return None
+        ev = self._record(self.lifecycle.interrupt(self.clock.now(), author=user, reason=reason))
+        self.interrupted = True
+        return ev
 
     def end_session_early(self, user: str, reason: str) -> SessionEvent:
         """End the session without the full checklist (declined, transfer): reason required."""
@@ -836,7 +894,7 @@ class ChairService(QObject):
         now = self.clock.now()
         ev = self.lifecycle.abort(now, author=user, reason=reason)
         self._record(ev)
-        self._end_record(now)
+        self._end_record(now, user=user)
         self.sig_session_changed.emit()
         return ev
 
@@ -1029,7 +1087,7 @@ class ChairService(QObject):
         self.lifecycle = SessionLifecycle(self.session_policy)
         self.plan = None
         self.patient_record = None
-        if self.simulated and self.scenario is not None:
+        if self.simulated and self.scenario is not None and self.scenario.scripted_session:
             patient = self._demo_patient(started_at.date())
             self._adopt_pending(self._create_record(started_at, patient.id))
             self.patient_record = patient
@@ -1197,10 +1255,19 @@ class ChairService(QObject):
             for x, y in zip(live_x + shift_min, live_y, strict=True):
                 buf.append(float(x), float(y))
 
-    def _end_record(self, now: datetime) -> None:
-        self._submit(lambda sid: SessionEndItem(sid, now))
-        with self._store_lock:
-            self.session_id = None
+    def _end_record(self, now: datetime, *, user: str = "console", then: int | None = None) -> None:
+        """End the current record (its alarms closed in it) and switch to record ``then``."""
+
+        def switch(at: datetime) -> None:
+            self._submit(lambda sid: SessionEndItem(sid, at))
+            with self._store_lock:
+                self.session_id = None
+            if then is not None:
+                self._adopt_pending(then)
+
+        hand_over(self.pipeline, self.settings.alarm_profile, now, switch, user=user)
+        self.bridge.drain()  # the closing events reach the screen's log now, not after a reset
+        self.refresh_alarms()
         self._take_over_from_script()
         self._tell_link_patient()
 
@@ -1208,15 +1275,6 @@ class ChairService(QObject):
         """The HL7 driver checks PID-3 against the open session's MRN (simulators: their own)."""
         rec = None if self.simulated or self.session_id is None else self.patient_record
         tell_session_mrn(self.runner.driver if self.runner else None, rec.mrn if rec else None)
-
-    def _reset_profile(self, user: str) -> None:
-        clinic = self.settings.alarm_profile
-        if self.pipeline.snapshot().profile != clinic:
-            self.pipeline.change_profile(
-                clinic, actor=user, reason="new session: clinic default", now=self.clock.now()
-            )
-            self.policy = self.pipeline.policy
-            self.refresh_alarms()
 
     def _apply_baseline(self, user: str) -> None:
         """Give the alarm engine the baseline the pre-dose gate decided on (its newest set)."""
@@ -1459,6 +1517,8 @@ class ChairService(QObject):
         cuff = False
         for r in readings:
             if not r.usable:
+                if r.metric in HEART_RATE_METRICS:
+                    self.latest.pop(r.metric, None)  # flagged: not the HR source (item 8)
                 continue
             assert r.value is not None
             self.latest[r.metric] = LatestValue(r.value, r.received_at, r.device_time)

@@ -419,11 +419,11 @@ class SessionRepository:
                 raise SessionAlreadyEndedError(
                     f"session {session_id} ended at {record.ended_at.isoformat()}; start a new one"
                 )
-            last = conn.scalar(
-                select(func.max(ReadingRow.received_at)).where(ReadingRow.session_id == session_id)
-            )
-            if isinstance(last, str):  # SQLite's max() bypasses the column type
-                last = datetime.fromisoformat(last).replace(tzinfo=UTC)
+            last = self._last_stored_at(conn, session_id)
+            if last is not None and last > at:
+                # A stored gap always runs forward (issue 11 item 11): a clock behind the stored
+                # data (stepped back, or a restarted accelerated simulation) resumes at its end.
+                at = last
             gap = (
                 f"resumed after an unclean shutdown; no data from {last.isoformat()} "
                 f"to {at.isoformat()}"
@@ -439,6 +439,22 @@ class SessionRepository:
             )
             apply_ops(conn, item_ops(SessionEventItem(session_id, event)))
             return self._session(conn, session_id)
+
+    def last_stored_at(self, session_id: int) -> datetime | None:
+        """When the session's newest stored reading or event is stamped (None: nothing yet)."""
+        with self.engine.connect() as conn:
+            return self._last_stored_at(conn, session_id)
+
+    @staticmethod
+    def _last_stored_at(conn: Connection, session_id: int) -> datetime | None:
+        found: list[datetime] = []
+        for column, owner in ((ReadingRow.received_at, ReadingRow), (EventRow.at, EventRow)):
+            value = conn.scalar(select(func.max(column)).where(owner.session_id == session_id))
+            if isinstance(value, str):  # SQLite's max() bypasses the column type
+                value = datetime.fromisoformat(value)
+            if isinstance(value, datetime):
+                found.append(value if value.tzinfo else value.replace(tzinfo=UTC))
+        return max(found, default=None)
 
     def record_event(self, session_id: int, event: SessionEvent) -> None:
         """Store one lifecycle event now (when the caller needs it written before going on).

@@ -30,8 +30,18 @@ class AlarmLogView(QListWidget):
         self.setObjectName("alarmLog")
         self.setAlternatingRowColors(False)
         self.setStyleSheet("QListWidget#alarmLog { font-family: monospace; font-size: 12px; }")
+        self.service = service
+        self._session = service.last_session_id
         service.sig_alarm_logged.connect(self._on_service_alarm_logged)
+        service.sig_session_changed.connect(self._on_service_session_changed)
         self._on_service_alarm_logged(list(service.alarm_log))
+
+    def _on_service_session_changed(self) -> None:
+        """A new record: the last session's entries leave the screen (issue 11 item 2)."""
+        if self.service.last_session_id != self._session:
+            self._session = self.service.last_session_id
+            self.clear()
+            self._on_service_alarm_logged(list(self.service.alarm_log))
 
     def _on_service_alarm_logged(self, events: list[AlarmEvent]) -> None:
         for ev in events:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from console.domain.alarm_rules import AlarmCategory
 from console.domain.alarms import Priority
+from console.domain.heart_rate_source import shown_heart_rate
 from console.domain.session import (
     EventKind,
     GateVerdict,
@@ -41,6 +42,7 @@ from console.storage.repository import SessionSummary
 from console.ui import theme
 from console.ui.alarm_controls import AlarmControls
 from console.ui.alarm_log_view import AlarmLogView
+from console.ui.dialog_guard import GuardedDialog
 from console.ui.limits_dialog import LimitsDialog
 from console.ui.numeric_tile import NumericTile
 from console.ui.session_dialogs import (
@@ -367,7 +369,7 @@ class ChairPanel(QWidget):
             profile=svc.settings.alarm_profile.name,
             parent=self,
         )
-        dialog.accepted.connect(lambda: self._on_new_session_accepted(dialog))
+        self._guard(dialog, lambda: self._on_new_session_accepted(dialog))
         self._open(dialog)
 
     def start_infusion(self) -> None:
@@ -383,7 +385,7 @@ class ChairPanel(QWidget):
             self._act(lambda: self.service.start_infusion(self.user), "Infusion started")
             return
         dialog = GateDialog(life.gate, self)
-        dialog.accepted.connect(lambda: self._on_gate_accepted(dialog))
+        self._guard(dialog, lambda: self._on_gate_accepted(dialog), "Infusion started")
         self._open(dialog)
 
     def pause_or_resume(self) -> None:
@@ -393,11 +395,10 @@ class ChairPanel(QWidget):
             self._act(lambda: self.service.resume_infusion(self.user), "Infusion resumed")
         elif state is InfusionState.RUNNING and self.service.session_open:
             dialog = ReasonDialog("Pause infusion", PAUSE_REASONS, ok_text="Pause", parent=self)
-            dialog.accepted.connect(
-                lambda: self._act(
-                    lambda: self.service.pause_infusion(self.user, dialog.reason_text()),
-                    "Infusion paused",
-                )
+            self._guard(
+                dialog,
+                lambda: self.service.pause_infusion(self.user, dialog.reason_text()),
+                "Infusion paused",
             )
             self._open(dialog)
         else:  # the lifecycle explains why not
@@ -417,15 +418,13 @@ class ChairPanel(QWidget):
             parent=self,
         )
 
-        def accepted() -> None:
+        def step() -> None:
             assert dialog.rate is not None
             rate = dialog.rate.value()
-            self._act(
-                lambda: self.service.change_rate(rate, self.user, dialog.reason_text()),
-                f"Rate changed to {rate:g} mL/h",
-            )
+            self.service.change_rate(rate, self.user, dialog.reason_text())
+            self._show_message(f"Rate changed to {rate:g} mL/h ({self.user})", ok=True)
 
-        dialog.accepted.connect(accepted)
+        self._guard(dialog, step)
         self._open(dialog)
 
     def stop_infusion(self) -> None:
@@ -436,11 +435,10 @@ class ChairPanel(QWidget):
             return
         dialog = ReasonDialog("Stop infusion", STOP_REASONS, ok_text="Stop", parent=self)
         dialog.set_reason("completed")
-        dialog.accepted.connect(
-            lambda: self._act(
-                lambda: self.service.stop_infusion(self.user, dialog.reason_text()),
-                "Infusion stopped; observation started",
-            )
+        self._guard(
+            dialog,
+            lambda: self.service.stop_infusion(self.user, dialog.reason_text()),
+            "Infusion stopped; observation started",
         )
         self._open(dialog)
 
@@ -456,14 +454,13 @@ class ChairPanel(QWidget):
             return
         dialog = AnnotationDialog(self)
 
-        def accepted() -> None:
+        def step() -> None:
             kind, text, score = dialog.annotation()
-            self._act(
-                lambda: self.service.annotate(kind, self.user, text=text, score=score),
-                f"Recorded: {text or kind.value}" + ("" if score is None else f", score {score:g}"),
-            )
+            self.service.annotate(kind, self.user, text=text, score=score)
+            scored = "" if score is None else f", score {score:g}"
+            self._show_message(f"Recorded: {text or kind.value}{scored} ({self.user})", ok=True)
 
-        dialog.accepted.connect(accepted)
+        self._guard(dialog, step)
         self._open(dialog)
 
     def end_session(self) -> None:
@@ -490,42 +487,54 @@ class ChairPanel(QWidget):
             svc.session_policy.discharge_items,
             answered=dict(life.discharge_checks),
             blocker=blocker,
+            gate=None if blocker else svc.discharge_gate(),
             parent=self,
         )
-        dialog.accepted.connect(lambda: self._on_discharge_accepted(dialog))
+        self._guard(dialog, lambda: self._on_discharge_accepted(dialog))
+        if not blocker:  # the refusal follows new cuff readings and alarms while it is open
+
+            def follow() -> None:
+                dialog.set_gate(svc.discharge_gate())
+
+            svc.sig_vitals_updated.connect(follow)
+            svc.sig_alarms_changed.connect(follow)
+            dialog.finished.connect(lambda _r: _disconnect(svc, follow))
         self._open(dialog)
 
     # -- workflow slots --------------------------------------------------------------------
     def _on_new_session_accepted(self, dialog: NewSessionDialog) -> None:
         plan = dialog.plan()
-        self._act(
-            lambda: self.service.new_session(plan, user=self.user),
-            f"Session started for {plan.mrn}: {plan.dose_mg:g} mg at {plan.rate_ml_per_h:g} mL/h",
+        self.service.new_session(plan, user=self.user)
+        self._show_message(
+            f"Session started for {plan.mrn}: {plan.dose_mg:g} mg at {plan.rate_ml_per_h:g} "
+            f"mL/h ({self.user})",
+            ok=True,
         )
 
     def _on_gate_accepted(self, dialog: GateDialog) -> None:
         physician, reason = dialog.physician.text().strip(), dialog.reason.text().strip()
         svc = self.service
         record = svc.physician_override if dialog.override else svc.physician_review
-        if self._act(lambda: record(physician=physician, reason=reason), ""):
-            self._act(lambda: svc.start_infusion(self.user), "Infusion started")
+        if not dialog.recorded:  # a start refused after the decision: not recorded twice
+            record(physician=physician, reason=reason)
+            dialog.recorded = True
+        svc.start_infusion(self.user)
 
     def _on_discharge_accepted(self, dialog: DischargeDialog) -> None:
         svc = self.service
         if dialog.action == DischargeDialog.END_EARLY:
-            reason = dialog.end_reason()
-            self._act(lambda: svc.end_session_early(self.user, reason), "Session ended early")
+            svc.end_session_early(self.user, dialog.end_reason())
+            self._show_message(f"Session ended early ({self.user})", ok=True)
             return
         answers = dialog.answers()
         note = dialog.note.text().strip()
-        closed: list[bool] = []
-        self._act(
-            lambda: closed.append(svc.discharge(answers, self.user, note)),
-            "",
-        )
-        if closed and closed[0]:
-            self._show_message("Session closed: discharge checks passed", ok=True)
+        physician, why = dialog.override()
+        closed = svc.discharge(answers, self.user, note, physician=physician, override_reason=why)
+        if closed and physician:
+            self._show_message(f"Session closed: discharge gate overridden by {physician}", ok=True)
         elif closed:
+            self._show_message("Session closed: discharge checks passed", ok=True)
+        else:
             missing = ", ".join(k for k, v in answers.items() if not v)
             self._show_message(f"Checks saved; still open: {missing}", ok=False)
 
@@ -662,6 +671,22 @@ class ChairPanel(QWidget):
             self.dialog = None
         dialog.deleteLater()
 
+    def _guard(self, dialog: GuardedDialog, step: Callable[[], object], done: str = "") -> None:
+        """Run ``step`` when ``dialog`` is accepted; refused, the dialog stays open with the
+        reason and everything typed (issue 11 item 7), and the reason shows here too."""
+
+        def run() -> None:
+            try:
+                step()
+            except SessionRuleError as err:
+                log.info("workflow step refused on %s: %s", self.service.settings.chair_name, err)
+                self._show_message(f"Not done: {err}", ok=False)
+                raise
+            if done:
+                self._show_message(f"{done} ({self.user})", ok=True)
+
+        dialog.step = run
+
     def _act(self, action: Callable[[], object], done: str) -> bool:
         """Run one workflow step; show what happened, or why the lifecycle refused it."""
         try:
@@ -694,9 +719,15 @@ class ChairPanel(QWidget):
 
     def _update_numerics(self, now: datetime) -> None:
         latest = self.service.latest
-        for name, metric in (("hr", Metric.HR), ("spo2", Metric.SPO2), ("rr", Metric.RR)):
-            value = latest.get(metric)
+        caption, hr = shown_heart_rate(latest, now)  # one rule with the overview (item 12)
+        self.tiles["hr"].title.setText(caption)
+        for name, value in (
+            ("hr", hr),
+            ("spo2", latest.get(Metric.SPO2)),
+            ("rr", latest.get(Metric.RR)),
+        ):
             if value is None:
+                self.tiles[name].set_value("---")  # none yet, or a new session started clean
                 continue
             stale = self._age_s(value.received_at, now) > CONTINUOUS_STALE_S
             self.tiles[name].set_value(f"{value.value:.0f}", stale=stale)
@@ -710,7 +741,10 @@ class ChairPanel(QWidget):
             latest.get(m) for m in (Metric.NIBP_SYS, Metric.NIBP_DIA, Metric.NIBP_MEAN)
         )
         at = self.service.last_nibp_at
-        if sys_ is not None and dia is not None and at is not None:
+        if sys_ is None or dia is None or at is None:
+            self.tiles["nibp"].set_value("---")
+            self.tiles["nibp"].set_detail(f"no measurement yet\n{self._nibp_limits}")
+        else:
             age = self._age_s(at, now)
             limit = self.service.settings.simulator.nibp_interval_s + NIBP_STALE_MARGIN_S
             stale = age > limit
@@ -722,6 +756,11 @@ class ChairPanel(QWidget):
                 f"mean {mean_text}   {state}last NIBP {at.astimezone():%H:%M:%S}"
                 f" ({minutes} min ago)\n{self._nibp_limits}"
             )
+
+
+def _disconnect(svc: ChairService, slot: Callable[[], None]) -> None:
+    svc.sig_vitals_updated.disconnect(slot)
+    svc.sig_alarms_changed.disconnect(slot)
 
 
 def _tile_of(metric: Metric) -> str | None:

@@ -41,6 +41,7 @@ from console.ui.chair_panel import PLOT_REFRESH_MS, ChairPanel
 from console.ui.console_strip import ConsoleStrip
 from console.ui.overview import ChairOverview
 from console.ui.shortcut_guard import ShortcutGuard
+from console.ui.quit_guard import QuitDialog, interrupt_all, open_sessions
 from devices.model import DeviceState
 from devices.simulator.scenario import builtin_scenarios
 
@@ -208,6 +209,9 @@ class MainWindow(QMainWindow):
         self._central.setContentsMargins(0, 0, 0, 0)
         self._central.addWidget(self.console_strip)
         self.setCentralWidget(central)
+        #: The question before closing with sessions open, while on screen (quit_guard).
+        self.quit_dialog: QuitDialog | None = None
+        self.close_confirmed = False
         if len(self.chairs) == 1:
             self._central.addWidget(self.panels[0], 1)
         else:
@@ -326,10 +330,37 @@ class MainWindow(QMainWindow):
 
     # -- Qt overrides ---------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop every chair cleanly: monitors are told to stop and records are flushed."""
+        """Stop every chair cleanly: monitors are told to stop and records are flushed.
+
+        With a patient session open, ask first (console.ui.quit_guard); unconfirmed, nothing
+        changes.
+        """
+        if not self.close_confirmed and open_sessions(self.chairs):
+            event.ignore()
+            self.ask_to_quit()
+            return
         for chair in self.chairs:
             stop_chair(chair)
         super().closeEvent(event)
+
+    def ask_to_quit(self) -> None:
+        """Open the quit question (or keep the open one); Quit anyway records and closes."""
+        if self.quit_dialog is not None:
+            self.quit_dialog.raise_()
+            return
+        dialog = QuitDialog([text for _c, text in open_sessions(self.chairs)], self)
+        self.quit_dialog = dialog
+        dialog.accepted.connect(lambda: self.terminate(dialog.reason_text(), asked=True))
+        dialog.finished.connect(lambda _result: setattr(self, "quit_dialog", None))
+        dialog.open()
+
+    def terminate(self, reason: str, *, asked: bool = False) -> None:
+        """Close without asking (SIGTERM) or after the question: each open session records
+        ``reason`` as interrupted and stays resumable."""
+        by = (lambda i: self.panels[i].user) if asked else (lambda _i: "operating system")
+        interrupt_all(self.chairs, reason, by)
+        self.close_confirmed = True
+        self.close()
 
     # -- menus ----------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -366,6 +397,11 @@ class MainWindow(QMainWindow):
             if i < 9:
                 action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
             action.triggered.connect(lambda _checked=False, i=i: self.show_chair(i))
+        menu.addSeparator()
+        quit_action = menu.addAction("Quit")
+        quit_action.setObjectName("action-quit")
+        quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_action.triggered.connect(self.close)  # asks first while a session is open
 
     # -- slots ----------------------------------------------------------------------------
     def _on_run_scenario_triggered(self) -> None:

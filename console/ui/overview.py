@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from console.domain.alarm_episode import alarm_text
 from console.domain.alarms import Priority
+from console.domain.heart_rate_source import shown_heart_rate
 from console.services.chair_service import ChairService
 from console.ui import theme
 from console.ui.alarm_slots import chair_alarms, metric_alarm_priority
@@ -164,6 +165,10 @@ class ChairTile(QFrame):
             cap = QLabel(caption)
             cap.setObjectName("tileCaption")
             cap.setStyleSheet(f"color: {colour};")
+            if widget is self.hr:
+                # "HR (from SpO2) /min" when the pulse is the source; never widens the tile.
+                cap.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+                self.hr_caption = cap
             numerics.addWidget(cap, 0, col)
             numerics.addWidget(widget, 1, col)
         numerics.addWidget(self.nibp_age, 2, 0)
@@ -344,17 +349,22 @@ class ChairTile(QFrame):
 
     def _update_numerics(self, now: datetime) -> None:
         latest = self.service.latest
-        for label, metric in ((self.hr, Metric.HR), (self.spo2, Metric.SPO2)):
-            value = latest.get(metric)
-            if value is None and metric is Metric.HR:
-                value = latest.get(Metric.PR)  # a pulse oximeter gives pulse rate only
+        caption, hr = shown_heart_rate(latest, now)  # one rule with the chair view (item 12)
+        if self.hr_caption.text() != f"{caption} /min":
+            self.hr_caption.setText(f"{caption} /min")
+            self.hr_caption.setToolTip(f"{caption} /min")
+        for label, value in ((self.hr, hr), (self.spo2, latest.get(Metric.SPO2))):
             if value is None:
+                self._set_value(label, "---", stale=False)  # none yet, or a new session
                 continue
             age = (now - value.received_at).total_seconds()
             self._set_value(label, f"{value.value:.0f}", stale=age > CONTINUOUS_STALE_S)
         sys_, dia = latest.get(Metric.NIBP_SYS), latest.get(Metric.NIBP_DIA)
         at = self.service.last_nibp_at
-        if sys_ is not None and dia is not None and at is not None:
+        if sys_ is None or dia is None or at is None:
+            self._set_value(self.nibp, "---", stale=False)
+            self.nibp_age.setText("no NIBP yet")
+        else:
             age = (now - at).total_seconds()
             limit = self.service.settings.simulator.nibp_interval_s + NIBP_STALE_MARGIN_S
             if not self.service.simulated:

@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.domain.discharge_gate import DischargeGate
 from console.domain.session import ROUTES, EventKind, GateAssessment, GateVerdict, SessionPolicy
 from console.services.chair_service import DISCHARGE_LABELS, SessionPlan
 from console.storage.repository import PatientRecord, SessionRepository, SessionSummary
+from console.ui.dialog_guard import GuardedDialog
 
 #: Plausible weights for an adult ketamine clinic (kg); outside is almost surely a typo or lb.
 WEIGHT_RANGE_KG = (20.0, 250.0)
@@ -154,7 +156,7 @@ def _message_label(name: str) -> QLabel:
     return label
 
 
-class NewSessionDialog(QDialog):
+class NewSessionDialog(GuardedDialog):
     """Start a patient's session: patient, weight, dose, infusion, pump, monitor and limits.
 
     The total dose and the pump rate are computed and shown, never typed.  The "Start session"
@@ -365,7 +367,7 @@ class NewSessionDialog(QDialog):
             super().accept()
 
 
-class GateDialog(QDialog):
+class GateDialog(GuardedDialog):
     """A physician's review (elevated baseline) or override (blocked gate) before the start.
 
     The decision is the physician's, not the nurse's: the record stores the physician's name
@@ -377,6 +379,8 @@ class GateDialog(QDialog):
         self.setObjectName("gateDialog")
         self.setStyleSheet(DIALOG_STYLE)
         self.override = gate.verdict is GateVerdict.BLOCKED
+        #: The physician's decision is on the record (a refused start keeps it, once).
+        self.recorded = False
         title = "Physician override" if self.override else "Physician review"
         self.setWindowTitle(f"Pre-dose gate: {title.lower()}")
         verdict = "DO NOT START" if self.override else "PHYSICIAN REVIEW REQUIRED"
@@ -420,7 +424,7 @@ class GateDialog(QDialog):
         )
 
 
-class ReasonDialog(QDialog):
+class ReasonDialog(GuardedDialog):
     """Ask for the reason of a pause, stop or rate change (C 16), and the new rate if any."""
 
     def __init__(
@@ -485,7 +489,7 @@ ANNOTATIONS: dict[str, tuple[EventKind, str, tuple[float, float] | None]] = {
 _NEEDS_TEXT = {EventKind.INTERVENTION, EventKind.NOTE}
 
 
-class AnnotationDialog(QDialog):
+class AnnotationDialog(GuardedDialog):
     """Time-stamp an observation on the session (clinical.md E 22-27)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -545,13 +549,15 @@ class AnnotationDialog(QDialog):
         self.ok_button.setEnabled(not missing)
 
 
-class DischargeDialog(QDialog):
+class DischargeDialog(GuardedDialog):
     """The discharge checklist (clinical.md F 29): close with every check, or end with a reason.
 
     Args:
         items: the policy's checklist item keys, in order.
         answered: answers recorded so far (a second attempt shows them).
         blocker: why the checklist cannot be answered yet (e.g. observation time left), or "".
+        gate: the vital-sign discharge gate (issue 11 item 5); when it refuses, closing needs
+            a physician's name and reason for the override.
         parent: Qt parent.
     """
 
@@ -565,6 +571,7 @@ class DischargeDialog(QDialog):
         *,
         answered: dict[str, bool],
         blocker: str,
+        gate: DischargeGate | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -595,6 +602,22 @@ class DischargeDialog(QDialog):
             box.toggled.connect(self._update)
             self.checks[item] = box
             layout.addWidget(box)
+        self._refused = False
+        self.refusal = QLabel()
+        self.refusal.setObjectName("dischargeRefusal")
+        self.refusal.setWordWrap(True)
+        self.refusal.setStyleSheet(ERROR_STYLE)
+        self.override_physician = QLineEdit()
+        self.override_physician.setObjectName("overridePhysician")
+        self.override_physician.setPlaceholderText("physician overriding the refusal")
+        self.override_reason = QLineEdit()
+        self.override_reason.setObjectName("overrideReason")
+        self.override_reason.setPlaceholderText("reason for the override (recorded and printed)")
+        for widget in (self.refusal, self.override_physician, self.override_reason):
+            widget.setVisible(False)
+            layout.addWidget(widget)
+            if isinstance(widget, QLineEdit):
+                widget.textChanged.connect(self._update)
         self.note = QLineEdit()
         self.note.setObjectName("dischargeNote")
         self.note.setPlaceholderText("note (optional)")
@@ -627,6 +650,17 @@ class DischargeDialog(QDialog):
         cancel.clicked.connect(self.reject)
         self.reason.textChanged.connect(self._update)
         self._blocked = bool(blocker)
+        self.set_gate(gate)
+
+    def set_gate(self, gate: DischargeGate | None) -> None:
+        """Show the gate's current answer (the chair calls this as vitals and alarms change)."""
+        refused = gate is not None and not gate.passed and not self._blocked
+        self._refused = refused
+        text = "DISCHARGE REFUSED:\n- " + "\n- ".join(gate.reasons) if gate and refused else ""
+        if self.refusal.text() != text:
+            self.refusal.setText(text)
+        for widget in (self.refusal, self.override_physician, self.override_reason):
+            widget.setVisible(refused)
         self._update()
 
     def answers(self) -> dict[str, bool]:
@@ -637,9 +671,19 @@ class DischargeDialog(QDialog):
         """The reason to end without the full checklist."""
         return self.reason.text().strip()
 
+    def override(self) -> tuple[str, str]:
+        """(physician, reason) of an override of a refused gate ("" when none)."""
+        if not self._refused:
+            return "", ""
+        return self.override_physician.text().strip(), self.override_reason.text().strip()
+
     def _update(self) -> None:
         all_passed = all(box.isChecked() for box in self.checks.values())
-        self.close_button.setEnabled(not self._blocked and all_passed)
+        overridden = all(self.override()) if self._refused else True
+        self.close_button.setEnabled(not self._blocked and all_passed and overridden)
+        self.close_button.setText(
+            "Close session (physician override)" if self._refused else "Close session"
+        )
         self.end_button.setEnabled(bool(self.end_reason()))
 
     def _finish(self, action: str) -> None:

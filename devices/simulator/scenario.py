@@ -103,6 +103,10 @@ class Scenario:
     source: str = ""
     #: A real capture to replay instead of the patient model (path under ``resources/``).
     replay: str = ""
+    #: ``session = "scripted"``: the console's simulated chair opens a demo session whose
+    #: infusion start and stop follow this script.  Without it (the default) the workflow is
+    #: the nurse's: nothing is started or stopped on the record by the simulator.
+    scripted_session: bool = False
 
     @property
     def replay_path(self) -> Path | None:
@@ -256,6 +260,9 @@ def parse_scenario(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenar
     allow = raw.get("allow", [])
     if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
         raise ScenarioError(f"{where}: 'allow' must be a list of parameter names")
+    session = raw.get("session", "nurse")
+    if session not in ("nurse", "scripted"):
+        raise ScenarioError(f"{where}: 'session' must be 'nurse' or 'scripted', got {session!r}")
     return Scenario(
         name=name,
         description=str(raw.get("description", "")),
@@ -269,6 +276,7 @@ def parse_scenario(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenar
         patient_overrides=overrides,
         source=source,
         replay=replay,
+        scripted_session=session == "scripted",
     )
 
 

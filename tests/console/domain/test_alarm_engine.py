@@ -181,12 +181,13 @@ NIBP_CASES = [
         NO_ESCALATION,
     ),
     case(
-        "an unanswered repeat request expires (window 300 s + 30 s cuff time)",
-        [(0, "r", SYS, 185), (330, "tick"), (331, "tick")],
+        "an unanswered repeat request is asked again after 2 min, expires after 300 + 30 s",
+        [(0, "r", SYS, 185), (119, "tick"), (330, "tick"), (331, "tick")],
         [S],
         [
             (0, "onset", S, "medium"),
             (0, "repeat_requested", S, "medium"),
+            (330, "repeat_requested", S, "medium"),  # the first tick after 2 min
             (331, "repeat_expired", S, None),
         ],
         NO_ESCALATION,
@@ -418,10 +419,10 @@ def test_audio_pause(steps: list[Step], keys: list[str], expected: list[Any], pr
 
 ESCALATION_CASES = [
     case(
-        "medium unanswered for 2 min -> high",
+        "medium unanswered for 2 min -> its signal escalates, its priority stays medium",
         every(HR, 120, 0, 160),
         ["HR:high"],
-        [(30, "onset", "HR:high", "medium"), (150, "escalated", "HR:high", "high")],
+        [(30, "onset", "HR:high", "medium"), (150, "signal_escalated", "HR:high", "medium")],
     ),
     case(
         "acknowledged in time -> stays medium",
@@ -437,7 +438,8 @@ ESCALATION_CASES = [
             (0, "onset", S, "low"),
             (60, "escalated", S, "medium"),
             (60, "repeat_requested", S, "medium"),
-            (181, "escalated", S, "high"),
+            (181, "signal_escalated", S, "medium"),  # unconfirmed: never recorded as high
+            (181, "repeat_requested", S, "medium"),  # and the repeat is asked for again
         ],
     ),
 ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from console.app import ConsoleApp, build_app
-from console.config import load
+from console.config import SIM_PROTOCOLS, load, simulated_chairs
 from console.ui.theme import STYLE_SHEET
 
 ConsoleFactory = Callable[..., ConsoleApp]
@@ -17,14 +18,22 @@ ConsoleFactory = Callable[..., ConsoleApp]
 
 @pytest.fixture
 def console_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[ConsoleFactory]:
-    """``make(**overrides)`` builds a started console (no speaker); all are shut down after."""
+    """``make(**overrides)`` builds a started console (no speaker); all are shut down after.
+
+    ``make(chairs=N, protocols=(...))`` makes a demo of N simulated chairs (as ``--chairs N``).
+    """
     made: list[ConsoleApp] = []
 
-    def make(**overrides: object) -> ConsoleApp:
+    def make(
+        chairs: int = 1, protocols: tuple[str, ...] = SIM_PROTOCOLS, **overrides: object
+    ) -> ConsoleApp:
         settings = load(
             overrides={"storage.db_url": f"sqlite:///{tmp_path / 'console.sqlite3'}", **overrides},
             environ={},
         )
+        if chairs > 1:
+            demo = simulated_chairs(chairs, settings.simulator, protocols=protocols)
+            settings = replace(settings, chairs=demo)
         app = build_app(settings, sound=False)
         qtbot.addWidget(app.window)
         app.window.setStyleSheet(STYLE_SHEET)

@@ -41,6 +41,8 @@ from devices.model import DeviceState
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
+ROOT = Path(__file__).resolve().parents[3]
+
 #: 30 simulated minutes of observation in 6 s of wall time.
 SPEED = 300.0
 NURSE = "Nurse Kim"
@@ -106,10 +108,18 @@ def _kinds(events: list[SessionEvent]) -> list[str]:
     return [e.kind for e in events]
 
 
-def test_demo_chair_starts_simulated_and_the_script_runs_its_infusion(
-    qtbot: QtBot, console_factory: Factory
+def scripted_routine(tmp_path: Path) -> str:
+    """The routine scenario, saying ``session = "scripted"`` (issue 11 item 7)."""
+    path = tmp_path / "scripted-routine.toml"
+    routine = (ROOT / "resources" / "scenarios" / "routine.toml").read_text()
+    path.write_text('session = "scripted"\n' + routine)
+    return str(path)
+
+
+def test_demo_chair_runs_its_infusion_only_in_a_scenario_that_says_so(
+    qtbot: QtBot, console_factory: Factory, tmp_path: Path
 ) -> None:
-    app = console_factory()
+    app = console_factory(**{"simulator.scenario": scripted_routine(tmp_path)})
     panel, chair = app.window.panel, app.chair
     assert panel.sim_badge.isVisible()
     assert chair.patient_record is not None
@@ -437,7 +447,8 @@ def test_start_new_instead_of_resume_closes_the_old_record(
     assert chair.pending_resume is None
     assert chair.session_id is not None
     assert chair.session_id != sid
-    assert chair.scripted_infusion  # the simulated demo session starts as usual
+    assert not chair.scripted_infusion  # no scenario says so: the chair waits for a nurse
+    assert chair.phase is None
     assert app.window.panel.resume_dialog is None or not app.window.panel.resume_dialog.isVisible()
     old = app.repository.session(sid)
     assert old.ended_at is not None
@@ -453,6 +464,7 @@ def test_keys_reach_only_the_chair_on_screen(qtbot: QtBot, console_factory: Fact
     for chair in app.chairs:
         _streaming(qtbot, chair)
     window.show_chair(1)
+    _start_patient_session(qtbot, second)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=2_000)
     qtbot.keyClick(window, Qt.Key.Key_F9)
