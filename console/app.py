@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QTimer
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError

@@ -40,8 +40,8 @@ from console.services.chair_service import ChairService
 from console.ui.chair_panel import PLOT_REFRESH_MS, ChairPanel
 from console.ui.console_strip import ConsoleStrip
 from console.ui.overview import ChairOverview
-from console.ui.shortcut_guard import ShortcutGuard
 from console.ui.quit_guard import QuitDialog, interrupt_all, open_sessions
+from console.ui.shortcut_guard import ShortcutGuard
 from devices.model import DeviceState
 from devices.simulator.scenario import builtin_scenarios
 
