@@ -259,7 +259,9 @@ class Journal:
     def _lines(self, start: int = 0) -> Iterator[bytes]:
         # Through our own descriptor, not the path, which may have been deleted under us (the
         # duplicate shares the offset: harmless, since every write appends).
-        with os.fdopen(os.dup(self._fd), "rb") as fh:
+        # After close() (a stopped writer's backlog, read by ``run``) the path is all there is.
+        opened = os.fdopen(os.dup(self._fd), "rb") if self._fd >= 0 else open(self.path, "rb")  # noqa: SIM115
+        with opened as fh:
             fh.seek(start)
             for line in fh:
                 if not line.endswith(b"\n"):
