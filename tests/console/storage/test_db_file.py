@@ -51,6 +51,35 @@ class _Feed:
         self._thread.join()
 
 
+def _wipe_dir(d: Path, suffix: str = ".wiped") -> None:
+    """``rm -rf d`` as one step for the writer: renamed away first, then removed.
+
+    A plain ``shutil.rmtree`` races the writer, which may put the file back into the half-
+    removed directory (``Directory not empty`` under load, seen in CI).
+    """
+    away = d.with_name(d.name + suffix)
+    os.rename(d, away)
+    shutil.rmtree(away)
+
+
+def _dir_to_file(d: Path) -> None:
+    """Replace directory ``d`` by a plain file, whatever the writer does meanwhile.
+
+    The writer re-creates the directory to put its file back; a replacement that loses that
+    race is simply done again.
+    """
+    for attempt in range(100):
+        if d.is_dir():
+            _wipe_dir(d, f".wiped{attempt}")
+        try:
+            with open(d, "x") as f:
+                f.write("not a directory")
+            return
+        except (FileExistsError, IsADirectoryError):
+            continue
+    raise AssertionError(f"{d} could not be replaced by a file")
+
+
 def _setup(tmp_path: Path) -> tuple[Path, str, int]:
     db = tmp_path / "data" / "record.sqlite3"
     db.parent.mkdir()
@@ -168,7 +197,7 @@ def test_a_wiped_data_directory_is_put_back_with_journal_and_record(tmp_path: Pa
     try:
         with _Feed(writer, sid) as feed:
             time.sleep(1.0)
-            shutil.rmtree(db.parent)
+            _wipe_dir(db.parent)
             time.sleep(3.0)
         assert writer.flush(10.0)
         assert writer.journal_path is not None
@@ -194,8 +223,7 @@ def test_stopping_before_the_file_can_be_put_back_saves_a_copy(
             time.sleep(1.0)
             assert writer.flush()
             written = feed.sent
-            shutil.rmtree(db.parent)
-            db.parent.write_text("not a directory")
+            _dir_to_file(db.parent)
             time.sleep(1.5)
     finally:
         writer.stop()
