@@ -68,6 +68,8 @@ def console_factory(qtbot: QtBot, db_url: str, tmp_path: Path) -> Iterator[Facto
         qtbot.addWidget(app.window)
         app.window.setStyleSheet(STYLE_SHEET)
         app.window.show()
+        # The records open on each chair's database worker, after the window is up.
+        qtbot.waitUntil(lambda: not any(c.record_opening for c in app.chairs), timeout=15_000)
         for panel in app.window.panels:
             panel.alarm_controls.operator.setText(NURSE)
         made.append(app)
