@@ -11,6 +11,13 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 #: Seconds a PostgreSQL connect may take before the server counts as unreachable; without it a
 #: dead network blocks the writer for the OS TCP timeout (minutes) before it starts spooling.
 PG_CONNECT_TIMEOUT_S = 5
+#: A statement a live server has not finished in this time (a lock wait, a stuck query) is
+#: cancelled by the server: the writer spools to its journal instead of waiting forever.
+PG_STATEMENT_TIMEOUT_MS = 30_000
+#: Sent data the server has not acknowledged in this time (a dropped route) breaks the
+#: connection (TCP_USER_TIMEOUT); idle connections are probed by keepalives as well.
+PG_TCP_USER_TIMEOUT_MS = 15_000
+PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5}
 
 
 class StorageConfigError(ValueError):
@@ -24,6 +31,22 @@ def describe_url(url: str | URL) -> str:
     except ArgumentError:
         return "<not a database URL>"
     return parsed.render_as_string(hide_password=True)
+
+
+def pg_connect_args() -> dict[str, Any]:
+    """libpq settings that turn a hung or unreachable PostgreSQL into an error in seconds.
+
+    A server that accepts TCP but never answers blocked each call until the OS gave up
+    (issue 12 item 9).  Calls run off the GUI thread in any case; these bound how long a
+    worker waits before the chair says "not recorded" and the writer spools to its journal.
+    """
+    return {
+        "connect_timeout": PG_CONNECT_TIMEOUT_S,
+        "options": f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS}",
+        "tcp_user_timeout": PG_TCP_USER_TIMEOUT_MS,
+        "keepalives_count": 3,
+        **PG_KEEPALIVES,
+    }
 
 
 def make_engine(url: str) -> Engine:
@@ -45,7 +68,7 @@ def make_engine(url: str) -> Engine:
     else:
         kwargs["pool_pre_ping"] = True
         if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
-            kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+            kwargs["connect_args"] = pg_connect_args()
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError) as err:

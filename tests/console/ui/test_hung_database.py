@@ -9,8 +9,6 @@ never stall for more than 250 ms, measured with a QTimer heartbeat.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from pytestqt.qtbot import QtBot
 from console.app import build_app
 from console.config import load
 from devices.model import Metric
+from tests.console.hung_server import HungServer
 
 pytestmark = pytest.mark.gui
 
@@ -30,37 +29,6 @@ WINDOW_WITHIN_S = 3.0
 MAX_STALL_S = 0.25
 #: Long enough for the first record open to time out (5 s) and a retry (3 s later) to start.
 WATCH_S = 12.0
-
-
-class HungServer:
-    """Accepts TCP connections on loopback and never sends a byte (bounded in time)."""
-
-    def __init__(self, lifetime_s: float = 120.0) -> None:
-        self._sock = socket.create_server(("127.0.0.1", 0), backlog=64)
-        self._sock.settimeout(0.1)
-        self.port: int = self._sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._deadline = time.monotonic() + lifetime_s
-        self._clients: list[socket.socket] = []
-        self.accepted = 0
-        self._thread = threading.Thread(target=self._serve, name="hung-db-server")
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set() and time.monotonic() < self._deadline:
-            try:
-                conn, _addr = self._sock.accept()
-            except TimeoutError:
-                continue
-            self._clients.append(conn)  # held open, never answered
-            self.accepted += 1
-        for conn in self._clients:
-            conn.close()
-        self._sock.close()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5.0)
 
 
 @pytest.fixture
