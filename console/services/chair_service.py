@@ -462,7 +462,7 @@ class ChairService(QObject):
         self._record_retry.timeout.connect(self._on_record_retry_timeout)
         self._last_baseline_at: datetime | None = None
         #: The chair's database calls run here, never on the GUI thread (issue 12 item 9).
-        self._db = DatabaseTasks(f"db-{settings.chair_name}", self)
+        self.db_tasks = DatabaseTasks(f"db-{settings.chair_name}", self)
         self.records = ChairRecordStore(
             repository,
             chair=settings.chair_name,
@@ -530,7 +530,7 @@ class ChairService(QObject):
             self.endpoint.stop()
             self.endpoint = None
         self.bridge.drain()
-        self._db.finish()  # a record open still on its way is applied first
+        self.db_tasks.finish()  # a record open still on its way is applied first
         self._record_retry.stop()
         if self.session_id is not None:
             # Through the writer, behind the session's last readings: with the database away
@@ -543,7 +543,7 @@ class ChairService(QObject):
             profile = self.pipeline.snapshot().profile
             try:
                 start = self.session_start
-                sid, _ = self._db.wait(lambda: self.records.create(start, None, profile))
+                sid, _ = self.db_tasks.wait(lambda: self.records.create(start, None, profile))
             except (OperationalError, DBAPIError) as err:
                 held = len(self._pending_items)
                 log.error(
@@ -553,12 +553,12 @@ class ChairService(QObject):
                     held,
                     err,
                 )
-                self._db.close()
+                self.db_tasks.close()
                 return
             self._adopt_pending(sid)
             self.writer.submit(SessionEndItem(sid, self.clock.now()))
             self.writer.flush()
-        self._db.close()
+        self.db_tasks.close()
 
     def session_seconds(self, at: datetime | None = None) -> float:
         """Seconds since the session started (on the chair's clock)."""
@@ -1000,7 +1000,7 @@ class ChairService(QObject):
         profile = self.pipeline.snapshot().profile
         start, ask = self.session_start, self.resume_policy is ResumePolicy.ASK
         resume, demo = self.resume_policy is ResumePolicy.RESUME, self.scenario is not None
-        self._db.submit(
+        self.db_tasks.submit(
             lambda: self.records.open(
                 start, profile, ask=ask, resume=resume, upgrade=upgrade, demo=demo
             ),
@@ -1059,7 +1059,7 @@ class ChairService(QObject):
             )
         self.record_opening = True
         try:
-            return refuse_on_database_error(self._db, work)
+            return refuse_on_database_error(self.db_tasks, work)
         finally:
             self.record_opening = False
 

@@ -11,7 +11,9 @@ painted or sounded meanwhile (issue 12, item 9).  So no database call runs on th
   loop turning (a local :class:`QEventLoop`, as a modal dialog does), for the nurse's
   actions whose result the next line needs (new session, resume).
 
-Calls of one :class:`DatabaseTasks` run one at a time, in order, on one named thread.
+Calls of one :class:`DatabaseTasks` run one at a time, in order, on a one-thread
+:class:`QThreadPool` (its idle thread expires by itself, so a review window left open
+holds no thread).
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, Signal
+from PySide6.QtCore import QEventLoop, QObject, Qt, QThreadPool, Signal
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from console.domain.session import IllegalTransitionError
@@ -41,13 +43,13 @@ class TasksClosedError(RuntimeError):
 
 
 class DatabaseTasks(QObject):
-    """One worker thread for database calls; results are delivered on the GUI thread.
+    """One worker for database calls, in order; results are delivered on the GUI thread.
 
     Signals:
         sig_finished(): a call finished (internal: wakes the GUI thread to deliver it).
 
     Args:
-        name: the worker thread's name (``"db-Chair 1"``), so logs and stack dumps say who.
+        name: the worker's thread name while it runs a call (``"db-Chair 1"``), for logs.
         parent: Qt parent (lives on the GUI thread).
     """
 
@@ -57,7 +59,8 @@ class DatabaseTasks(QObject):
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # one at a time, in order
         self._lock = threading.Lock()
         self._pending = 0
         self._done: deque[_Done] = deque()
@@ -70,11 +73,22 @@ class DatabaseTasks(QObject):
         with self._lock:
             return self._pending > 0
 
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            # Created on first use: a console whose database is never asked starts no thread.
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
-        return self._pool
+    def _run(self, work: Callable[[], T]) -> Future[T]:
+        """Start ``work`` on the pool; its outcome lands in the returned future."""
+        future: Future[T] = Future()
+        future.set_running_or_notify_cancel()
+
+        def job() -> None:
+            threading.current_thread().name = self.name
+            try:
+                result = work()
+            except BaseException as err:
+                future.set_exception(err)
+            else:
+                future.set_result(result)
+
+        self._pool.start(job)
+        return future
 
     def submit(
         self,
@@ -94,7 +108,7 @@ class DatabaseTasks(QObject):
             if self._closed:
                 raise TasksClosedError(f"{self.name}: closed")
             self._pending += 1
-        future = self._executor().submit(work)
+        future = self._run(work)
 
         def finished(f: Future[Any]) -> None:
             with self._lock:
@@ -152,24 +166,19 @@ class DatabaseTasks(QObject):
 
         For shutdown only: the window is closing, nothing needs painting any more.
         """
-        pool = self._pool
-        if pool is not None:
-            pool.submit(lambda: None).result()
+        self._pool.waitForDone()
         self.deliver()
 
     def close(self) -> None:
         """:meth:`finish`, then stop the worker thread; later calls raise."""
         self.finish()
         self._closed = True
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
 
     def wait(self, work: Callable[[], T]) -> T:
         """Run ``work`` on the worker and block until it returns (shutdown only: the
         window is gone, and the event loop may not run any more)."""
         self.deliver()
-        return self._executor().submit(work).result()
+        return self._run(work).result()
 
 
 def refuse_on_database_error(tasks: DatabaseTasks, work: Callable[[], T]) -> T:

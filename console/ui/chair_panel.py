@@ -361,6 +361,7 @@ class ChairPanel(QWidget):
         )
         dialog = NewSessionDialog(
             svc.repository,
+            tasks=svc.db_tasks,
             policy=svc.session_policy,
             today=svc.clock.now().date(),
             monitor=monitor,

@@ -96,6 +96,7 @@ def _start_patient_session(qtbot: QtBot, panel: ChairPanel, mrn: str = "MRN-1001
     dialog: NewSessionDialog = _dialog(panel, NewSessionDialog)
     dialog.mrn.setText(mrn)
     dialog.look_up_patient()
+    qtbot.waitUntil(lambda: dialog.lookup_pending is None)  # answered on the database worker
     dialog.patient_name.setText("J.D.")
     dialog.weight.setValue(82.0)
     dialog.dose.setValue(0.5)
@@ -145,6 +146,7 @@ def test_whole_session_through_the_dialogs_is_stored(
     assert not dialog.ok_button.isEnabled()  # no MRN yet
     dialog.mrn.setText("MRN-1001")
     dialog.look_up_patient()
+    qtbot.waitUntil(lambda: dialog.lookup_pending is None)  # answered on the database worker
     assert "new patient" in dialog.patient_status.text()
     dialog.patient_name.setText("J.D.")
     dialog.weight.setValue(260.0)
