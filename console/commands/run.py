@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import threading
 import time
@@ -45,6 +46,7 @@ from console.storage.writer import (
     TechnicalItem,
     worth_recording,
 )
+from devices.cli_parser import OneLineParser
 from devices.clock import Clock, ScaledClock, SystemClock
 from devices.errors import BackendUnavailable
 from devices.model import DeviceState, Metric, Reading, TechnicalEvent, TechnicalEventKind
@@ -227,7 +229,7 @@ def _alarm_json(a: AlarmRecord) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``run`` command line."""
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="infusion-console run",
         description="Run one whole monitoring session headless and print a JSON summary. "
         "Exit 0: every expected alarm came in its window and no unexpected physiological "
@@ -259,7 +261,8 @@ def main(argv: Sequence[str]) -> int:
         sys.stderr.write(f"{parser.prog}: error: {msg}\n")
         return 2
 
-    if args.device and (not args.port or not args.duration or args.duration <= 0):
+    duration_ok = args.duration is not None and math.isfinite(args.duration) and args.duration > 0
+    if args.device and (not args.port or not duration_ok):
         return usage("--device needs --port URL and --duration S (S > 0)")
     try:
         settings = load(args.config, {"storage.db_url": args.db})
@@ -288,7 +291,8 @@ def main(argv: Sequence[str]) -> int:
         repo = SessionRepository(engine)
         repo.upgrade()
     except Exception as err:  # a bad URL, no server, a newer schema: reported, not raised
-        return usage(f"database {describe_url(settings.db_url)}: {err}")
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        return usage(f"database {describe_url(settings.db_url)}: {reason}")
 
     session_start = clock.now()
     sim = None

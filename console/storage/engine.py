@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import create_engine, event
@@ -24,11 +25,21 @@ class StorageConfigError(ValueError):
     """The database URL cannot be used (malformed, or its driver is not installed)."""
 
 
+#: ``scheme://user:password@`` in a URL SQLAlchemy could not parse: the password part.
+_USERINFO_PASSWORD = re.compile(r"(://[^:/@]*):([^/]*)@")
+
+
+def mask_password(url: str) -> str:
+    """``url`` with any ``user:password@`` password replaced by ``***``, even when the URL
+    is malformed (a message about a bad URL must not print its password either)."""
+    return _USERINFO_PASSWORD.sub(r"\1:***@", url)
+
+
 def describe_url(url: str | URL) -> str:
     """The URL with its password hidden, for messages, logs and journal names."""
     try:
         parsed = make_url(url) if isinstance(url, str) else url
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<not a database URL>"
     return parsed.render_as_string(hide_password=True)
 
@@ -49,6 +60,23 @@ def pg_connect_args() -> dict[str, Any]:
     }
 
 
+def parse_url(url: str) -> URL:
+    """The parsed database URL.
+
+    Raises:
+        StorageConfigError: malformed (the message masks its password).
+    """
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise StorageConfigError(
+            f"not a database URL: {mask_password(url)!r} "
+            "(expected dialect+driver://user:password@host:port/database)"
+        ) from None
+    except ValueError as err:  # e.g. a port that is not a number
+        raise StorageConfigError(f"not a database URL: {mask_password(url)!r} ({err})") from None
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, synchronous=NORMAL and foreign keys.
 
@@ -58,10 +86,7 @@ def make_engine(url: str) -> Engine:
     Raises:
         StorageConfigError: malformed URL or missing driver, with the reason.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError as err:
-        raise StorageConfigError(f"not a database URL: {url!r} ({err})") from None
+    parsed = parse_url(url)
     kwargs: dict[str, Any] = {"future": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5.0}
