@@ -25,14 +25,18 @@ class StorageConfigError(ValueError):
     """The database URL cannot be used (malformed, or its driver is not installed)."""
 
 
-#: ``scheme://user:password@`` in a URL SQLAlchemy could not parse: the password part.
-_USERINFO_PASSWORD = re.compile(r"(://[^:/@]*):([^/]*)@")
+#: ``user:password@`` at the start of what follows ``scheme://``: the password is everything
+#: up to the last ``@`` (a malformed URL may hold a raw ``/`` or ``@`` in it).
+_USERINFO_PASSWORD = re.compile(r"^([^:/@]*):(.*)@")
 
 
 def mask_password(url: str) -> str:
     """``url`` with any ``user:password@`` password replaced by ``***``, even when the URL
     is malformed (a message about a bad URL must not print its password either)."""
-    return _USERINFO_PASSWORD.sub(r"\1:***@", url)
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    return scheme + sep + _USERINFO_PASSWORD.sub(r"\1:***@", rest)
 
 
 def describe_url(url: str | URL) -> str:

@@ -1,4 +1,5 @@
-"""A hung or unreachable PostgreSQL turns into an error in seconds, not forever (issue 12 item 9).
+"""A hung or unreachable PostgreSQL turns into an error in seconds, not forever (issue 12 item 9);
+a malformed URL is refused without printing its password (item 16).
 
 The calls run off the GUI thread in any case; the timeouts bound how long a database worker
 or the storage writer waits before the chair says "not recorded" and the writer spools.
@@ -16,6 +17,8 @@ from console.storage.engine import (
     PG_CONNECT_TIMEOUT_S,
     PG_STATEMENT_TIMEOUT_MS,
     PG_TCP_USER_TIMEOUT_MS,
+    StorageConfigError,
+    describe_url,
     make_engine,
 )
 from tests.conftest import pg_url_or_skip
@@ -52,3 +55,21 @@ def test_postgresql_sessions_carry_statement_and_tcp_timeouts() -> None:
             assert params["connect_timeout"] == str(PG_CONNECT_TIMEOUT_S)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://app:topsecret@db.example:abc/infusion",  # port not a number
+        "app:topsecret@db.example/infusion",  # no scheme
+        "postgres ql://app:topsecret@db.example/infusion",  # not a dialect name
+        "postgresql://app:top/secret@db.example:x/infusion",  # a raw / in the password
+        "postgresql://app:top@secret@db.example:x/infusion",  # a raw @ in the password
+    ],
+)
+def test_a_malformed_url_is_refused_without_its_password(url: str) -> None:
+    with pytest.raises(StorageConfigError) as caught:
+        make_engine(url)
+    assert "not a database URL" in str(caught.value)
+    assert "secret" not in str(caught.value)
+    assert "secret" not in describe_url(url)
