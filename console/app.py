@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import signal
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +32,10 @@ from console.ui.main_window import MainWindow, stop_chair
 from devices.clock import Clock, ScaledClock, SystemClock
 
 log = logging.getLogger("console")
+
+#: How long start-up waits for the schema upgrade before opening the window anyway (a hung
+#: database must not keep the window away; each chair then holds its data until it answers).
+SCHEMA_WAIT_S = 1.0
 
 
 class ChairFleet:
@@ -118,6 +124,8 @@ class ConsoleApp:
     repository: SessionRepository
     fleet: ChairFleet
     window: MainWindow
+    #: The start-up schema upgrade's thread (joined at shutdown; it may outlive build_app).
+    startup: ThreadPoolExecutor | None = None
 
     @property
     def chairs(self) -> list[ChairService]:
@@ -136,6 +144,8 @@ class ConsoleApp:
     def shutdown(self) -> None:
         """Stop the chairs, flush and stop the writer, release the database."""
         self.fleet.stop_all()
+        if self.startup is not None:
+            self.startup.shutdown(wait=True)
         self.writer.stop()
         self.engine.dispose()
 
@@ -196,22 +206,44 @@ def build_app(
     """
     engine = make_engine(settings.db_url)
     repository = SessionRepository(engine)
+    # Never on the GUI thread (issue 12 item 9): a hung server would keep the window away.
+    startup = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-start")
+    schema_ready = False
     try:
-        repository.upgrade()
+        startup.submit(repository.ensure_upgraded).result(timeout=SCHEMA_WAIT_S)
+        schema_ready = True
+    except FutureTimeout:
+        log.warning(
+            "database %s has not answered within %g s; the window opens and each chair holds "
+            "its data until it does",
+            describe_url(settings.db_url),
+            SCHEMA_WAIT_S,
+        )
     except (OperationalError, DBAPIError) as err:
         # Unreachable (server down, locked file): monitor anyway.  Each chair holds its data
         # and shows "session not recorded" until the database returns; then the schema is
         # upgraded and the record written.  A database *newer* than the console is a
         # StorageConfigError and still refuses to start.
         log.error("database unreachable at start; monitoring without a record: %s", err)
+    except BaseException:
+        startup.shutdown(wait=True)
+        raise
     relay = StorageStatusRelay()
     writer = StorageWriter(
         engine, on_status=relay.report, journal_dir=journal_dir or default_journal_dir()
     )
     writer.start()
     sim_start = None
-    if clock is None and settings.simulator.speed != 1.0:
-        sim_start = simulated_clock_start(repository, chair_settings(settings), datetime.now(UTC))
+    if clock is None and settings.simulator.speed != 1.0 and schema_ready:
+        # Also on the start-up worker, within the same bound: a server that stops answering
+        # now must not keep the window away (a hung one already failed the schema wait).
+        asked = startup.submit(
+            simulated_clock_start, repository, chair_settings(settings), datetime.now(UTC)
+        )
+        try:
+            sim_start = asked.result(timeout=SCHEMA_WAIT_S)
+        except FutureTimeout:
+            log.warning("resumable simulated sessions not checked: the database is slow")
     fleet = ChairFleet(
         writer=writer,
         repository=repository,
@@ -222,6 +254,7 @@ def build_app(
     try:
         fleet.chairs.extend(fleet.make(s) for s in chair_settings(settings))
     except BaseException:
+        startup.shutdown(wait=True)
         writer.stop()
         engine.dispose()
         raise
@@ -234,4 +267,4 @@ def build_app(
         chair.start()
     if sound:
         fleet.audio = AlarmAudioController(fleet.chairs, parent=window)
-    return ConsoleApp(settings, engine, writer, repository, fleet, window)
+    return ConsoleApp(settings, engine, writer, repository, fleet, window, startup)

@@ -27,7 +27,8 @@ from console.config import (
     simulated_chairs,
 )
 from console.log import install_excepthooks, setup_logging
-from console.storage.engine import StorageConfigError, describe_url
+from console.storage.engine import StorageConfigError, describe_url, parse_url
+from devices.cli_parser import OneLineParser
 from devices.registry import list_kinds
 
 log = logging.getLogger("console")
@@ -46,7 +47,7 @@ def _epilog() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The documented command line."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="infusion-console",
         description=(
             "Infusion Console: live vital-sign monitoring for IV ketamine infusion sessions. "
@@ -176,6 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from_args(args)
     except ConfigError as err:
         sys.stderr.write(f"infusion-console: configuration error: {err}\n")
+        return 2
+    try:
+        parse_url(settings.db_url)  # before Qt and the migrations load: one line, at once
+    except StorageConfigError as err:
+        sys.stderr.write(f"infusion-console: database error: {err}\n")
         return 2
 
     from PySide6.QtWidgets import QApplication

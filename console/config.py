@@ -117,7 +117,13 @@ class Settings:
 def default_db_url() -> str:
     """SQLite file in the per-user data directory (created on demand)."""
     data_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    private_dir(data_dir)
+    try:
+        private_dir(data_dir)
+    except OSError as err:
+        raise ConfigError(
+            f"cannot create the data directory {str(data_dir)!r} for the default database "
+            f"({err.strerror}); give one with --db URL"
+        ) from None
     return f"sqlite:///{data_dir / 'infusion-console.sqlite3'}"
 
 
@@ -130,12 +136,26 @@ def default_journal_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "journal"
 
 
+class _NotRegularFileError(OSError):
+    """A device or FIFO (``/dev/zero`` would be read forever)."""
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise _NotRegularFileError(path)
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except _NotRegularFileError:
+        raise ConfigError(f"config file {str(path)!r} is not a regular file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {str(path)!r} is a directory") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text: {err}") from None
+    except OSError as err:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {err.strerror}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
 
@@ -550,6 +570,14 @@ def load(
         raise ConfigError(
             f"[device] push_interval_s must be 1-600 s, got {device.push_interval_s:g}"
         )
+    if not device.simulated:
+        from devices.registry import list_kinds
+
+        kinds = list_kinds()
+        if device.kind not in kinds:
+            raise ConfigError(
+                f"[device] kind {device.kind!r} is not one of {', '.join([SIM_KIND, *kinds])}"
+            )
     if not device.simulated and not device.url:
         raise ConfigError(f"[device] url is required for device kind {device.kind!r}")
     simulator = SimulatorConfig(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import threading
 import time
@@ -25,6 +26,7 @@ from datetime import datetime
 from typing import TextIO
 
 from devices.base import Driver
+from devices.cli_parser import OneLineParser
 from devices.errors import BackendUnavailable, DeviceInitError
 from devices.model import DeviceState, Reading, TechnicalEvent
 from devices.registry import driver_class
@@ -199,7 +201,7 @@ def run_ports(args: argparse.Namespace, out: TextIO) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m devices`` command line."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m devices",
         description="Infusion Console device tools: decode a monitor's output, list serial "
         "ports, run a simulated monitor.",
@@ -256,8 +258,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         if getattr(args, "count", None) is not None and args.count <= 0:
             raise UsageError("--count must be positive")
-        if getattr(args, "seconds", None) is not None and args.seconds <= 0:
-            raise UsageError("--seconds must be positive")
+        seconds = getattr(args, "seconds", None)
+        if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+            raise UsageError("--seconds must be a positive number")
         return func(args, out)
     except UsageError as err:
         sys.stderr.write(f"{parser.prog} {args.command}: error: {err}\n")

@@ -42,6 +42,7 @@ from typing import Any
 
 from console.commands.sessions import CommandError, add_db_option, run_command, with_repository
 from console.storage.repository import SessionRepository, UnknownSessionError
+from devices.cli_parser import OneLineParser
 
 FIELDS = (
     "record_type",
@@ -211,26 +212,20 @@ def write_csv(rows: Sequence[dict[str, Any]], out: str) -> None:
     if out == "-":
         sys.stdout.write(buf.getvalue())
         return
-    target = Path(out)
-    if target.is_dir():
-        raise CommandError(f"--out {out!r} is a directory; give a file name")
-    if not target.parent.exists():
-        raise CommandError(f"--out {out!r}: directory {str(target.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(buf.getvalue())
+    text = buf.getvalue()
+
+    def write(path: Path) -> None:
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    _write_atomically(out, write)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``export`` command line."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="infusion-console export",
         description="Export one session's readings, alarms and events as one CSV file with a "
         "record_type column (session, reading, alarm, alarm_log, event, technical, "
@@ -251,17 +246,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _write_atomically(out: str, write: Callable[[Path], None]) -> None:
-    """Let ``write`` fill a temporary file next to ``out``, then rename it into place."""
+    """Let ``write`` fill a temporary file next to ``out``, then rename it into place.
+
+    Only a regular file is ever replaced: renaming over a device node (``/dev/full``) or a
+    FIFO would swap the node for a file.  A path that cannot be written is one line.
+
+    Raises:
+        CommandError: ``out`` is a directory or not a regular file, its directory is missing,
+            or the file cannot be written (permissions, read-only file system, full disk).
+    """
     target = Path(out)
     if target.is_dir():
         raise CommandError(f"--out {out!r} is a directory; give a file name")
-    if not target.parent.exists():
+    if target.exists() and not target.is_file():
+        raise CommandError(f"--out {out!r} is not a regular file; give a file name")
+    if not target.parent.is_dir():
         raise CommandError(f"--out {out!r}: directory {str(target.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as err:
+        raise CommandError(f"--out {out!r} cannot be written: {err.strerror}") from None
     os.close(fd)
     try:
         write(Path(tmp))
         os.replace(tmp, target)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise CommandError(f"--out {out!r} cannot be written: {err.strerror or err}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -17,11 +17,12 @@ from console.commands.sessions import CommandError, add_db_option, run_command
 from console.config import ConfigError, load
 from console.storage.engine import StorageConfigError, describe_url, make_engine
 from console.storage.repository import SessionRepository, UnknownSessionError
+from devices.cli_parser import OneLineParser
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``review`` command line."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="infusion-console review",
         description="Open the physician's review: session browser (filter, sort, sign-off), "
         "session review with trends, alarms and events, patient series, PDF/FHIR export.",

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import threading
 import time
@@ -45,7 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -73,6 +74,7 @@ from console.storage.writer import (
     worth_recording,
 )
 from devices.base import Driver
+from devices.cli_parser import OneLineParser
 from devices.clock import Clock, ScaledClock, SystemClock
 from devices.errors import BackendUnavailable, DeviceInitError
 from devices.model import DeviceState, Metric, Reading, TechnicalEvent, TechnicalEventKind
@@ -279,17 +281,9 @@ def _positive_int(text: str) -> int:
     return value
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """Bad arguments are one line on stderr and exit 2 (QA scripts read the last line)."""
-
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``run`` command line."""
-    p = _OneLineParser(
+    p = OneLineParser(
         prog="infusion-console run",
         description="Run one whole monitoring session headless and print a JSON summary. "
         "Exit 0: every expected alarm came in its window, no unexpected physiological alarm "
@@ -349,7 +343,8 @@ def main(argv: Sequence[str]) -> int:
         sys.stderr.write(f"{parser.prog}: error: {msg}\n")
         return 2
 
-    if args.device and (not args.port or not args.duration or not 0 < args.duration < 1e9):
+    duration_ok = args.duration is not None and math.isfinite(args.duration) and args.duration > 0
+    if args.device and (not args.port or not duration_ok):
         return usage("--device needs --port URL and --duration S (S > 0)")
     try:
         settings = load(args.config, {"storage.db_url": args.db})
@@ -382,7 +377,8 @@ def main(argv: Sequence[str]) -> int:
         repo = SessionRepository(engine)
         repo.upgrade()
     except Exception as err:  # a bad URL, no server, a newer schema: reported, not raised
-        return usage(f"database {describe_url(settings.db_url)}: {str(err).splitlines()[0]}")
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        return usage(f"database {describe_url(settings.db_url)}: {reason}")
     setup = RunSetup(
         clock=clock,
         scenario=scenario,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from console.config import ConfigError, load
 from console.storage.engine import StorageConfigError, describe_url, make_engine
 from console.storage.repository import SessionRepository, SessionSummary
+from devices.cli_parser import OneLineParser
 
 EXIT_USAGE = 2
 
@@ -137,7 +138,7 @@ def format_table(sessions: Sequence[SessionSummary]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``sessions`` command line."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="infusion-console sessions",
         description="List stored sessions, newest first (times in UTC).",
     )

@@ -27,7 +27,6 @@ throw-away session record is created.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import json
 import logging
@@ -44,7 +43,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from console.config import Settings
 from console.domain.alarm_engine import AlarmSnapshot, AlarmStatus, AudioStatus
 from console.domain.alarm_events import RepeatRequest
-from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import LimitError
 from console.domain.alarms import (
     AlarmCategory,
@@ -71,16 +69,14 @@ from console.domain.session import (
     SessionPolicy,
     SessionRuleError,
 )
+from console.services.chair_record import DEMO_PATIENT, ChairRecordStore, OpenedRecord
+from console.services.db_tasks import DatabaseTasks, refuse_on_database_error
 from console.services.device_bridge import DeviceBridge
 from console.services.driver_factory import build_driver, tell_session_mrn
 from console.services.plot_buffer import RingBuffer
 from console.services.session_handover import DEMO_STOP_REASON, hand_over, start_clean
-from console.storage.repository import (
-    DuplicatePatientError,
-    PatientRecord,
-    SessionRepository,
-    SessionSummary,
-)
+from console.storage.engine import StorageConfigError
+from console.storage.repository import PatientRecord, SessionRepository, SessionSummary, Trend
 from console.storage.writer import (
     HELD_SESSION_ID,
     AdoptHeldItem,
@@ -124,8 +120,6 @@ TREND_CAPACITY = 6 * 3600
 SCRIPT_AUTHOR = "simulator script"
 #: Author of baseline vitals taken from the monitor's cuff readings.
 MONITOR_AUTHOR = "monitor"
-#: The demo patient of simulated chairs (clinic code, name, weight in kg).
-DEMO_PATIENT = ("SIMULATED", "Simulated patient (demo)", 70.0)
 
 
 #: How the discharge items (SessionPolicy.discharge_items) read on screen (clinical.md F 29).
@@ -475,6 +469,19 @@ class ChairService(QObject):
         self._last_baseline_at: datetime | None = None
         #: The console closed with this session open (interrupt): stop() leaves it unfinished.
         self.interrupted = False
+        #: The chair's database calls run here, never on the GUI thread (issue 12 item 9).
+        self.db_tasks = DatabaseTasks(f"db-{settings.chair_name}", self)
+        self.records = ChairRecordStore(
+            repository,
+            chair=settings.chair_name,
+            simulated=self.simulated,
+            device_kind=self.driver_kind,
+            device_url=lambda: self.device_url,
+            session_policy=self.session_policy,
+            clock=clock,
+        )
+        #: True while the record is being opened on the database worker (data are held).
+        self.record_opening = False
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -509,7 +516,6 @@ class ChairService(QObject):
             rtscts=dev.rtscts,
             device_id=self.settings.chair_name,
         )
-        self._open_record_or_hold(upgrade=False)
         self.runner = DeviceRunner(
             driver, link, self.pipeline, clock=self.clock, name=f"runner-{self.settings.chair_name}"
         )
@@ -519,9 +525,8 @@ class ChairService(QObject):
         # delay "communication lost" (see console.domain.pipeline).
         self.pipeline.start_ticking(self.clock, name=f"alarm-ticker-{self.settings.chair_name}")
         self.bridge.start()
-        if self.scripted_infusion and self.scenario is not None:
-            timeline = self.scenario.timeline
-            self._follow_simulated_infusion(timeline.infusion_start_s, timeline.infusion_end_s)
+        # On the database worker: the window opens and monitors while the record opens.
+        self._open_record_or_hold()
 
     def stop(self) -> None:
         """Stop reading, close the session record and flush it to the database."""
@@ -536,6 +541,8 @@ class ChairService(QObject):
             self.endpoint.stop()
             self.endpoint = None
         self.bridge.drain()
+        self.db_tasks.finish()  # a record open still on its way is applied first
+        self._record_retry.stop()
         if self.session_id is not None and self.interrupted:
             self.writer.flush()  # everything written; the record stays open for resume
         elif self.session_id is not None:
@@ -546,9 +553,10 @@ class ChairService(QObject):
         elif self._holding:
             # Nobody answered the resume question: keep what was measured in a new record
             # rather than dropping it; the unfinished session stays offered next time.
-            self._record_retry.stop()
+            profile = self.pipeline.snapshot().profile
             try:
-                sid = self._create_record(self.session_start, None)
+                start = self.session_start
+                sid, _ = self.db_tasks.wait(lambda: self.records.create(start, None, profile))
             except (OperationalError, DBAPIError) as err:
                 log.error(
                     "chair %s: database still unreachable at shutdown; what was measured "
@@ -556,10 +564,12 @@ class ChairService(QObject):
                     self.settings.chair_name,
                     str(getattr(err, "orig", None) or err).splitlines()[0],
                 )
+                self.db_tasks.close()
                 return
             self._adopt_pending(sid)
             self.writer.submit(SessionEndItem(sid, self.clock.now()))
             self.writer.flush()
+        self.db_tasks.close()
 
     def session_seconds(self, at: datetime | None = None) -> float:
         """Seconds since the session started (on the chair's clock)."""
@@ -607,22 +617,22 @@ class ChairService(QObject):
         summary = self.pending_resume
         if summary is None:
             return
-        if resume:
-            why = self._unresumable(summary)
-            if why is not None:
-                raise IllegalTransitionError(f"session {summary.id} cannot be resumed: {why}")
+        profile = self.pipeline.snapshot().profile
+        opened = self._ask_database(
+            lambda: self.records.decide(
+                summary,
+                resume=resume,
+                by=user,
+                started_at=self.session_start,
+                profile=profile,
+                demo=self._demo_session,
+            )
+        )
         self.pending_resume = None
-        others = [
-            s
-            for s in self.repository.unfinished_sessions(self.settings.chair_name)
-            if s.id != summary.id or not resume
-        ]
-        for old in others:
-            self._close_unfinished(old, by=user)
-        if resume:
-            self._resume(summary, by=user)
+        if opened.resumed is not None:
+            self._resume(opened)
         else:
-            self._open_initial_session(self.session_start)
+            self._open_initial_session(self.session_start, opened)
             if self.scripted_infusion and self.scenario is not None:
                 timeline = self.scenario.timeline
                 self._follow_simulated_infusion(timeline.infusion_start_s, timeline.infusion_end_s)
@@ -666,16 +676,35 @@ class ChairService(QObject):
             rate_ml_per_h=plan.rate_ml_per_h,
             route=plan.route,
         )
-        patient = self._patient_for(plan)
+        # The patient and the new record first, on the database worker (the screen stays
+        # live; a database that cannot be reached refuses the action and changes nothing).
+        # The limits go back to the clinic default as the old record ends (_end_record): that
+        # is the profile this session starts with.
+        opened = self._ask_database(
+            lambda: self.records.new_patient_session(
+                mrn=plan.mrn,
+                display_name=plan.display_name,
+                weight_kg=plan.weight_kg,
+                weight_measured_on=plan.weight_measured_on,
+                at=now,
+                profile=self.settings.alarm_profile,
+            )
+        )
+        patient, sid = opened.patient, opened.session_id
+        assert patient is not None
+        assert sid is not None
+        self.series_number = opened.series_number
+        now = max(now, self.clock.now())  # the screen (and script) ran on while it was stored
+        running = self.session_id is not None and old.infusion in (
+            InfusionState.RUNNING,
+            InfusionState.PAUSED,
+        )
         if running:  # a scripted demo infusion: stopped by the person who takes the chair
             self.stop_infusion(user, DEMO_STOP_REASON)
             now = max(now, self.clock.now())  # the steps that follow come after the stop
         if self.session_id is not None and not old.closed:
             why = "replaced by a new session (New session)"
             self._record(old.abort(now, author=user, reason=why))
-        # The limits go back to the clinic default as the old record ends (_end_record): that
-        # is the profile this session starts with.
-        sid = self._create_record(now, patient.id, profile=self.settings.alarm_profile)
         self._end_record(now, user=user, then=sid)
         self.lifecycle = SessionLifecycle(self.session_policy)
         self.patient_record = patient
@@ -1021,31 +1050,72 @@ class ChairService(QObject):
         self.pipeline.set_storage_available(available, self.clock.now(), reason)
         self.refresh_alarms()
 
+    @property
+    def _demo_session(self) -> bool:
+        """A simulated chair's scenario says ``session = "scripted"``: its record is the
+        demo patient's, driven by the script (issue 11 item 7)."""
+        return self.simulated and self.scenario is not None and self.scenario.scripted_session
+
     def _open_record_or_hold(self, *, upgrade: bool = True) -> None:
-        """Open (or offer to resume) the session record; if the database cannot be reached,
-        monitor anyway, hold what is measured in memory, and try again every few seconds.
+        """Open (or offer to resume) the session record on the chair's database worker;
+        meanwhile, and while the database cannot be reached, monitor anyway, hold what is
+        measured (the writer's held spool), and try again every few seconds.
 
         A console restarted after a crash while the database server is down must still show
-        and alarm on the patient (issue "Session records": the console keeps monitoring).
+        and alarm on the patient (issue "Session records": the console keeps monitoring),
+        and a hung server must not freeze the screen (issue 12 item 9).
         """
-        try:
-            if upgrade:
-                self.repository.upgrade()  # it may have been down when the console started
-            self._open_or_offer_resume()
-        except (OperationalError, DBAPIError) as err:
-            with self._store_lock:
-                self._holding = True
-            reason = str(getattr(err, "orig", None) or err).splitlines()[0]
-            if self.storage_problem is None:
-                log.error(
-                    "chair %s: database unreachable, monitoring without a record: %s",
-                    self.settings.chair_name,
-                    reason,
-                )
-            self.storage_problem = reason
-            self.set_storage_available(False, reason)
-            self._record_retry.start(RECORD_RETRY_MS)
+        if self.record_opening:
             return
+        with self._store_lock:
+            if self.session_id is None:
+                self._holding = True
+        self.record_opening = True
+        profile = self.pipeline.snapshot().profile
+        start, ask = self.session_start, self.resume_policy is ResumePolicy.ASK
+        resume, demo = self.resume_policy is ResumePolicy.RESUME, self._demo_session
+        self.db_tasks.submit(
+            lambda: self.records.open(
+                start, profile, ask=ask, resume=resume, upgrade=upgrade, demo=demo
+            ),
+            self._on_record_opened,
+            self._on_record_unreachable,
+        )
+
+    def _on_record_unreachable(self, err: BaseException) -> None:
+        self.record_opening = False
+        if not isinstance(err, OperationalError | DBAPIError | StorageConfigError):
+            raise err
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        if self.storage_problem is None:
+            log.error(
+                "chair %s: database unreachable, monitoring without a record: %s",
+                self.settings.chair_name,
+                reason,
+            )
+        self.storage_problem = reason
+        self.set_storage_available(False, reason)
+        if self.runner is not None:
+            self._record_retry.start(RECORD_RETRY_MS)
+
+    def _on_record_opened(self, opened: OpenedRecord) -> None:
+        self.record_opening = False
+        if opened.offer is not None:
+            self.pending_resume = opened.offer
+            log.info(
+                "chair %s: unfinished session %s waits for resume or new",
+                self.settings.chair_name,
+                opened.offer.id,
+            )
+            self.sig_resume_offered.emit(opened.offer)
+        elif opened.resumed is not None:
+            self._resume(opened)
+        else:
+            self._open_initial_session(self.session_start, opened)
+            if self.scripted_infusion and self.scenario is not None and self.runner is not None:
+                timeline = self.scenario.timeline
+                self._follow_simulated_infusion(timeline.infusion_start_s, timeline.infusion_end_s)
+        self.sig_session_changed.emit()
         if self.storage_problem is not None:
             log.info("chair %s: database reachable again; record opened", self.settings.chair_name)
             self.storage_problem = None
@@ -1055,42 +1125,30 @@ class ChairService(QObject):
         if self.runner is not None and self.session_id is None and self.storage_problem:
             self._open_record_or_hold()
 
-    def _open_or_offer_resume(self) -> None:
-        unfinished = self.repository.unfinished_sessions(self.settings.chair_name)
-        if unfinished and self.resume_policy is ResumePolicy.ASK:
-            self.pending_resume = unfinished[0]
-            with self._store_lock:
-                self._holding = True
-            log.info(
-                "chair %s: unfinished session %s waits for resume or new",
-                self.settings.chair_name,
-                unfinished[0].id,
+    def _ask_database(self, work: Callable[[], OpenedRecord]) -> OpenedRecord:
+        """Run a nurse action's record work on the database worker (the screen stays live)."""
+        if self.record_opening:
+            raise IllegalTransitionError(
+                "the session record is still being opened: try again in a moment"
             )
-            self.sig_resume_offered.emit(unfinished[0])
-            return
-        if (
-            unfinished
-            and self.resume_policy is ResumePolicy.RESUME
-            and self._unresumable(unfinished[0]) is None
-        ):
-            for old in unfinished[1:]:
-                self._close_unfinished(old, by="console")
-            self._resume(unfinished[0], by="console (automatic resume)")
-            return
-        for old in unfinished:
-            self._close_unfinished(old, by="console")
-        self._open_initial_session(self.session_start)
+        self.record_opening = True
+        try:
+            return refuse_on_database_error(self.db_tasks, work)
+        finally:
+            self.record_opening = False
 
-    def _open_initial_session(self, started_at: datetime) -> None:
-        """The record opened at start-up: a demo session on a simulated chair, else a
-        monitoring-only record that "New session" replaces with the patient's."""
+    def _open_initial_session(self, started_at: datetime, opened: OpenedRecord) -> None:
+        """The record opened at start-up: a demo session on a simulated chair whose scenario
+        scripts one, else a monitoring-only record that "New session" replaces with the
+        patient's."""
         self.lifecycle = SessionLifecycle(self.session_policy)
         self.plan = None
         self.patient_record = None
-        if self.simulated and self.scenario is not None and self.scenario.scripted_session:
-            patient = self._demo_patient(started_at.date())
-            self._adopt_pending(self._create_record(started_at, patient.id))
-            self.patient_record = patient
+        assert opened.session_id is not None
+        self.series_number = opened.series_number
+        self._adopt_pending(opened.session_id)
+        if self.scenario is not None and opened.patient is not None:
+            self.patient_record = opened.patient
             timeline = self.scenario.timeline
             mrn, name, weight = DEMO_PATIENT
             plan = SessionPlan(
@@ -1106,69 +1164,7 @@ class ChairService(QObject):
             )
             self._record_plan(plan, started_at, SCRIPT_AUTHOR)
             self.scripted_infusion = True
-        else:
-            self._adopt_pending(self._create_record(started_at, None))
-
-    def _create_record(
-        self,
-        started_at: datetime,
-        patient_id: int | None,
-        *,
-        profile: ThresholdProfile | None = None,
-    ) -> int:
-        """Open a session record with the threshold profile in effect stored with it (the
-        engine's current one unless ``profile`` says which the session starts with)."""
-        sid = self.repository.create_session(
-            chair=self.settings.chair_name,
-            started_at=started_at,
-            simulated=self.simulated,
-            device_kind=self.driver_kind,
-            device_url=self.device_url,
-            patient_id=patient_id,
-            profile=profile if profile is not None else self.pipeline.snapshot().profile,
-        )
-        self.series_number = self.repository.session(sid).series_number
-        log.info(
-            "session %s started on %s (%s%s)",
-            sid,
-            self.device_url,
-            self.driver_kind,
-            ", simulated" if self.simulated else "",
-        )
-        return sid
-
-    def _demo_patient(self, today: date) -> PatientRecord:
-        mrn, name, weight = DEMO_PATIENT
-        found = self.repository.patient(mrn)
-        if found is None:
-            # Another console may register it a moment before us: then we read theirs.
-            with contextlib.suppress(DuplicatePatientError):
-                self.repository.add_patient(mrn, name, weight_kg=weight, weight_measured_on=today)
-        elif found.weight_measured_on != today:
-            # The demo patient is "weighed" every day so the weight-age rule (b1) passes.
-            self.repository.record_weight(found.id, weight, today)
-        found = self.repository.patient(mrn)
-        assert found is not None
-        return found
-
-    def _patient_for(self, plan: SessionPlan) -> PatientRecord:
-        found = self.repository.patient(plan.mrn)
-        if found is None:
-            with contextlib.suppress(DuplicatePatientError):
-                self.repository.add_patient(
-                    plan.mrn,
-                    plan.display_name,
-                    weight_kg=plan.weight_kg,
-                    weight_measured_on=plan.weight_measured_on,
-                )
-        elif (found.weight_kg, found.weight_measured_on) != (
-            plan.weight_kg,
-            plan.weight_measured_on,
-        ):
-            self.repository.record_weight(found.id, plan.weight_kg, plan.weight_measured_on)
-        found = self.repository.patient(plan.mrn)
-        assert found is not None
-        return found
+            self._maybe_record_baseline()  # a cuff reading taken while the record opened
 
     def _record_plan(self, plan: SessionPlan, at: datetime, author: str) -> None:
         life = self.lifecycle
@@ -1190,45 +1186,21 @@ class ChairService(QObject):
         self._record(note)
         self.plan = plan
 
-    def _close_unfinished(self, summary: SessionSummary, *, by: str) -> None:
-        now = self.clock.now()
-        self.repository.record_event(
-            summary.id,
-            SessionEvent(
-                kind=EventKind.NOTE.value,
-                at=now,
-                author=by,
-                text="not resumed after an unclean shutdown; record closed at restart",
-            ),
-        )
-        self.repository.end_session(summary.id, now)
-        log.info("chair %s: unfinished session %s closed", self.settings.chair_name, summary.id)
-
-    def _unresumable(self, summary: SessionSummary) -> str | None:
-        """Why ``summary`` cannot be resumed, or None when it can."""
-        try:
-            life = self.repository.lifecycle(summary.id, self.session_policy)
-        except SessionRuleError as err:
-            return f"its record cannot be rebuilt ({err})"
-        last = max((e.at for e in life.events), default=summary.started_at)
-        if last > self.clock.now():
-            return "its last step lies ahead of this clock (an accelerated simulation)"
-        return None
-
-    def _resume(self, summary: SessionSummary, *, by: str) -> None:
-        now = self.clock.now()
-        record = self.repository.resume_session(summary.id, at=now, by=by)
-        life = self.repository.lifecycle(summary.id, self.session_policy)
-        for ev in self.repository.events(summary.id):
+    def _resume(self, opened: OpenedRecord) -> None:
+        """Continue the session the worker reopened (:meth:`ChairRecordStore.load_resume`)."""
+        loaded = opened.resumed
+        assert loaded is not None
+        summary, by, record, life = loaded.summary, loaded.by, loaded.record, loaded.lifecycle
+        for ev in loaded.events:
             if ev.kind == EventKind.RESUMED and not life.closed:
                 life.apply(ev)  # the gap shows on the timeline and the trends
         self.lifecycle = life
-        self.patient_record = self.repository.patient(summary.patient) if summary.patient else None
+        self.patient_record = loaded.patient
         self.series_number = record.series_number
         self.plan = _plan_from(life, self.patient_record)
         shift_min = (self.session_start - record.started_at).total_seconds() / 60.0
         self.session_start = record.started_at
-        self._reload_trends(summary.id, shift_min)
+        self._reload_trends(loaded.trends, shift_min)
         self.scripted_infusion = False
         self._cancel_script()
         self._adopt_pending(summary.id)
@@ -1239,9 +1211,8 @@ class ChairService(QObject):
         log.info("chair %s: session %s resumed by %s", self.settings.chair_name, summary.id, by)
         self._tell_link_patient()
 
-    def _reload_trends(self, session_id: int, shift_min: float) -> None:
+    def _reload_trends(self, stored: Mapping[str, Trend], shift_min: float) -> None:
         """Put the resumed session's stored trends before the live ones (a gap between)."""
-        stored = self.repository.trends(session_id)
         t0 = self.session_start.timestamp()
         for metric, buf in self.trends.items():
             live_x, live_y = buf.arrays()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,13 @@ from console.storage.private import create_private_file
 #: Seconds a PostgreSQL connect may take before the server counts as unreachable; without it a
 #: dead network blocks the writer for the OS TCP timeout (minutes) before it starts spooling.
 PG_CONNECT_TIMEOUT_S = 5
+#: A statement a live server has not finished in this time (a lock wait, a stuck query) is
+#: cancelled by the server: the writer spools to its journal instead of waiting forever.
+PG_STATEMENT_TIMEOUT_MS = 30_000
+#: Sent data the server has not acknowledged in this time (a dropped route) breaks the
+#: connection (TCP_USER_TIMEOUT); idle connections are probed by keepalives as well.
+PG_TCP_USER_TIMEOUT_MS = 15_000
+PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5}
 
 
 class StorageConfigError(ValueError):
@@ -23,6 +31,20 @@ class StorageConfigError(ValueError):
 
 class DatabaseMissingError(StorageConfigError):
     """A SQLite database file that must already exist does not (read-only commands)."""
+
+
+#: ``user:password@`` at the start of what follows ``scheme://``: the password is everything
+#: up to the last ``@`` (a malformed URL may hold a raw ``/`` or ``@`` in it).
+_USERINFO_PASSWORD = re.compile(r"^([^:/@]*):(.*)@")
+
+
+def mask_password(url: str) -> str:
+    """``url`` with any ``user:password@`` password replaced by ``***``, even when the URL
+    is malformed (a message about a bad URL must not print its password either)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    return scheme + sep + _USERINFO_PASSWORD.sub(r"\1:***@", rest)
 
 
 def describe_url(url: str | URL) -> str:
@@ -48,6 +70,41 @@ def sqlite_path(url: str | URL) -> Path | None:
     return Path(database).absolute()
 
 
+def pg_connect_args() -> dict[str, Any]:
+    """libpq settings that turn a hung or unreachable PostgreSQL into an error in seconds.
+
+    A server that accepts TCP but never answers blocked each call until the OS gave up
+    (issue 12 item 9).  Calls run off the GUI thread in any case; these bound how long a
+    worker waits before the chair says "not recorded" and the writer spools to its journal.
+    """
+    return {
+        "connect_timeout": PG_CONNECT_TIMEOUT_S,
+        "options": f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS}",
+        "tcp_user_timeout": PG_TCP_USER_TIMEOUT_MS,
+        "keepalives_count": 3,
+        **PG_KEEPALIVES,
+    }
+
+
+def parse_url(url: str) -> URL:
+    """The parsed database URL (its port checked now, not at the first connect).
+
+    Raises:
+        StorageConfigError: malformed (the message masks its password).
+    """
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a non-numeric port raises here, not at the first connect
+    except ArgumentError:
+        raise StorageConfigError(
+            f"not a database URL: {mask_password(url)!r} "
+            "(expected dialect+driver://user:password@host:port/database)"
+        ) from None
+    except ValueError as err:  # e.g. a port that is not a number
+        raise StorageConfigError(f"not a database URL: {mask_password(url)!r} ({err})") from None
+    return parsed
+
+
 def make_engine(url: str, *, create: bool = True) -> Engine:
     """Create an engine; SQLite gets WAL, synchronous=NORMAL and foreign keys.
 
@@ -63,20 +120,14 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
             the URL's password).
         DatabaseMissingError: ``create=False`` and the SQLite file does not exist.
     """
-    try:
-        parsed = make_url(url)
-        parsed.port  # noqa: B018 - a non-numeric port raises here, not at the first connect
-    except (ArgumentError, ValueError) as err:
-        reason = "its port is not a number" if isinstance(err, ValueError) else "cannot parse it"
-        # The text is not repeated: a URL that does not parse cannot be masked reliably.
-        raise StorageConfigError(f"not a database URL ({reason})") from None
+    parsed = parse_url(url)
     kwargs: dict[str, Any] = {"future": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5.0}
     else:
         kwargs["pool_pre_ping"] = True
         if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
-            kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+            kwargs["connect_args"] = pg_connect_args()
     path = sqlite_path(parsed)
     if path is not None and not create and not path.is_file():
         raise DatabaseMissingError(f"no database at {path} (nothing was created)")

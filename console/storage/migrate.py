@@ -94,6 +94,9 @@ def upgrade_to_head(engine: Engine, *, target: str = "head") -> str:
                 # pysqlite runs DDL outside any transaction unless one is opened explicitly;
                 # open it so a failing migration leaves the database as it was.
                 conn.exec_driver_sql("BEGIN")
+            elif conn.dialect.name == "postgresql":
+                # A migration may rebuild an index over years of readings: not a hung query.
+                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
             cfg.attributes["connection"] = conn
             if current is None and _has_baseline_tables(conn):
                 log.info("database predates migrations; stamping it at %s", BASELINE_REVISION)

@@ -11,6 +11,7 @@ DBAPI tuples: building arrays from SQLAlchemy ``Row`` objects is ten times slowe
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -199,6 +200,8 @@ class SessionRepository:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._upgrade_lock = threading.Lock()
+        self._upgraded = False
 
     # -- schema ----------------------------------------------------------------------------
     def upgrade(self) -> str:
@@ -208,6 +211,18 @@ class SessionRepository:
             console.storage.migrate.DatabaseTooNewError: the database is newer than this console.
         """
         return upgrade_to_head(self.engine)
+
+    def ensure_upgraded(self) -> None:
+        """:meth:`upgrade` once for this repository, from whichever thread asks first.
+
+        The console's start-up and each chair's first record open (on their database
+        workers) all ask; one upgrades, the others wait for it and then skip.  A failed
+        upgrade is tried again by the next caller.
+        """
+        with self._upgrade_lock:
+            if not self._upgraded:
+                self.upgrade()
+                self._upgraded = True
 
     def ensure_schema(self) -> None:
         """Same as :meth:`upgrade` (kept for callers written before migrations existed)."""

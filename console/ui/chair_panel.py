@@ -363,6 +363,7 @@ class ChairPanel(QWidget):
         )
         dialog = NewSessionDialog(
             svc.repository,
+            tasks=svc.db_tasks,
             policy=svc.session_policy,
             today=svc.clock.now().date(),
             monitor=monitor,
@@ -560,6 +561,9 @@ class ChairPanel(QWidget):
 
     def _on_service_session_changed(self) -> None:
         svc = self.service
+        if self.resume_dialog is not None and svc.pending_resume is None:
+            self.resume_dialog.reject()  # the question was answered elsewhere (headless)
+            self.resume_dialog = None
         life = svc.lifecycle
         key = (svc.last_session_id or -1, id(life))
         if key != self._markers_for:

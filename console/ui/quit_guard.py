@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from console.services.chair_service import DEMO_PATIENT, ChairService
+from console.services.chair_record import DEMO_PATIENT
+from console.services.chair_service import ChairService
 from console.ui.session_dialogs import ReasonDialog
 
 #: Reasons offered in the question (any other may be typed).

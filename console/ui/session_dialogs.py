@@ -28,10 +28,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from console.domain.discharge_gate import DischargeGate
 from console.domain.session import ROUTES, EventKind, GateAssessment, GateVerdict, SessionPolicy
 from console.services.chair_service import DISCHARGE_LABELS, SessionPlan
+from console.services.db_tasks import DatabaseTasks
 from console.storage.repository import PatientRecord, SessionRepository, SessionSummary
 from console.ui.dialog_guard import GuardedDialog
 
@@ -165,6 +167,7 @@ class NewSessionDialog(GuardedDialog):
 
     Args:
         repository: looks up existing patients by MRN (weight and its date are filled in).
+        tasks: the chair's database worker the lookup runs on (never the GUI thread).
         policy: the clinic's lifecycle presets (weight age, dose ceiling).
         today: the chair clock's date (a simulated clock may not be today).
         monitor: how the chair reaches its monitor, shown read-only.
@@ -176,6 +179,7 @@ class NewSessionDialog(GuardedDialog):
         self,
         repository: SessionRepository,
         *,
+        tasks: DatabaseTasks,
         policy: SessionPolicy,
         today: date,
         monitor: str,
@@ -187,6 +191,9 @@ class NewSessionDialog(GuardedDialog):
         self.setStyleSheet(DIALOG_STYLE)
         self.setWindowTitle("New session")
         self.repository = repository
+        self.tasks = tasks
+        #: The MRN whose lookup is on its way to the database, if any.
+        self.lookup_pending: str | None = None
         self.policy = policy
         self.today = today
         self.existing: PatientRecord | None = None
@@ -310,11 +317,46 @@ class NewSessionDialog(GuardedDialog):
 
     # -- slots ---------------------------------------------------------------------------------
     def look_up_patient(self) -> None:
-        """Find the MRN in the patient register and fill in what is known."""
+        """Ask the patient register for the MRN, on the database worker: a slow or hung
+        database must not freeze the screen while the nurse types (issue 12 item 9).
+        The answer fills in what is known (:meth:`show_patient`)."""
         self._lookup.stop()
         mrn = self.mrn.text().strip()
-        self.existing = self.repository.patient(mrn) if mrn else None
-        found = self.existing
+        if not mrn:
+            self.lookup_pending = None
+            self.show_patient(mrn, None)
+            return
+        if self.lookup_pending == mrn:
+            return
+        self.lookup_pending = mrn
+        self.patient_status.setText(f"looking up {mrn} ...")
+        self.patient_status.setStyleSheet(OK_STYLE)
+        repository = self.repository
+        self.tasks.submit(
+            lambda: repository.patient(mrn),
+            lambda found: self._on_lookup_answered(mrn, found),
+            lambda err: self._on_lookup_failed(mrn, err),
+        )
+
+    def _on_lookup_answered(self, mrn: str, found: PatientRecord | None) -> None:
+        if not isValid(self) or self.lookup_pending != mrn:
+            return  # closed, or the nurse typed on: a newer lookup is coming
+        self.lookup_pending = None
+        if mrn == self.mrn.text().strip():
+            self.show_patient(mrn, found)
+
+    def _on_lookup_failed(self, mrn: str, err: BaseException) -> None:
+        if not isValid(self) or self.lookup_pending != mrn:
+            return
+        self.lookup_pending = None
+        self.existing = None
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        self.patient_status.setText(f"patient register unavailable ({reason})")
+        self.patient_status.setStyleSheet("color: #ffb300;")
+
+    def show_patient(self, mrn: str, found: PatientRecord | None) -> None:
+        """Show the register's answer for ``mrn`` and fill in what is known."""
+        self.existing = found
         if found is None:
             self.patient_status.setText(
                 "new patient: registered when the session starts" if mrn else ""

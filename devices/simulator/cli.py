@@ -95,7 +95,7 @@ def run_simulate(args: argparse.Namespace, out: TextIO) -> int:
             endpoint = SerialEndpoint(
                 monitor, args.port, cls.default_baud, parity=cls.parity, clock=clock
             )
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, OverflowError) as err:  # OverflowError: --tcp 99999
         raise UsageError(f"cannot open the wire: {err}") from None
     director = ScenarioDirector(
         scenario, monitor, endpoint, lambda: (clock.now() - start).total_seconds()

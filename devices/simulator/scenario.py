@@ -32,6 +32,7 @@ the right simulated time at any ``--speed``.
 from __future__ import annotations
 
 import logging
+import math
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,7 +153,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     try:
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as err:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ScenarioError(f"{path}: {err}") from None
     return parse_scenario(raw, source=str(path))
 
@@ -169,11 +170,36 @@ _OVERRIDABLE = {
 }
 
 
-def _num(table: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
+#: The longest session a scenario may describe (minutes): longer is a typo, and a run or a
+#: simulator would play it for days.
+MAX_SESSION_MIN = 24 * 60
+
+
+def _num(
+    table: dict[str, Any],
+    key: str,
+    where: str,
+    default: float | None = None,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    above: float | None = None,
+) -> float:
+    """A finite number, within ``lo <= x <= hi`` and ``x > above`` when given."""
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ScenarioError(f"{where}.{key} must be a number, got {value!r}")
-    return float(value)
+    number = float(value)
+    if (
+        not math.isfinite(number)
+        or (lo is not None and number < lo)
+        or (hi is not None and number > hi)
+        or (above is not None and number <= above)
+    ):
+        low = f"> {above:g}" if above is not None else f">= {lo:g}" if lo is not None else ""
+        bounds = " and ".join(b for b in (low, f"<= {hi:g}" if hi is not None else "") if b)
+        raise ScenarioError(f"{where}.{key} must be {bounds or 'finite'}, got {value!r}")
+    return number
 
 
 def parse_scenario(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenario:
@@ -195,16 +221,26 @@ def parse_scenario(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenar
         overrides[key] = _num(patient, key, f"{where}: patient")
     tl = raw.get("timeline", {})
     timeline = SessionTimeline(
-        baseline_s=_num(tl, "baseline_min", f"{where}: timeline", 5) * 60,
-        infusion_s=_num(tl, "infusion_min", f"{where}: timeline", 40) * 60,
-        observation_s=_num(tl, "observation_min", f"{where}: timeline", 30) * 60,
+        baseline_s=_num(tl, "baseline_min", f"{where}: timeline", 5, lo=0, hi=MAX_SESSION_MIN) * 60,
+        infusion_s=_num(tl, "infusion_min", f"{where}: timeline", 40, lo=0, hi=MAX_SESSION_MIN)
+        * 60,
+        observation_s=_num(
+            tl, "observation_min", f"{where}: timeline", 30, lo=0, hi=MAX_SESSION_MIN
+        )
+        * 60,
     )
     nb = raw.get("nibp", {})
     nibp = NibpSchedule(
-        first_start_s=_num(nb, "first_start_s", f"{where}: nibp", 30),
-        interval_s=_num(nb, "interval_s", f"{where}: nibp", 300),
+        first_start_s=_num(
+            nb, "first_start_s", f"{where}: nibp", 30, lo=0, hi=MAX_SESSION_MIN * 60
+        ),
+        interval_s=_num(nb, "interval_s", f"{where}: nibp", 300, lo=30, hi=3600),
     )
-    duration_s = _num(raw, "duration_min", where, timeline.total_s / 60) * 60
+    if timeline.total_s > MAX_SESSION_MIN * 60:
+        raise ScenarioError(f"{where}: the timeline is longer than {MAX_SESSION_MIN} min")
+    duration_s = (
+        _num(raw, "duration_min", where, timeline.total_s / 60, above=0, hi=MAX_SESSION_MIN) * 60
+    )
     events = []
     for i, ev in enumerate(raw.get("events", [])):
         at = f"{where}: events[{i}]"
@@ -227,15 +263,17 @@ def parse_scenario(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenar
             raise ScenarioError(f"{at}: action 'flag' needs 'metric' and 'flag'")
         events.append(
             ScenarioEvent(
-                at_s=_num(ev, "at_min", at) * 60,
+                at_s=_num(ev, "at_min", at, lo=0, hi=MAX_SESSION_MIN) * 60,
                 action=action,
-                duration_s=_num(ev, "duration_s", at, 0),
+                duration_s=_num(ev, "duration_s", at, 0, lo=0, hi=MAX_SESSION_MIN * 60),
                 delta=_num(ev, "delta", at, 0),
-                ramp_s=_num(ev, "ramp_s", at, 30),
-                offset_s=_num(ev, "offset_s", at, 0),
+                ramp_s=_num(ev, "ramp_s", at, 30, lo=0, hi=MAX_SESSION_MIN * 60),
+                offset_s=_num(
+                    ev, "offset_s", at, 0, lo=-MAX_SESSION_MIN * 60, hi=MAX_SESSION_MIN * 60
+                ),
                 metric=metric,
                 flag=flag,
-                every_s=_num(ev, "every_s", at, 5),
+                every_s=_num(ev, "every_s", at, 5, above=0, hi=MAX_SESSION_MIN * 60),
             )
         )
     expect = []
@@ -248,7 +286,12 @@ def parse_scenario(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenar
         if not isinstance(param, str) or not param:
             raise ScenarioError(f"{at}.parameter is required")
         expect.append(
-            ExpectedAlarm(param, prio, _num(ex, "from_min", at) * 60, _num(ex, "to_min", at) * 60)
+            ExpectedAlarm(
+                param,
+                prio,
+                _num(ex, "from_min", at, lo=0, hi=MAX_SESSION_MIN) * 60,
+                _num(ex, "to_min", at, lo=0, hi=MAX_SESSION_MIN) * 60,
+            )
         )
     replay = raw.get("replay", "")
     if not isinstance(replay, str):

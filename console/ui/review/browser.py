@@ -3,7 +3,9 @@
 The table model fetches lazily (Qt's ``canFetchMore``/``fetchMore``): one SQL page of
 :data:`~console.storage.review.PAGE_SIZE` rows at a time as the user scrolls, filtered and
 ordered in SQL on indexed columns, so opening the browser on a clinic's whole history costs one
-small query.  Every query is a short read-only transaction (console.storage.review).
+small query.  Every query is a short read-only transaction (console.storage.review), run on a
+database worker (:mod:`console.services.db_tasks`), never on the GUI thread: a hung database
+leaves the browser "loading", not the screen frozen (issue 12 item 9).
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from console.domain.alarm_rules import Priority
 from console.domain.review import local_time
+from console.services.db_tasks import DatabaseTasks
 from console.storage.review import (
     PAGE_SIZE,
     BrowserRow,
@@ -65,26 +69,47 @@ _ROOT = QModelIndex()
 
 
 class SessionTableModel(QAbstractTableModel):
-    """Sessions matching a filter, fetched page by page from the database."""
+    """Sessions matching a filter, fetched page by page from the database (on ``tasks``).
 
-    def __init__(self, repo: ReviewRepository, parent: QWidget | None = None) -> None:
+    Signals:
+        sig_loaded(): a count or a page arrived (or the query failed: see ``error``).
+    """
+
+    sig_loaded = Signal()
+    """A count or a page arrived, or the query failed (``error``)."""
+
+    def __init__(
+        self, repo: ReviewRepository, tasks: DatabaseTasks, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.repo = repo
+        self.tasks = tasks
         self.filter = SessionFilter()
         self.rows: list[BrowserRow] = []
         self.total = 0
         self._exhausted = False
+        #: True while a count or page is on its way from the database.
+        self.loading = False
+        #: Why the last query failed, if it did.
+        self.error: str | None = None
+        self._generation = 0  # answers to an older filter are dropped
 
     def set_filter(self, f: SessionFilter) -> None:
-        """Replace the filter and reload from the first page."""
+        """Replace the filter and reload from the first page (answers arrive later)."""
         self.beginResetModel()
         self.filter = f
         self.rows = []
         self._exhausted = False
-        self.total = self.repo.count(f)
+        self.total = 0
+        self._generation += 1
         self.endResetModel()
-        if self.canFetchMore(QModelIndex()):
-            self.fetchMore(QModelIndex())
+        gen, repo = self._generation, self.repo
+        self.loading = True
+        self.tasks.submit(
+            lambda: (repo.count(f), repo.search(f, offset=0, limit=PAGE_SIZE)),
+            lambda answer: self._on_first_page(gen, *answer),
+            lambda err: self._on_failed(gen, err),
+        )
 
     def refresh(self) -> None:
         """Reload with the current filter (new sessions, new sign-offs)."""
@@ -92,21 +117,46 @@ class SessionTableModel(QAbstractTableModel):
 
     # -- lazy fetching -------------------------------------------------------------------------
     def canFetchMore(self, parent: AnyIndex = _ROOT) -> bool:
-        """True while rows beyond those loaded match the filter."""
-        return not parent.isValid() and not self._exhausted
+        """True while rows beyond those loaded match the filter (and none are on their way)."""
+        return not parent.isValid() and not self._exhausted and not self.loading
 
     def fetchMore(self, parent: AnyIndex = _ROOT) -> None:
-        """Load the next page."""
-        if parent.isValid() or self._exhausted:
+        """Ask for the next page; it is appended when it arrives."""
+        if not self.canFetchMore(parent):
             return
-        page = self.repo.search(self.filter, offset=len(self.rows), limit=PAGE_SIZE)
-        if len(page) < PAGE_SIZE:
+        gen, repo, f, offset = self._generation, self.repo, self.filter, len(self.rows)
+        self.loading = True
+        self.tasks.submit(
+            lambda: repo.search(f, offset=offset, limit=PAGE_SIZE),
+            lambda page: self._on_page(gen, page),
+            lambda err: self._on_failed(gen, err),
+        )
+
+    def _on_first_page(self, gen: int, total: int, page: list[BrowserRow]) -> None:
+        if isValid(self) and gen == self._generation:
+            self.total = total
+            self._on_page(gen, page)
+
+    def _on_page(self, gen: int, page: list[BrowserRow]) -> None:
+        if not isValid(self) or gen != self._generation:
+            return
+        self.loading = False
+        self.error = None
+        if len(page) < PAGE_SIZE or len(self.rows) + len(page) >= self.total:
             self._exhausted = True
         if page:
             first = len(self.rows)
             self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
             self.rows.extend(page)
             self.endInsertRows()
+        self.sig_loaded.emit()
+
+    def _on_failed(self, gen: int, err: BaseException) -> None:
+        if not isValid(self) or gen != self._generation:
+            return
+        self.loading = False
+        self.error = str(getattr(err, "orig", None) or err).splitlines()[0]
+        self.sig_loaded.emit()
 
     # -- model ---------------------------------------------------------------------------------
     def rowCount(self, parent: AnyIndex = _ROOT) -> int:
@@ -200,10 +250,19 @@ class SessionBrowser(QWidget):
     sig_series_requested = Signal(int)
     """The series of this patient id was asked for."""
 
-    def __init__(self, repo: ReviewRepository, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        repo: ReviewRepository,
+        parent: QWidget | None = None,
+        *,
+        tasks: DatabaseTasks | None = None,
+    ) -> None:
         super().__init__(parent)
         self.repo = repo
-        self.model = SessionTableModel(repo, self)
+        #: The review's database worker (its own when not given).
+        self.tasks = tasks or DatabaseTasks("db-review", self)
+        self.model = SessionTableModel(repo, self.tasks, self)
+        self.model.sig_loaded.connect(self._update_count)
         self.patient = QLineEdit()
         self.patient.setPlaceholderText("patient MRN or name")
         self.from_check = QCheckBox("from")
@@ -281,12 +340,18 @@ class SessionBrowser(QWidget):
         self.apply_filter()
 
     def reload_chairs(self) -> None:
-        """Refill the chair filter from the database."""
+        """Refill the chair filter from the database (when its answer arrives)."""
+        repo = self.repo
+        self.tasks.submit(repo.chairs, self._fill_chairs)
+
+    def _fill_chairs(self, names: list[str]) -> None:
+        if not isValid(self):
+            return
         current = self.chair.currentData()
         self.chair.blockSignals(True)
         self.chair.clear()
         self.chair.addItem("any chair", None)
-        for name in self.repo.chairs():
+        for name in names:
             self.chair.addItem(name, name)
         index = self.chair.findData(current)
         self.chair.setCurrentIndex(max(0, index))
@@ -328,6 +393,12 @@ class SessionBrowser(QWidget):
         self._update_count()
 
     def _update_count(self) -> None:
+        if self.model.error is not None:
+            self.count_label.setText(f"database unavailable: {self.model.error}")
+            return
+        if self.model.loading and not self.model.rows:
+            self.count_label.setText("loading ...")
+            return
         self.count_label.setText(
             f"{self.model.total} sessions match; {self.model.rowCount()} loaded "
             "(more load as you scroll)"

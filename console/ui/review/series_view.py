@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
 
 from console.domain.review import (
     SeriesRow,
-    SeriesSession,
     local_time,
     overlay_curve,
     series_rows,
 )
+from console.services.db_tasks import DatabaseTasks
 from console.storage.review import ReviewRepository
 from console.ui import theme
 
@@ -94,13 +94,18 @@ class SeriesView(QWidget):
         *,
         nibp_interval_s: float = 300.0,
         parent: QWidget | None = None,
+        tasks: DatabaseTasks | None = None,
     ) -> None:
         super().__init__(parent)
         self.repo = repo
         self.patient_id = patient_id
-        patient = repo.patient_by_id(patient_id)
-        self.sessions: list[SeriesSession] = repo.series(
-            patient_id, nibp_interval_s=nibp_interval_s
+        # Read on a database worker, not on the GUI thread (issue 12 item 9).
+        tasks = tasks or DatabaseTasks("db-review", self)
+        patient, self.sessions = tasks.call(
+            lambda: (
+                repo.patient_by_id(patient_id),
+                repo.series(patient_id, nibp_interval_s=nibp_interval_s),
+            )
         )
         self.rows = series_rows(self.sessions)
         name = "unknown patient" if patient is None else f"{patient.mrn} {patient.display_name}"

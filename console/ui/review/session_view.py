@@ -50,6 +50,7 @@ from console.domain.review import (
     with_gap_breaks,
 )
 from console.reports import html as rh
+from console.services.db_tasks import DatabaseTasks
 from console.storage.review import ReviewRepository, StoredSession
 from console.ui import theme
 from devices.model import Metric
@@ -239,9 +240,12 @@ class SessionReviewView(QWidget):
         profile: ThresholdProfile | None = None,
         nibp_interval_s: float = 300.0,
         parent: QWidget | None = None,
+        tasks: DatabaseTasks | None = None,
     ) -> None:
         super().__init__(parent)
         self.repo = repo
+        #: Reads and sign-offs run here, not on the GUI thread (issue 12 item 9).
+        self.tasks = tasks or DatabaseTasks("db-review", self)
         self.session_id = session_id
         self.profile = profile or ThresholdProfile()
         self.nibp_interval_s = nibp_interval_s
@@ -326,7 +330,8 @@ class SessionReviewView(QWidget):
 
     def reload(self) -> None:
         """Read the record again (a session in progress grows meanwhile) and redraw."""
-        self.stored = self.repo.load(self.session_id)
+        repo, sid = self.repo, self.session_id
+        self.stored = self.tasks.call(lambda: repo.load(sid))
         self.summary = summarize(self.stored.inputs(self.nibp_interval_s))
         self._fill()
 
@@ -419,8 +424,13 @@ class SessionReviewView(QWidget):
 
     def sign_off(self, name: str, note: str) -> None:
         """Store the sign-off (or an addendum) and show it."""
-        self.repo.sign_off(self.session_id, by=name, note=note)
-        self.stored = self.repo.load(self.session_id)
+        repo, sid = self.repo, self.session_id
+
+        def store() -> StoredSession:
+            repo.sign_off(sid, by=name, note=note)
+            return repo.load(sid)
+
+        self.stored = self.tasks.call(store)
         self.signoff_view.setHtml(
             rh.signoff_html(self.stored, rh.SCREEN) + rh.discharge_html(self.stored, rh.SCREEN)
         )

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from console.domain.alarm_profiles import ThresholdProfile
+from console.services.db_tasks import DatabaseTasks
 from console.storage.review import ReviewRepository
 from console.ui import theme
 from console.ui.review.browser import SessionBrowser
@@ -47,7 +48,9 @@ class ReviewWindow(QWidget):
         self.setStyleSheet(theme.STYLE_SHEET + EXTRA_STYLE)
         self.tabs = QTabWidget()
         self.tabs.setTabsClosable(True)
-        self.browser = SessionBrowser(repo)
+        #: Every query of the review runs here, never on the GUI thread (issue 12 item 9).
+        self.tasks = DatabaseTasks("db-review", self)
+        self.browser = SessionBrowser(repo, tasks=self.tasks)
         self.tabs.addTab(self.browser, "Sessions")
         self.tabs.tabBar().setTabButton(0, self.tabs.tabBar().ButtonPosition.RightSide, None)
         layout = QVBoxLayout(self)
@@ -66,7 +69,11 @@ class ReviewWindow(QWidget):
                 self.tabs.setCurrentIndex(i)
                 return w
         view = SessionReviewView(
-            self.repo, session_id, profile=self.profile, nibp_interval_s=self.nibp_interval_s
+            self.repo,
+            session_id,
+            profile=self.profile,
+            nibp_interval_s=self.nibp_interval_s,
+            tasks=self.tasks,
         )
         view.sig_signed_off.connect(self._on_view_signed_off)
         view.sig_series_requested.connect(self.open_series)
@@ -76,9 +83,12 @@ class ReviewWindow(QWidget):
 
     def open_series(self, patient_id: int) -> SeriesView:
         """Show one patient's series."""
-        view = SeriesView(self.repo, patient_id, nibp_interval_s=self.nibp_interval_s)
+        view = SeriesView(
+            self.repo, patient_id, nibp_interval_s=self.nibp_interval_s, tasks=self.tasks
+        )
         view.sig_session_activated.connect(self.open_session)
-        patient = self.repo.patient_by_id(patient_id)
+        repo = self.repo
+        patient = self.tasks.call(lambda: repo.patient_by_id(patient_id))
         self.tabs.setCurrentIndex(
             self.tabs.addTab(view, f"Series {patient.mrn if patient else patient_id}")
         )

@@ -15,6 +15,7 @@ from console.storage.engine import make_engine
 from console.storage.repository import SessionRepository
 from console.storage.review import ReviewRepository, SessionFilter
 from console.ui.review import ReviewWindow, open_review_window
+from console.ui.review.browser import SessionBrowser
 from console.ui.review.series_view import SeriesView
 from console.ui.review.session_view import SessionReviewView
 from tests.console.review.builders import build_series, build_session
@@ -80,14 +81,21 @@ def test_review_shows_events_and_an_alarm_click_moves_the_plots(
     assert "Data completeness" in html
 
 
+def _settled(qtbot: QtBot, browser: SessionBrowser) -> None:
+    """The browser's queries run on its database worker: wait for their answers."""
+    qtbot.waitUntil(lambda: not browser.tasks.busy, timeout=5000)
+
+
 def test_sign_off_from_the_view_updates_the_browser(qtbot: QtBot, sqlite_migrated: Engine) -> None:
     built = build_session(sqlite_migrated)
     window = open_review_window(SessionRepository(sqlite_migrated))
     qtbot.addWidget(window)
     assert isinstance(window, ReviewWindow)
     browser = window.browser
+    _settled(qtbot, browser)
     assert browser.model.rowCount() == 1
     browser.unreviewed.setChecked(True)
+    _settled(qtbot, browser)
     assert browser.model.rowCount() == 1
     view = window.open_session(built.session_id)
     view.signoff_name.setText("Dr Lee")
@@ -95,8 +103,10 @@ def test_sign_off_from_the_view_updates_the_browser(qtbot: QtBot, sqlite_migrate
     with qtbot.waitSignal(view.sig_signed_off, timeout=2000):
         qtbot.mouseClick(view.signoff_button, Qt.MouseButton.LeftButton)
     assert "Dr Lee" in view.signoff_view.toPlainText()
+    _settled(qtbot, browser)
     assert browser.model.rowCount() == 0  # no longer "not yet reviewed"
     browser.unreviewed.setChecked(False)
+    _settled(qtbot, browser)
     assert "Dr Lee" in browser.model.data(browser.model.index(0, 7))
 
 
@@ -106,18 +116,23 @@ def test_browser_filters_and_lazy_paging(qtbot: QtBot, sqlite_migrated: Engine) 
     window = open_review_window(ReviewRepository(sqlite_migrated))
     qtbot.addWidget(window)
     b = window.browser
+    _settled(qtbot, b)
     assert b.model.rowCount() == 4
     assert not b.model.canFetchMore()
     b.patient.setText("Doe")
     b.apply_filter()
+    _settled(qtbot, b)
     assert b.model.rowCount() == 3
     b.patient.setText("")
     b.chair.setCurrentIndex(b.chair.findData("Chair 9"))
+    _settled(qtbot, b)
     assert b.model.rowCount() == 1
     b.chair.setCurrentIndex(0)
     b.high_only.setChecked(True)
+    _settled(qtbot, b)
     assert sorted(b.model.rows[i].id for i in range(b.model.rowCount())) == sorted(ids)
     b.model.sort(1, Qt.SortOrder.AscendingOrder)
+    _settled(qtbot, b)
     assert [r.id for r in b.model.rows] == ids
 
 

@@ -135,6 +135,8 @@ def console(qtbot: QtBot, tmp_path: Path) -> Iterator[ConsoleApp]:
     )
     app = build_app(settings, journal_dir=tmp_path / "journal", sound=False)
     qtbot.addWidget(app.window)
+    # The records open on each chair's database worker, after the window is up.
+    qtbot.waitUntil(lambda: not any(c.record_opening for c in app.chairs), timeout=15_000)
     yield app
     app.shutdown()
 

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,8 +12,7 @@ from console.storage.migrate import upgrade_to_head
 from console.storage.repository import SessionRepository
 from console.storage.writer import ReadingsItem, StorageWriter
 from devices.model import METRIC_UNITS, Metric, Reading
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.child_kill import run_then_kill
 
 #: The child: one chair's readings at 50 Hz (each stamped when submitted) through the real
 #: StorageWriter, until it is killed.
@@ -55,26 +49,8 @@ def test_sigkill_mid_session_then_resume(tmp_path: Path) -> None:
     t0 = datetime.now(UTC)
     sid = repo.create_session(chair="Chair 3", started_at=t0, simulated=True, device_kind="x")
 
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, url, str(journal_dir), str(sid)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(3.0)
-        killed_at = datetime.now(UTC)
-        child.send_signal(signal.SIGKILL)
-        assert child.wait(10) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        if child.stdout is not None:
-            child.stdout.close()
+    ready, killed_at = run_then_kill(CHILD, [url, str(journal_dir), str(sid)], work_s=3.0)
+    assert ready == "ready"
 
     # The next start: a writer replays whatever the dead one had journalled.
     writer = StorageWriter(engine, journal_dir=journal_dir)

@@ -6,11 +6,6 @@ used to wait in memory only; a crash at that moment lost them (39 s and 25 s mea
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,8 +23,8 @@ from console.storage.writer import (
     StorageWriter,
 )
 from devices.model import METRIC_UNITS, Metric, Reading
+from tests.child_kill import run_then_kill
 
-ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 #: A console holding one chair's readings at 50 Hz (the record not chosen yet) until killed.
@@ -69,26 +64,8 @@ def test_held_readings_survive_a_kill_and_go_to_the_record_chosen_next(tmp_path:
     sid = repo.create_session(
         chair="Chair 1", started_at=datetime.now(UTC), simulated=True, device_kind="x"
     )
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, url, str(journal_dir)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(3.0)
-        killed_at = datetime.now(UTC)
-        child.send_signal(signal.SIGKILL)
-        assert child.wait(10) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        if child.stdout is not None:
-            child.stdout.close()
+    ready, killed_at = run_then_kill(CHILD, [url, str(journal_dir)], work_s=3.0)
+    assert ready == "ready"
     assert repo.readings(sid) == []  # held, not in any record yet
 
     # The next start: the nurse chose the record (resume or new); the held data go first.

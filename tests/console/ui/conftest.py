@@ -39,6 +39,8 @@ def console_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[ConsoleFactory]:
         app.window.setStyleSheet(STYLE_SHEET)
         app.window.show()
         made.append(app)
+        # The records open on each chair's database worker, after the window is up.
+        qtbot.waitUntil(lambda: not any(c.record_opening for c in app.chairs), timeout=15_000)
         return app
 
     yield make

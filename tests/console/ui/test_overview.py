@@ -272,6 +272,8 @@ def multi_console(qtbot: QtBot, tmp_path: Path) -> Iterator[Callable[..., Consol
         qtbot.addWidget(app.window)
         app.window.setStyleSheet(STYLE_SHEET)
         app.window.show()
+        # The records open on each chair's database worker, after the window is up.
+        qtbot.waitUntil(lambda: not any(c.record_opening for c in app.chairs), timeout=15_000)
         return app
 
     yield make
@@ -473,6 +475,8 @@ def _single(qtbot: QtBot, tmp_path: Path) -> ConsoleApp:
     app = build_app(settings, journal_dir=tmp_path / "journal", sound=False)
     qtbot.addWidget(app.window)
     app.window.show()
+    # The records open on each chair's database worker, after the window is up.
+    qtbot.waitUntil(lambda: not any(c.record_opening for c in app.chairs), timeout=15_000)
     return app
 
 

@@ -7,11 +7,6 @@ the record the nurse chooses at the next start.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,10 +18,10 @@ from console.config import load
 from console.storage.engine import make_engine
 from console.storage.repository import SessionRepository
 from devices.model import Metric
+from tests.child_kill import run_then_kill
 
 pytestmark = pytest.mark.gui
 
-ROOT = Path(__file__).resolve().parents[3]
 
 #: The console (offscreen, one simulated chair in real time) with the resume question open.
 CHILD = r"""
@@ -42,6 +37,10 @@ qapp = QApplication(sys.argv[:1])
 settings = load(overrides={"storage.db_url": url, "simulator.speed": 1.0}, environ={})
 console = build_app(settings, journal_dir=journal_dir, sound=False)
 chair = console.chair
+start = time.monotonic()
+while chair.pending_resume is None and time.monotonic() - start < 30:
+    qapp.processEvents()  # the record opens on the chair's database worker
+    time.sleep(0.01)
 assert chair.pending_resume is not None, "the resume question must be open"
 start = time.monotonic()
 while time.monotonic() - start < 60:
@@ -67,26 +66,11 @@ def test_data_held_during_the_resume_question_survive_a_kill(qtbot: QtBot, tmp_p
     sid = repo.create_session(chair="Chair 1", started_at=t0, simulated=True, device_kind="x")
     engine.dispose()
 
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, url, str(journal_dir)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"},
+    # Everything shown is more than a second old when the child dies: journalled.
+    line, killed_at = run_then_kill(
+        CHILD, [url, str(journal_dir)], work_s=1.0, env={"QT_QPA_PLATFORM": "offscreen"}
     )
-    try:
-        assert child.stdout is not None
-        shown = int(child.stdout.readline())
-        time.sleep(1.0)  # everything shown is more than a second old: journalled
-        killed_at = datetime.now(UTC)
-        child.send_signal(signal.SIGKILL)
-        assert child.wait(10) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        if child.stdout is not None:
-            child.stdout.close()
+    shown = int(line)
     assert shown >= 5
 
     settings = load(overrides={"storage.db_url": url, "simulator.speed": 1.0}, environ={})
@@ -94,6 +78,7 @@ def test_data_held_during_the_resume_question_survive_a_kill(qtbot: QtBot, tmp_p
     qtbot.addWidget(app.window)
     try:
         chair = app.chair
+        qtbot.waitUntil(lambda: chair.pending_resume is not None, timeout=15_000)
         assert chair.pending_resume is not None
         assert chair.pending_resume.id == sid  # still unanswered: asked again
         chair.decide_resume(True, user="rn1")

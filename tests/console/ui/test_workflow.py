@@ -70,6 +70,8 @@ def console_factory(qtbot: QtBot, db_url: str, tmp_path: Path) -> Iterator[Facto
         qtbot.addWidget(app.window)
         app.window.setStyleSheet(STYLE_SHEET)
         app.window.show()
+        # The records open on each chair's database worker, after the window is up.
+        qtbot.waitUntil(lambda: not any(c.record_opening for c in app.chairs), timeout=15_000)
         for panel in app.window.panels:
             panel.alarm_controls.operator.setText(NURSE)
         made.append(app)
@@ -96,6 +98,7 @@ def _start_patient_session(qtbot: QtBot, panel: ChairPanel, mrn: str = "MRN-1001
     dialog: NewSessionDialog = _dialog(panel, NewSessionDialog)
     dialog.mrn.setText(mrn)
     dialog.look_up_patient()
+    qtbot.waitUntil(lambda: dialog.lookup_pending is None)  # answered on the database worker
     dialog.patient_name.setText("J.D.")
     dialog.weight.setValue(82.0)
     dialog.dose.setValue(0.5)
@@ -153,6 +156,7 @@ def test_whole_session_through_the_dialogs_is_stored(
     assert not dialog.ok_button.isEnabled()  # no MRN yet
     dialog.mrn.setText("MRN-1001")
     dialog.look_up_patient()
+    qtbot.waitUntil(lambda: dialog.lookup_pending is None)  # answered on the database worker
     assert "new patient" in dialog.patient_status.text()
     dialog.patient_name.setText("J.D.")
     dialog.weight.setValue(260.0)

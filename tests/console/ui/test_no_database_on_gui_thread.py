@@ -1,0 +1,116 @@
+"""No database call ever runs on the GUI thread (issue 12, item 9).
+
+A hung database blocks each call until its timeout; on the GUI thread that froze the screen.
+SQLAlchemy's own hooks record the thread of every connection checkout and every statement
+while a nurse and a physician go through the console: start, a new session with the MRN
+typed key by key (the patient lookup), and the review browser paging and opening a session.
+The GUI thread must never appear.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
+
+from console.app import ConsoleApp
+from console.ui.review import ReviewWindow
+from console.ui.review import browser as review_browser
+from console.ui.session_dialogs import NewSessionDialog
+
+pytestmark = pytest.mark.gui
+
+
+class DatabaseThreads:
+    """The threads that checked out a connection or ran a statement, with what they ran."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, str]] = []
+
+    def statement(self, _conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        self.calls.append((threading.get_ident(), sql.split("\n", 1)[0][:80]))
+
+    def checkout(self, *_args: Any) -> None:
+        self.calls.append((threading.get_ident(), "<connection checkout>"))
+
+    def on_gui_thread(self) -> list[str]:
+        gui = threading.main_thread().ident
+        return [what for ident, what in self.calls if ident == gui]
+
+
+@pytest.fixture
+def db_threads() -> Iterator[DatabaseThreads]:
+    seen = DatabaseThreads()
+    event.listen(Engine, "before_cursor_execute", seen.statement)
+    event.listen(Pool, "checkout", seen.checkout)
+    yield seen
+    event.remove(Engine, "before_cursor_execute", seen.statement)
+    event.remove(Pool, "checkout", seen.checkout)
+
+
+def test_the_gui_thread_never_touches_the_database(
+    qtbot: QtBot,
+    console_factory: Callable[..., ConsoleApp],
+    db_threads: DatabaseThreads,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # -- start: schema, the chair's record -------------------------------------------------
+    app = console_factory(**{"simulator.speed": 30.0})
+    chair, panel = app.chair, app.window.panel
+    assert chair.session_id is not None
+    assert db_threads.calls, "the hooks saw no database work at all"
+    assert db_threads.on_gui_thread() == [], "start-up used the database on the GUI thread"
+
+    # -- a new session, the MRN typed key by key -------------------------------------------
+    panel.alarm_controls.operator.setText("Nurse Kim")
+    panel.trigger("new")
+    dialog = panel.dialog
+    assert isinstance(dialog, NewSessionDialog)
+    qtbot.keyClicks(dialog.mrn, "MRN-4242")
+    qtbot.waitUntil(lambda: "new patient" in dialog.patient_status.text(), timeout=5000)
+    dialog.patient_name.setText("A.B.")
+    dialog.weight.setValue(70.0)
+    demo_id = chair.session_id
+    dialog.accept()
+    assert chair.session_id not in (None, demo_id)
+    assert chair.patient_record is not None
+    # The same patient again: the lookup finds them this time.
+    panel.trigger("new")
+    again = panel.dialog
+    assert isinstance(again, NewSessionDialog)
+    qtbot.keyClicks(again.mrn, "MRN-4242")
+    qtbot.waitUntil(lambda: "existing patient" in again.patient_status.text(), timeout=5000)
+    again.reject()
+    assert db_threads.on_gui_thread() == [], "the session or lookup used the GUI thread"
+
+    # -- review: browse, page, open a session, sign it off ---------------------------------
+    assert app.writer.flush()
+    monkeypatch.setattr(review_browser, "PAGE_SIZE", 1)  # two sessions = two pages
+    app.window.review_action.trigger()
+    window = app.window.review_window
+    assert isinstance(window, ReviewWindow)
+    qtbot.addWidget(window)
+    browser = window.browser
+    # One row per page: the second row can only come from fetchMore (the table asks for it
+    # as soon as the first is shown).
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 2, timeout=5000)
+    assert browser.model.total == 2
+    assert not browser.model.canFetchMore()
+    qtbot.waitUntil(lambda: not browser.tasks.busy)
+    assert "2 sessions match" in browser.count_label.text()
+    browser.model.sort(1, Qt.SortOrder.AscendingOrder)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 2, timeout=5000)
+    view = window.open_session(browser.model.session_id(0))
+    view.signoff_name.setText("Dr Lee")
+    view.sign_off("Dr Lee", "reviewed")
+    assert "Dr Lee" in view.signoff_view.toPlainText()
+    qtbot.waitUntil(lambda: not browser.tasks.busy)
+    window.close()
+    assert db_threads.on_gui_thread() == [], "the review used the database on the GUI thread"
