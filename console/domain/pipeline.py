@@ -13,9 +13,14 @@ spans more than about a simulated second).  A QTimer on the GUI thread was rejec
 frozen GUI would delay exactly the alarms that say something is wrong.  Callers without the thread
 (the headless ``run`` command, tests) may call :meth:`ChairPipeline.tick` themselves.
 
-Every engine call and the hand-off of its events to the outputs happen under one lock, so the
-storage writer receives transitions in the order the engine made them, whichever thread (runner,
-ticker, GUI) caused them.
+Lock discipline (issue 13).  Every engine call happens under one lock, and what it produced is
+queued, still under that lock, in one outbox; the outputs are then called from the outbox with
+*no* pipeline lock held.  So the storage writer and the bridge receive transitions in the order
+the engine made them, whichever thread (runner, ticker, GUI) caused them, and an output that
+blocks (a GUI slot run by an acknowledge) cannot make the runner or the ticker wait: one thread
+at a time delivers, and a thread that finds another one delivering leaves its batch queued behind
+and returns at once.  Outputs must therefore not assume they run on the thread that caused the
+batch, only one batch at a time and in order.
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from console.domain.alarm_engine import AlarmEngine, AlarmSnapshot
 from console.domain.alarm_events import AlarmEvent
@@ -36,6 +44,8 @@ from devices.clock import Clock
 from devices.model import DeviceState, Metric, Reading, TechnicalEvent
 
 log = logging.getLogger("alarms")
+
+_T = TypeVar("_T")
 
 #: Real seconds between ticks at x1.
 TICK_INTERVAL_REAL_S = 0.25
@@ -50,7 +60,12 @@ MIN_SILENCE_REAL_S = 0.15
 
 @dataclass(frozen=True, slots=True)
 class ChairOutputs:
-    """Where a chair's results go; each callable is invoked on the thread that produced them."""
+    """Where a chair's results go.
+
+    Each callable is invoked with no pipeline lock held, one batch at a time, in the engine's
+    order: on the thread that produced the batch, or on another thread that was delivering at
+    that moment (module docstring).  A callable may call back into the pipeline.
+    """
 
     readings: Callable[[list[Reading]], None]
     alarms: Callable[[list[AlarmEvent]], None]
@@ -94,7 +109,12 @@ class ChairPipeline:
         self.pulse_as_hr = pulse_as_hr
         self.hr_source = HeartRateSource(pulse_only=pulse_as_hr)
         self.outputs = outputs
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the engine and the outbox's order
+        #: Deliveries made under ``_lock``, run after it is released (module docstring).
+        self._outbox: deque[Callable[[], None]] = deque()
+        self._out_lock = threading.Lock()  # guards the outbox and who delivers; never held out
+        self._delivered = threading.Condition(self._out_lock)
+        self._delivering: int | None = None  # ident of the thread delivering, if any
         self._min_silence_real_s = min_silence_real_s
         self._last_data_at: datetime | None = None
         self._last_data_real = time.monotonic()
@@ -114,25 +134,25 @@ class ChairPipeline:
             self.engine.hr_source = self.hr_source.source(now)
             self.engine.hr_missing_since = self.hr_source.missing_since(now)
             events = self.engine.process_readings(readings, now)
-            for out in self.outputs:
-                out.readings(readings)
+            self._post(_each(tuple(out.readings for out in self.outputs), readings))
             self._publish(events)
+        self._deliver()
 
     def on_event(self, event: TechnicalEvent) -> None:
         """Forward a technical event (SENSOR_OFF also raises the sensor-off alarm)."""
         with self._lock:
             events = self.engine.on_technical_event(event, event.at)
-            for out in self.outputs:
-                out.technical(event)
+            self._post(_each(tuple(out.technical for out in self.outputs), event))
             self._publish(events)
+        self._deliver()
 
     def on_state(self, state: DeviceState) -> None:
         """Forward a link state change (STOPPED ends communication-lost watching)."""
         with self._lock:
             events = self.engine.on_link_state(state, self._now_hint())
-            for out in self.outputs:
-                out.state(state)
+            self._post(_each(tuple(out.state for out in self.outputs), state))
             self._publish(events)
+        self._deliver()
 
     # -- timers ---------------------------------------------------------------------------------
     def tick(self, now: datetime) -> list[AlarmEvent]:
@@ -149,6 +169,7 @@ class ChairPipeline:
                 now = min(now, self._last_data_at)
             events = self.engine.tick(now)
             self._publish(events)
+        self._deliver()
         return events
 
     def start_ticking(self, clock: Clock, *, name: str = "alarm-ticker") -> None:
@@ -199,15 +220,15 @@ class ChairPipeline:
                     now=self._now_hint(),
                 )
             )
+        self._deliver()
 
     def change_profile(
         self, profile: ThresholdProfile, *, actor: str, reason: str, now: datetime
     ) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.change_profile`; raises LimitError when refused."""
-        with self._lock:
-            return self._publish(
-                self.engine.change_profile(profile, actor=actor, reason=reason, now=now)
-            )
+        return self._act(
+            lambda: self.engine.change_profile(profile, actor=actor, reason=reason, now=now)
+        )
 
     def override_limit(
         self,
@@ -222,65 +243,56 @@ class ChairPipeline:
         unit: str | None = None,
     ) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.override_limit`; raises LimitError when refused."""
-        with self._lock:
-            return self._publish(
-                self.engine.override_limit(
-                    metric,
-                    direction,
-                    priority,
-                    limit,
-                    actor=actor,
-                    reason=reason,
-                    now=now,
-                    unit=unit,
-                )
+        return self._act(
+            lambda: self.engine.override_limit(
+                metric,
+                direction,
+                priority,
+                limit,
+                actor=actor,
+                reason=reason,
+                now=now,
+                unit=unit,
             )
+        )
 
     def acknowledge(self, key: str, user: str, now: datetime) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.acknowledge`."""
-        with self._lock:
-            return self._publish(self.engine.acknowledge(key, user, now))
+        return self._act(lambda: self.engine.acknowledge(key, user, now))
 
     def acknowledge_all(self, user: str, now: datetime) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.acknowledge_all`."""
-        with self._lock:
-            return self._publish(self.engine.acknowledge_all(user, now))
+        return self._act(lambda: self.engine.acknowledge_all(user, now))
 
     def pause_audio(
         self, user: str, now: datetime, duration_s: float | None = None
     ) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.pause_audio`."""
-        with self._lock:
-            return self._publish(self.engine.pause_audio(user, now, duration_s))
+        return self._act(lambda: self.engine.pause_audio(user, now, duration_s))
 
     def resume_audio(self, user: str, now: datetime) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.resume_audio`."""
-        with self._lock:
-            return self._publish(self.engine.resume_audio(user, now))
+        return self._act(lambda: self.engine.resume_audio(user, now))
 
     def set_infusion_running(self, running: bool, now: datetime) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.set_infusion_running`."""
-        with self._lock:
-            return self._publish(self.engine.set_infusion_running(running, now))
+        return self._act(lambda: self.engine.set_infusion_running(running, now))
 
     def set_audio_available(
         self, available: bool, now: datetime, reason: str = ""
     ) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.set_audio_available`."""
-        with self._lock:
-            return self._publish(self.engine.set_audio_available(available, now, reason))
+        return self._act(lambda: self.engine.set_audio_available(available, now, reason))
 
     def set_storage_available(
         self, available: bool, now: datetime, reason: str = ""
     ) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.set_storage_available`."""
-        with self._lock:
-            return self._publish(self.engine.set_storage_available(available, now, reason))
+        return self._act(lambda: self.engine.set_storage_available(available, now, reason))
 
     def set_nibp_interval(self, interval_s: float, now: datetime) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.set_nibp_interval`."""
-        with self._lock:
-            return self._publish(self.engine.set_nibp_interval(interval_s, now))
+        return self._act(lambda: self.engine.set_nibp_interval(interval_s, now))
 
     def set_baseline(
         self,
@@ -292,8 +304,7 @@ class ChairPipeline:
         actor: str | None = None,
     ) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.set_baseline`."""
-        with self._lock:
-            return self._publish(self.engine.set_baseline(sbp, dbp, hr, at, actor=actor))
+        return self._act(lambda: self.engine.set_baseline(sbp, dbp, hr, at, actor=actor))
 
     def hand_over(
         self,
@@ -311,17 +322,21 @@ class ChairPipeline:
         ``switch(at)`` moves the outputs to the next record (or none) at the engine's time of
         the closing (never before ``now``), and a tick re-raises the
         conditions of the monitor and the console that still hold, into that record.  Nothing
-        of the ending session can land in the next one (issue 11 item 2).  ``switch`` must not
-        block: it runs while readings wait for the lock.
+        of the ending session can land in the next one (issue 11 item 2).
+
+        ``switch`` is queued in the outbox between the two, so it runs after the closing events
+        reached the outputs and before anything later does, with no lock held, and on this
+        thread: the hand-over first waits for another thread's delivery to end and then
+        delivers itself.  It returns once everything it produced has been delivered.
         """
-        with self._lock:
+        with self._delivery_role(), self._lock:
             events: list[AlarmEvent] = []
             if profile != self.engine.profile:
                 events += self.engine.change_profile(profile, actor=actor, reason=reason, now=now)
             events += self.engine.close_session(now, reason)
             self._publish(events)
             at = max(now, self.engine.now or now)
-            switch(at)
+            self._post(lambda: switch(at))
             return events + self._publish(self.engine.tick(at))
 
     # -- queries ----------------------------------------------------------------------------------
@@ -337,12 +352,81 @@ class ChairPipeline:
             return self.engine.policy
 
     # -- internals ---------------------------------------------------------------------------------
+    def _act(self, call: Callable[[], list[AlarmEvent]]) -> list[AlarmEvent]:
+        """Run one engine call under the lock, then deliver with the lock released."""
+        try:
+            with self._lock:
+                return self._publish(call())
+        finally:
+            self._deliver()
+
     def _publish(self, events: list[AlarmEvent]) -> list[AlarmEvent]:
+        """Queue ``events`` for every output (call under ``_lock``: it fixes their order)."""
         if events:
-            for out in self.outputs:
-                out.alarms(events)
+            self._post(_each(tuple(out.alarms for out in self.outputs), events))
         return events
+
+    def _post(self, delivery: Callable[[], None]) -> None:
+        """Queue one delivery; under ``_lock``, so the outbox has the engine's order."""
+        with self._out_lock:
+            self._outbox.append(delivery)
+
+    def _deliver(self) -> None:
+        """Run the queued deliveries, unless another thread (or this one, further up the
+        stack: an output that called back in) is delivering: it will run ours, in order."""
+        with self._out_lock:
+            if self._delivering is not None:
+                return
+            self._delivering = threading.get_ident()
+        self._drain()
+
+    @contextmanager
+    def _delivery_role(self) -> Iterator[None]:
+        """Be the delivering thread for the block, waiting for another one to finish first;
+        the outbox is delivered on leaving (re-entrant: a nested use leaves it to the outer)."""
+        me = threading.get_ident()
+        with self._out_lock:
+            if self._delivering == me:
+                nested = True
+            else:
+                nested = False
+                while self._delivering is not None:
+                    self._delivered.wait()
+                self._delivering = me
+        try:
+            yield
+        finally:
+            if not nested:
+                self._drain()
+
+    def _drain(self) -> None:
+        """Deliver until the outbox is empty, then give up the role (the caller holds it).
+
+        A delivery that raises propagates to the caller, as an output's error did when
+        outputs ran under the lock; what is still queued goes with the next delivery.
+        """
+        try:
+            while True:
+                with self._out_lock:
+                    if not self._outbox:
+                        break
+                    delivery = self._outbox.popleft()
+                delivery()
+        finally:
+            with self._out_lock:
+                self._delivering = None
+                self._delivered.notify_all()
 
     def _now_hint(self) -> datetime:
         """Engine time, for inputs that carry none (link states, policy swaps)."""
         return self.engine.now or self._last_data_at or datetime.now(UTC)
+
+
+def _each(calls: tuple[Callable[[_T], None], ...], arg: _T) -> Callable[[], None]:
+    """One outbox delivery: ``arg`` to every output, bound now (outputs may change later)."""
+
+    def deliver() -> None:
+        for call in calls:
+            call(arg)
+
+    return deliver

@@ -1,4 +1,8 @@
-"""Threshold flagging: tiers, onset/escalation/end, invalid values, policy validation."""
+"""The default limit table (clinical.md b2) and policy validation, through the alarm façade.
+
+The instantaneous ``AlarmEvaluator`` these tests once drove was dead code (issue 13: nothing but
+tests used it); the table is now checked on :class:`AlarmEngine`, the engine the console runs.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +12,35 @@ import pytest
 
 from console.config import load
 from console.domain.alarms import (
-    AlarmEvaluator,
+    AlarmCategory,
+    AlarmEngine,
+    AlarmEvent,
     AlarmEventKind,
     AlarmPolicy,
     Direction,
     LimitRule,
     Priority,
 )
-from devices.model import METRIC_UNITS, Metric, Reading, ReadingFlag
+from devices.model import METRIC_UNITS, Metric, Reading
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 
-def reading(metric: Metric, value: float | None, s: float = 0, *, valid: bool = True) -> Reading:
-    return Reading(
-        metric,
-        value,
-        METRIC_UNITS[metric],
-        T0 + timedelta(seconds=s),
-        valid=valid,
-        flags=() if valid else (ReadingFlag.INVALID,),
-    )
+def reading(metric: Metric, value: float | None, s: float = 0) -> Reading:
+    return Reading(metric, value, METRIC_UNITS[metric], T0 + timedelta(seconds=s))
 
 
 @pytest.fixture
-def evaluator() -> AlarmEvaluator:
-    return AlarmEvaluator(load(environ={}).alarm_policy)
+def engine() -> AlarmEngine:
+    return AlarmEngine(load(environ={}).alarm_profile, started_at=T0)
+
+
+def physiological_events(engine: AlarmEngine, metric: Metric, value: float) -> list[AlarmEvent]:
+    """Feed ``value`` every 5 s for a minute: past every default condition delay."""
+    events: list[AlarmEvent] = []
+    for s in range(0, 61, 5):
+        events += engine.process_readings([reading(metric, value, s)], T0 + timedelta(seconds=s))
+    return [e for e in events if e.category is AlarmCategory.PHYSIOLOGICAL]
 
 
 @pytest.mark.parametrize(
@@ -64,60 +71,18 @@ def evaluator() -> AlarmEvaluator:
     ],
 )
 def test_default_limits_from_clinical_table(
-    evaluator: AlarmEvaluator, metric: Metric, value: float, priority: Priority | None
+    engine: AlarmEngine, metric: Metric, value: float, priority: Priority | None
 ) -> None:
-    events = evaluator.evaluate([reading(metric, value)])
+    events = physiological_events(engine, metric, value)
     if priority is None:
         assert events == []
-        assert evaluator.active == {}
+        assert engine.active_alarms() == ()
     else:
-        assert [e.kind for e in events] == [AlarmEventKind.ONSET]
+        # The onset carries the tier's priority; an NIBP tier may then ask for a repeat.
+        assert events[0].kind is AlarmEventKind.ONSET
         assert events[0].priority is priority
         assert events[0].metric is metric
-        assert events[0].at == T0
-
-
-def test_onset_escalation_deescalation_end(evaluator: AlarmEvaluator) -> None:
-    seq = [165, 185, 205, 190, 150]
-    kinds = []
-    for i, v in enumerate(seq):
-        kinds += [
-            (e.kind, e.priority) for e in evaluator.evaluate([reading(Metric.NIBP_SYS, v, i)])
-        ]
-    assert kinds == [
-        (AlarmEventKind.ONSET, Priority.LOW),
-        (AlarmEventKind.ESCALATED, Priority.MEDIUM),
-        (AlarmEventKind.ESCALATED, Priority.HIGH),
-        (AlarmEventKind.DEESCALATED, Priority.MEDIUM),
-        (AlarmEventKind.END, Priority.MEDIUM),
-    ]
-
-
-def test_repeated_abnormal_value_keeps_onset_without_new_events(evaluator: AlarmEvaluator) -> None:
-    assert evaluator.evaluate([reading(Metric.HR, 120, 0)])
-    assert evaluator.evaluate([reading(Metric.HR, 121, 1), reading(Metric.HR, 119, 2)]) == []
-    assert evaluator.active["HR:high"].onset == T0
-
-
-def test_message_names_value_and_limit(evaluator: AlarmEvaluator) -> None:
-    (event,) = evaluator.evaluate([reading(Metric.NIBP_SYS, 186)])
-    assert event.message == "SBP 186 >= 180"
-
-
-def test_invalid_values_never_raise_or_clear(evaluator: AlarmEvaluator) -> None:
-    assert evaluator.evaluate([reading(Metric.SPO2, 80, valid=False)]) == []
-    assert evaluator.evaluate([reading(Metric.SPO2, None, valid=False)]) == []
-    assert evaluator.evaluate([reading(Metric.SPO2, 85, 1)])[0].priority is Priority.HIGH
-    assert evaluator.evaluate([reading(Metric.SPO2, 98, 2, valid=False)]) == []
-    assert "SPO2:low" in evaluator.active
-
-
-def test_policy_swap_applies_to_next_reading(evaluator: AlarmEvaluator) -> None:
-    assert evaluator.evaluate([reading(Metric.HR, 105)]) == []
-    evaluator.set_policy(
-        AlarmPolicy((LimitRule(Metric.HR, Direction.HIGH, 100, Priority.MEDIUM, False),))
-    )
-    assert evaluator.evaluate([reading(Metric.HR, 105, 1)])[0].kind is AlarmEventKind.ONSET
+        assert events[0].condition_start == T0
 
 
 @pytest.mark.parametrize(

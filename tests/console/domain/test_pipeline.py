@@ -150,3 +150,58 @@ def test_concurrent_user_actions_and_readings_keep_storage_order() -> None:
         elif e.kind is AlarmEventKind.END:
             assert e.key in open_keys
             open_keys.remove(e.key)
+
+
+def test_a_blocking_alarm_listener_does_not_block_the_device_thread() -> None:
+    """Issue 13: outputs run after the pipeline's lock is released.
+
+    A listener (the GUI's alarm slots, in the console) that blocks while it handles an
+    acknowledge made on one thread must not hold up readings the device thread feeds, nor the
+    ticker; what they produce is delivered afterwards, in the engine's order.
+    """
+    rec = Recorder()
+    entered, release = threading.Event(), threading.Event()
+    blocking = threading.Event()
+
+    def slow_alarms(evs: list[AlarmEvent]) -> None:
+        if blocking.is_set() and not entered.is_set():
+            entered.set()
+            release.wait(2.0)  # a GUI slot that hangs (a modal dialog, a slow repaint)
+
+    slow = ChairOutputs(lambda rs: None, slow_alarms, lambda ev: None, lambda st: None)
+    pipeline = ChairPipeline(
+        DEFAULT_PROFILE, [slow, rec.outputs()], started_at=T0, min_silence_real_s=0.0
+    )
+    for t in range(0, 11):
+        pipeline.on_readings([reading(Metric.SPO2, 86, t)])
+    assert pipeline.snapshot().alarms[0].key == "SPO2:low"
+    blocking.set()
+    gui = threading.Thread(
+        target=pipeline.acknowledge, args=("SPO2:low", "nurse.a", at(11)), name="fake-gui"
+    )
+    gui.start()
+    try:
+        assert entered.wait(2.0), "the acknowledge never reached the listener"
+        device = threading.Thread(
+            target=lambda: (
+                pipeline.on_readings([reading(Metric.SPO2, 97, 12)]),
+                pipeline.tick(at(13)),
+            ),
+            name="fake-runner",
+        )
+        device.start()
+        device.join(0.5)
+        blocked = device.is_alive()
+        assert pipeline.snapshot().alarms == ()  # the engine judged the reading already
+    finally:
+        release.set()
+        gui.join(5.0)
+    device.join(5.0)
+    assert not blocked, "the device thread waited for a blocked alarm listener"
+    kinds = [(e.kind, e.key) for e in rec.alarms]
+    assert kinds == [
+        (AlarmEventKind.ONSET, "SPO2:low"),
+        (AlarmEventKind.ACKNOWLEDGED, "SPO2:low"),
+        (AlarmEventKind.END, "SPO2:low"),
+    ]
+    assert [r.value for r in rec.readings][-1] == 97

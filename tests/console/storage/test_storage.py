@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from console.config import load
-from console.domain.alarms import AlarmEvaluator
+from console.domain.alarms import AlarmEngine, AlarmPolicy, AlarmTimings, ThresholdProfile
 from console.storage.engine import StorageConfigError, make_engine
 from console.storage.repository import SessionRepository
 from console.storage.writer import AlarmItem, ReadingsItem, StorageWriter, TechnicalItem
@@ -43,15 +44,21 @@ def test_writer_stores_readings_alarms_and_events(engine: Engine) -> None:
     sid = repo.create_session(
         chair="Chair 1", started_at=T0, simulated=True, device_kind="ge-datex"
     )
+    # The default tiers, judged at once: no repeat request, no latch, so the stored episode is
+    # onset -> escalated -> end.
+    policy = load(environ={}).alarm_policy
+    instant = AlarmPolicy(
+        tuple(replace(r, confirm=False, confirmed_priority=None) for r in policy.rules)
+    )
+    alarms = AlarmEngine(ThresholdProfile(policy=instant, timings=AlarmTimings(latch_high=False)))
     writer = StorageWriter(engine)
     writer.start()
-    evaluator = AlarmEvaluator(load(environ={}).alarm_policy)
     try:
         sys_values = [150, 185, 205, 150]
         for i, v in enumerate(sys_values):
             batch = [_reading(Metric.NIBP_SYS, v, i * 60), _reading(Metric.HR, 70 + i, i * 60)]
             writer.submit(ReadingsItem(sid, tuple(batch)))
-            for ev in evaluator.evaluate(batch):
+            for ev in alarms.process_readings(batch, batch[0].received_at):
                 writer.submit(AlarmItem(sid, ev))
         writer.submit(ReadingsItem(sid, (_reading(Metric.SPO2, None, 300, valid=False),)))
         writer.submit(
