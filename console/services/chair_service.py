@@ -27,14 +27,13 @@ throw-away session record is created.
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -45,7 +44,6 @@ from console.domain.alarm_engine import AlarmSnapshot, AlarmStatus, AudioStatus
 from console.domain.alarm_events import RepeatRequest
 from console.domain.alarm_rules import LimitError
 from console.domain.alarms import (
-    AlarmCategory,
     AlarmEvent,
     AlarmEventKind,
     AlarmPolicy,
@@ -55,7 +53,7 @@ from console.domain.alarms import (
 from console.domain.checkpoint import CHECKPOINT_WINDOW_MIN, checkpoint_reading
 from console.domain.discharge_gate import DischargeGate, DischargeRefusedError, assess_discharge
 from console.domain.heart_rate_source import HEART_RATE_METRICS
-from console.domain.pipeline import ChairOutputs, ChairPipeline
+from console.domain.pipeline import ChairOutputs
 from console.domain.session import (
     ANNOTATION_KINDS,
     BaselineVitals,
@@ -69,12 +67,23 @@ from console.domain.session import (
     SessionPolicy,
     SessionRuleError,
 )
+from console.services.chair_assembly import make_link, make_pipeline, simulated_scenario
 from console.services.chair_record import DEMO_PATIENT, ChairRecordStore, OpenedRecord
 from console.services.db_tasks import DatabaseTasks, refuse_on_database_error
 from console.services.device_bridge import DeviceBridge
-from console.services.driver_factory import build_driver, tell_session_mrn
+from console.services.driver_factory import tell_session_mrn
 from console.services.plot_buffer import RingBuffer
 from console.services.session_handover import DEMO_STOP_REASON, hand_over, start_clean
+from console.services.session_values import (
+    DISCHARGE_SHORT,
+    InfusionProgress,
+    LatestValue,
+    ResumePolicy,
+    SessionPlan,
+    ShownAlarm,
+    infusion_progress,
+    plan_from,
+)
 from console.storage.engine import StorageConfigError
 from console.storage.repository import PatientRecord, SessionRepository, SessionSummary, Trend
 from console.storage.writer import (
@@ -91,6 +100,7 @@ from console.storage.writer import (
     TechnicalItem,
     worth_recording,
 )
+from devices.base import Driver
 from devices.clock import Clock
 from devices.model import (
     NIBP_METRICS,
@@ -103,9 +113,8 @@ from devices.model import (
 from devices.registry import driver_class
 from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.launch import SimulatedMonitor, driver_kind, start_simulator
-from devices.simulator.monitor import NibpSchedule
 from devices.simulator.pty_endpoint import PtyEndpoint
-from devices.simulator.scenario import Scenario, load_scenario
+from devices.simulator.scenario import Scenario
 from devices.simulator.signals import PatientModel, SessionTimeline
 
 log = logging.getLogger("ui.chair")
@@ -122,219 +131,7 @@ SCRIPT_AUTHOR = "simulator script"
 MONITOR_AUTHOR = "monitor"
 
 
-#: How the discharge items (SessionPolicy.discharge_items) read on screen (clinical.md F 29).
-DISCHARGE_LABELS: dict[str, str] = {
-    "vitals_stable": "vitals stable, back toward baseline",
-    "alert_and_oriented": "alert and oriented (pre-treatment verbalization, movement)",
-    "dissociation_resolved": "sedation and dissociation resolved",
-    "escort_present": "responsible adult escort present",
-    "instructions_given": "written instructions given (no driving for 24 h)",
-}
-#: The same items in a few words, for the timeline strip.
-DISCHARGE_SHORT: dict[str, str] = {
-    "vitals_stable": "vitals stable",
-    "alert_and_oriented": "alert and oriented",
-    "dissociation_resolved": "dissociation resolved",
-    "escort_present": "escort",
-    "instructions_given": "instructions",
-}
 _ANNOTATIONS = frozenset(k.value for k in ANNOTATION_KINDS)
-
-
-class ResumePolicy(enum.StrEnum):
-    """What :meth:`ChairService.start` does with the chair's unfinished session."""
-
-    ASK = "ask"
-    """Monitor at once, hold the data, and wait for :meth:`ChairService.decide_resume`."""
-    RESUME = "resume"
-    """Continue the newest unfinished session (headless restarts, tests)."""
-    NEW = "new"
-    """Close the unfinished sessions and open a new one."""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionPlan:
-    """What the start-session dialog collects: patient, weight, dose, infusion, pump, limits.
-
-    The dose in mg and the pump rate are computed, never typed (clinical.md A 1: a typed total
-    is where 10x errors come from).
-    """
-
-    mrn: str
-    display_name: str
-    weight_kg: float
-    weight_measured_on: date
-    dose_mg_per_kg: float
-    volume_ml: float = 100.0
-    infusion_min: float = 40.0
-    route: str = "IV"
-    pump: str = ""
-    profile: str = "clinic default"
-
-    @property
-    def dose_mg(self) -> float:
-        """Total planned dose (mg)."""
-        return round(self.weight_kg * self.dose_mg_per_kg, 2)
-
-    @property
-    def rate_ml_per_h(self) -> float:
-        """Pump rate that delivers the bag over the planned duration (mL/h)."""
-        return round(self.volume_ml / self.infusion_min * 60.0, 1) if self.infusion_min else 0.0
-
-    def data(self) -> dict[str, Any]:
-        """The plan's extras as JSON-able values (stored with the plan note for resume)."""
-        return {
-            "plan": "session",
-            "mrn": self.mrn,
-            "volume_ml": self.volume_ml,
-            "infusion_min": self.infusion_min,
-            "pump": self.pump,
-            "profile": self.profile,
-        }
-
-    def summary(self) -> str:
-        """One line for the record and the screen."""
-        pump = f"; pump {self.pump}" if self.pump else ""
-        return (
-            f"plan: {self.dose_mg_per_kg:g} mg/kg x {self.weight_kg:g} kg = {self.dose_mg:g} mg "
-            f"{self.route} in {self.volume_ml:g} mL over {self.infusion_min:g} min "
-            f"at {self.rate_ml_per_h:g} mL/h; limits: {self.profile}{pump}"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class InfusionProgress:
-    """How far the infusion is, integrated from the pump events (pauses and rate changes)."""
-
-    running_s: float
-    infused_ml: float
-    volume_ml: float
-    remaining_min: float | None
-    dose_given_mg: float | None
-
-
-def infusion_progress(
-    events: Iterable[SessionEvent], *, volume_ml: float, dose_mg: float, now: datetime
-) -> InfusionProgress:
-    """Integrate the pump's rate over its running time from the lifecycle events.
-
-    Why from events: the record is the single truth after a restart, and a pause or a rate
-    change moves the end of the infusion; the remaining time is what is left of the bag at the
-    current rate.
-
-    Args:
-        events: the session's events in time order.
-        volume_ml: the bag's volume.
-        dose_mg: the dose the full bag holds.
-        now: evaluate up to this time (the stop time once stopped).
-    """
-    rate: float | None = None
-    since: datetime | None = None
-    running_s = infused = 0.0
-    for ev in events:
-        kind = ev.kind
-        if kind in (EventKind.INFUSION_START, EventKind.INFUSION_RESUME):
-            rate = ev.rate_ml_per_h if ev.rate_ml_per_h is not None else rate
-            since = ev.at
-        elif kind == EventKind.RATE_CHANGE:
-            if since is not None and rate is not None:
-                dt = (ev.at - since).total_seconds()
-                running_s += dt
-                infused += rate * dt / 3600.0
-                since = ev.at
-            rate = ev.rate_ml_per_h
-        elif kind in (EventKind.INFUSION_PAUSE, EventKind.INFUSION_STOP):
-            if since is not None and rate is not None:
-                dt = (ev.at - since).total_seconds()
-                running_s += dt
-                infused += rate * dt / 3600.0
-            since = None
-    if since is not None and rate is not None:
-        dt = max(0.0, (now - since).total_seconds())
-        running_s += dt
-        infused += rate * dt / 3600.0
-    infused = min(infused, volume_ml)
-    left = volume_ml - infused
-    remaining = left / rate * 60.0 if rate else None
-    given = round(dose_mg * infused / volume_ml, 2) if volume_ml > 0 else None
-    return InfusionProgress(running_s, infused, volume_ml, remaining, given)
-
-
-@dataclass(frozen=True, slots=True)
-class ShownAlarm:
-    """A listed alarm as the screen shows it, grouped under a parameter tile.
-
-    ``metric`` is the tile the alarm belongs to: the parameter of a physiological alarm, or the
-    parameter a technical alarm concerns (SpO2 for sensor off, NIBP for NIBP overdue, the
-    flagged metric for an invalid value).  Alarms about no parameter (communication lost) are
-    in :attr:`ChairService.alarm_list` only.
-    """
-
-    key: str
-    metric: Metric
-    priority: Priority
-    onset: datetime
-    value: float | None
-    message: str
-    category: AlarmCategory = AlarmCategory.PHYSIOLOGICAL
-    condition_start: datetime | None = None
-    limit: float | None = None
-    latched: bool = False
-    acknowledged_by: str | None = None
-    acknowledged_at: datetime | None = None
-    audio_paused_until: datetime | None = None
-
-    @classmethod
-    def from_status(cls, status: AlarmStatus, metric: Metric) -> ShownAlarm:
-        """The screen's view of an engine alarm status."""
-        return cls(
-            status.key,
-            metric,
-            status.priority,
-            status.onset,
-            status.value,
-            status.message,
-            status.category,
-            status.condition_start,
-            status.limit,
-            status.latched,
-            status.acknowledged_by,
-            status.acknowledged_at,
-            status.audio_paused_until,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class LatestValue:
-    """The newest usable value of a metric and when it arrived (session seconds)."""
-
-    value: float
-    received_at: datetime
-    device_time: datetime | None
-
-
-def simulated_scenario(settings: Settings) -> Scenario:
-    """The script of a simulated chair: the configured scenario, or the plain profile.
-
-    Raises:
-        ScenarioError: the scenario cannot be found or is invalid.
-    """
-    sim = settings.simulator
-    if sim.scenario:
-        return load_scenario(sim.scenario)
-    timeline = SessionTimeline(
-        baseline_s=sim.baseline_min * 60,
-        infusion_s=sim.infusion_min * 60,
-        observation_s=sim.observation_min * 60,
-    )
-    return Scenario(
-        name=sim.profile,
-        description=f"simulated {sim.profile} patient",
-        duration_s=timeline.total_s,
-        profile=sim.profile,
-        timeline=timeline,
-        nibp=NibpSchedule(interval_s=sim.nibp_interval_s),
-    )
 
 
 class ChairService(QObject):
@@ -425,15 +222,11 @@ class ChairService(QObject):
             driver_kind(settings.simulator.protocol) if self.simulated else settings.device.kind
         )
         self.driver_cls = driver_class(self.driver_kind)
-        self.pipeline = ChairPipeline(
-            settings.alarm_profile,
+        self.pipeline = make_pipeline(
+            settings,
+            self.driver_cls,
             [self._storage_outputs(), self.bridge.outputs()],
-            nibp_interval_s=self.scenario.nibp.interval_s
-            if self.scenario is not None
-            else settings.alarm_nibp_interval_s,
-            pulse_as_hr=Metric.HR not in self.driver_cls.metrics
-            and Metric.PR in self.driver_cls.metrics,
-            measures_nibp=Metric.NIBP_SYS in self.driver_cls.metrics,
+            scenario=self.scenario,
         )
         self.simulator: SimulatedMonitor | None = None
         self._timeline_timers: list[QTimer] = []
@@ -493,7 +286,7 @@ class ChairService(QObject):
 
     def start(self) -> None:
         """Open the session record, start the simulator if any, and start reading."""
-        dev, sim = self.settings.device, self.settings.simulator
+        sim = self.settings.simulator
         self.session_start = self.clock.now()
         if self.scenario is not None:
             self.simulator = start_simulator(
@@ -505,17 +298,7 @@ class ChairService(QObject):
                 name=f"sim-{self.settings.chair_name}",
             )
             self.endpoint = self.simulator.endpoint
-        cls = self.driver_cls
-        driver = build_driver(cls, dev)
-        # A link that is silent by design for longer than the alarm's 10 s is not lost sooner.
-        self.pipeline.engine.link_gap_s = driver.quiet_after_s
-        link = LinkConfig(
-            url=self.device_url,
-            baudrate=dev.baud or cls.default_baud,
-            parity=cls.parity,
-            rtscts=dev.rtscts,
-            device_id=self.settings.chair_name,
-        )
+        driver, link = self.device_parts()
         self.runner = DeviceRunner(
             driver, link, self.pipeline, clock=self.clock, name=f"runner-{self.settings.chair_name}"
         )
@@ -527,6 +310,17 @@ class ChairService(QObject):
         self.bridge.start()
         # On the database worker: the window opens and monitors while the record opens.
         self._open_record_or_hold()
+
+    def device_parts(self) -> tuple[Driver, LinkConfig]:
+        """The chair's driver and port settings, as ``run`` builds them too
+        (:mod:`console.services.chair_assembly`)."""
+        return make_link(
+            self.driver_cls,
+            self.settings.device,
+            self.pipeline,
+            url=self.device_url,
+            device_id=self.settings.chair_name,
+        )
 
     def stop(self) -> None:
         """Stop reading, close the session record and flush it to the database."""
@@ -1197,7 +991,7 @@ class ChairService(QObject):
         self.lifecycle = life
         self.patient_record = loaded.patient
         self.series_number = record.series_number
-        self.plan = _plan_from(life, self.patient_record)
+        self.plan = plan_from(life, self.patient_record)
         shift_min = (self.session_start - record.started_at).total_seconds() / 60.0
         self.session_start = record.started_at
         self._reload_trends(loaded.trends, shift_min)
@@ -1543,27 +1337,3 @@ def _simulated_patient(monitor: Any) -> PatientModel | None:
         if isinstance(patient, PatientModel):
             return patient
     return None
-
-
-def _plan_from(life: SessionLifecycle, patient: PatientRecord | None) -> SessionPlan | None:
-    """The start-session plan of a resumed session, from its plan note (or sensible guesses)."""
-    if life.plan is None:
-        return None
-    extras: dict[str, Any] = {}
-    for ev in life.events:
-        if ev.kind == EventKind.NOTE and ev.data.get("plan") == "session":
-            extras = ev.data
-    p = life.plan
-    infusion_min = float(extras.get("infusion_min", 40.0))
-    return SessionPlan(
-        mrn=str(extras.get("mrn", patient.mrn if patient else "")),
-        display_name=patient.display_name if patient else "",
-        weight_kg=p.weight_kg,
-        weight_measured_on=p.weight_measured_on,
-        dose_mg_per_kg=p.dose_mg_per_kg,
-        volume_ml=float(extras.get("volume_ml", p.rate_ml_per_h * infusion_min / 60.0)),
-        infusion_min=infusion_min,
-        route=p.route,
-        pump=str(extras.get("pump", "")),
-        profile=str(extras.get("profile", "clinic default")),
-    )
