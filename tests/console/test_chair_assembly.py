@@ -61,9 +61,7 @@ scenario = "routine"
 def _settings_of(driver: Driver) -> dict[str, Any]:
     """A driver's configuration: its plain public attributes."""
     plain = (int, float, str, bool, tuple, frozenset, type(None))
-    return {
-        k: v for k, v in vars(driver).items() if not k.startswith("_") and isinstance(v, plain)
-    }
+    return {k: v for k, v in vars(driver).items() if not k.startswith("_") and isinstance(v, plain)}
 
 
 def _pipeline_settings(p: ChairPipeline) -> dict[str, Any]:
@@ -114,9 +112,7 @@ def _run_side(
 
 
 @pytest.mark.parametrize("config", [HL7_CONFIG, SIMULATED_CONFIG], ids=["hl7", "simulated"])
-def test_run_and_console_build_the_same_chair(
-    qtbot: QtBot, tmp_path: Path, config: str
-) -> None:
+def test_run_and_console_build_the_same_chair(qtbot: QtBot, tmp_path: Path, config: str) -> None:
     path = tmp_path / "console.toml"
     path.write_text(config)
     settings = load(path, environ={})
