@@ -34,7 +34,6 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -58,7 +57,6 @@ from console.domain.session import (
     ANNOTATION_KINDS,
     BaselineVitals,
     EventKind,
-    GateVerdict,
     IllegalTransitionError,
     InfusionState,
     Phase,
@@ -70,6 +68,7 @@ from console.domain.session import (
 from console.services.chair_assembly import make_link, make_pipeline, simulated_scenario
 from console.services.chair_record import DEMO_PATIENT, ChairRecordStore, OpenedRecord
 from console.services.db_tasks import DatabaseTasks, refuse_on_database_error
+from console.services.demo_script import SCRIPT_AUTHOR, DemoScript, retime_simulated_patient
 from console.services.device_bridge import DeviceBridge
 from console.services.driver_factory import tell_session_mrn
 from console.services.plot_buffer import RingBuffer
@@ -115,7 +114,6 @@ from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.launch import SimulatedMonitor, driver_kind, start_simulator
 from devices.simulator.pty_endpoint import PtyEndpoint
 from devices.simulator.scenario import Scenario
-from devices.simulator.signals import PatientModel, SessionTimeline
 
 log = logging.getLogger("ui.chair")
 
@@ -125,8 +123,6 @@ RECORD_RETRY_MS = 3000
 ALARM_LOG_SHOWN = 200
 #: Trend history kept in memory per metric: 6 h of 1 Hz samples.
 TREND_CAPACITY = 6 * 3600
-#: Author of the steps the simulator's script takes in a demo session (never a person).
-SCRIPT_AUTHOR = "simulator script"
 #: Author of baseline vitals taken from the monitor's cuff readings.
 MONITOR_AUTHOR = "monitor"
 
@@ -229,7 +225,8 @@ class ChairService(QObject):
             scenario=self.scenario,
         )
         self.simulator: SimulatedMonitor | None = None
-        self._timeline_timers: list[QTimer] = []
+        #: The simulator's scripted demo infusion (console.services.demo_script).
+        self.script = DemoScript(self)
         self.endpoint: PtyEndpoint | None = None
         self.runner: DeviceRunner | None = None
         # -- the session workflow ------------------------------------------------------------
@@ -244,7 +241,6 @@ class ChairService(QObject):
         #: The session's number in the patient's series (clinical.md A 2).
         self.series_number: int | None = None
         #: True while the simulator's script drives the demo session's infusion.
-        self.scripted_infusion = False
         self.resume_policy = resume_policy
         #: The unfinished session waiting for :meth:`decide_resume` (ResumePolicy.ASK).
         self.pending_resume: SessionSummary | None = None
@@ -277,6 +273,15 @@ class ChairService(QObject):
         self.record_opening = False
 
     # -- lifecycle ------------------------------------------------------------------------
+    @property
+    def scripted_infusion(self) -> bool:
+        """True while the simulator's script drives the demo session's infusion."""
+        return self.script.active
+
+    @scripted_infusion.setter
+    def scripted_infusion(self, active: bool) -> None:
+        self.script.active = active
+
     @property
     def device_url(self) -> str:
         """The pyserial URL the chair reads (the simulator's pty path when simulated)."""
@@ -325,8 +330,7 @@ class ChairService(QObject):
     def stop(self) -> None:
         """Stop reading, close the session record and flush it to the database."""
         self.bridge.stop()
-        for timer in self._timeline_timers:
-            timer.stop()
+        self.script.cancel()
         self.pipeline.stop_ticking()  # first: a stopping link is not a lost monitor
         if self.runner is not None:
             self.runner.stop()
@@ -429,7 +433,7 @@ class ChairService(QObject):
             self._open_initial_session(self.session_start, opened)
             if self.scripted_infusion and self.scenario is not None:
                 timeline = self.scenario.timeline
-                self._follow_simulated_infusion(timeline.infusion_start_s, timeline.infusion_end_s)
+                self.script.follow(timeline.infusion_start_s, timeline.infusion_end_s)
         self.sig_session_changed.emit()
 
     def new_session(self, plan: SessionPlan, *, user: str) -> int:
@@ -537,8 +541,8 @@ class ChairService(QObject):
         self._require_session("start the infusion")
         ev = self.lifecycle.start_infusion(self.clock.now(), author=user, reason=reason)
         self._record(ev)
-        self._take_over_from_script()
-        self._apply_baseline(user)
+        self.script.take_over()
+        self.apply_baseline(user)
         self.set_infusion_running(True)
         self._retime_simulated_patient()
         self.sig_session_changed.emit()
@@ -552,14 +556,14 @@ class ChairService(QObject):
         """
         self._require_session("pause the infusion")
         ev = self.lifecycle.pause_infusion(self.clock.now(), author=user, reason=reason)
-        self._take_over_from_script()
+        self.script.take_over()
         return self._accepted(ev)
 
     def resume_infusion(self, user: str, reason: str = "") -> SessionEvent:
         """Restart a paused pump at the current rate."""
         self._require_session("resume the infusion")
         ev = self.lifecycle.resume_infusion(self.clock.now(), author=user, reason=reason)
-        self._take_over_from_script()
+        self.script.take_over()
         return self._accepted(ev)
 
     def change_rate(self, rate_ml_per_h: float, user: str, reason: str) -> SessionEvent:
@@ -568,7 +572,7 @@ class ChairService(QObject):
         ev = self.lifecycle.change_rate(
             self.clock.now(), rate_ml_per_h=rate_ml_per_h, author=user, reason=reason
         )
-        self._take_over_from_script()
+        self.script.take_over()
         return self._accepted(ev)
 
     def stop_infusion(self, user: str, reason: str) -> SessionEvent:
@@ -583,7 +587,7 @@ class ChairService(QObject):
             dose_given_mg=None if progress is None else progress.dose_given_mg,
         )
         self._record(ev)
-        self._take_over_from_script()
+        self.script.take_over()
         self.set_infusion_running(False)
         self._retime_simulated_patient()
         self.sig_session_changed.emit()
@@ -823,6 +827,16 @@ class ChairService(QObject):
         self.sig_session_event.emit(ev)
         return ev
 
+    def record_step(self, ev: SessionEvent) -> SessionEvent:
+        """Store a lifecycle step another part took (the demo script) and show it."""
+        return self._record(ev)
+
+    def _retime_simulated_patient(self) -> None:
+        """Make the simulated patient's infusion follow the record (the nurse's buttons)."""
+        if self.simulator is not None and not self.scripted_infusion:
+            planned = self.plan.infusion_min if self.plan is not None else None
+            retime_simulated_patient(self.simulator, self.lifecycle, planned)
+
     def _accepted(self, ev: SessionEvent) -> SessionEvent:
         self._record(ev)
         self.sig_session_changed.emit()
@@ -908,7 +922,7 @@ class ChairService(QObject):
             self._open_initial_session(self.session_start, opened)
             if self.scripted_infusion and self.scenario is not None and self.runner is not None:
                 timeline = self.scenario.timeline
-                self._follow_simulated_infusion(timeline.infusion_start_s, timeline.infusion_end_s)
+                self.script.follow(timeline.infusion_start_s, timeline.infusion_end_s)
         self.sig_session_changed.emit()
         if self.storage_problem is not None:
             log.info("chair %s: database reachable again; record opened", self.settings.chair_name)
@@ -996,10 +1010,10 @@ class ChairService(QObject):
         self.session_start = record.started_at
         self._reload_trends(loaded.trends, shift_min)
         self.scripted_infusion = False
-        self._cancel_script()
+        self.script.cancel()
         self._adopt_pending(summary.id)
         if life.phase is Phase.INFUSION:
-            self._apply_baseline(by)
+            self.apply_baseline(by)
             self.set_infusion_running(True)
         self._retime_simulated_patient()
         log.info("chair %s: session %s resumed by %s", self.settings.chair_name, summary.id, by)
@@ -1033,7 +1047,7 @@ class ChairService(QObject):
         hand_over(self.pipeline, self.settings.alarm_profile, now, switch, user=user)
         self.bridge.drain()  # the closing events reach the screen's log now, not after a reset
         self.refresh_alarms()
-        self._take_over_from_script()
+        self.script.take_over()
         self._tell_link_patient()
 
     def _tell_link_patient(self) -> None:
@@ -1041,7 +1055,7 @@ class ChairService(QObject):
         rec = None if self.simulated or self.session_id is None else self.patient_record
         tell_session_mrn(self.runner.driver if self.runner else None, rec.mrn if rec else None)
 
-    def _apply_baseline(self, user: str) -> None:
+    def apply_baseline(self, user: str) -> None:
         """Give the alarm engine the baseline the pre-dose gate decided on (its newest set)."""
         sets = [v for v in self.lifecycle.baseline if v.sbp is not None or v.dbp is not None]
         if not sets:
@@ -1084,69 +1098,6 @@ class ChairService(QObject):
             log.info("baseline reading not recorded: %s", err)
             return
         self._accepted(life.events[-1])
-
-    def _take_over_from_script(self) -> None:
-        if self.scripted_infusion:
-            self.scripted_infusion = False
-            log.info("chair %s: the nurse drives the infusion now", self.settings.chair_name)
-        self._cancel_script()
-
-    def _cancel_script(self) -> None:
-        for timer in self._timeline_timers:
-            timer.stop()
-        self._timeline_timers.clear()
-
-    def _retime_simulated_patient(self) -> None:
-        """Make the simulated patient's infusion follow the record (the nurse's buttons)."""
-        if self.simulator is None or self.scripted_infusion:
-            return
-        patient = _simulated_patient(self.simulator.monitor)
-        if patient is None:
-            return
-        life, t0, old = self.lifecycle, self.simulator.session_start, patient.timeline
-        planned_s = self.plan.infusion_min * 60.0 if self.plan is not None else old.infusion_s
-        started, stopped = life.infusion_started_at, life.infusion_stopped_at
-        if started is None:
-            start_s, length_s = 1e9, planned_s  # not yet: no ketamine response
-        else:
-            start_s = (started - t0).total_seconds()
-            length_s = (stopped - started).total_seconds() if stopped else planned_s
-        # One attribute swap: the pty thread reads it whole on its next sample.
-        patient.timeline = SessionTimeline(
-            baseline_s=start_s, infusion_s=max(length_s, 1.0), observation_s=old.observation_s
-        )
-
-    def _on_script_infusion(self, running: bool) -> None:
-        """The scenario's scripted infusion start or stop (demo session only)."""
-        if not self.scripted_infusion:
-            return
-        life, now = self.lifecycle, self.clock.now()
-        try:
-            if running and life.phase is Phase.BASELINE and life.plan is not None:
-                if not life.may_start_infusion():
-                    why = "; ".join(life.gate.reasons)
-                    reason = f"scripted simulated session ({why})"
-                    if life.gate.verdict is GateVerdict.REVIEW:
-                        ev = life.physician_review(now, physician=SCRIPT_AUTHOR, reason=reason)
-                    else:
-                        ev = life.physician_override(now, physician=SCRIPT_AUTHOR, reason=reason)
-                    self._record(ev)
-                self._record(life.start_infusion(now, author=SCRIPT_AUTHOR, reason="scripted"))
-                self._apply_baseline(SCRIPT_AUTHOR)
-            elif not running and life.infusion in (InfusionState.RUNNING, InfusionState.PAUSED):
-                progress = self.progress(now)
-                self._record(
-                    life.stop_infusion(
-                        now,
-                        author=SCRIPT_AUTHOR,
-                        reason="completed",
-                        dose_given_mg=None if progress is None else progress.dose_given_mg,
-                    )
-                )
-        except SessionRuleError as err:
-            log.info("the script's infusion step is not on the record: %s", err)
-        self.set_infusion_running(running)
-        self.sig_session_changed.emit()
 
     # -- alarm actions (GUI thread; forwarded to the engine under the pipeline's lock) ---------
     def acknowledge(self, key: str, user: str) -> None:
@@ -1227,23 +1178,6 @@ class ChairService(QObject):
         self.audio = snap.audio
         self.repeat_requests = snap.repeat_requests
         self.policy = snap.profile.policy
-
-    def _follow_simulated_infusion(self, start_s: float, end_s: float) -> None:
-        """Run the demo session's infusion on the scenario's script until a nurse takes over.
-
-        The timers fire at the script's start and stop; each takes the lifecycle step (author
-        :data:`SCRIPT_AUTHOR`) and tells the alarm engine, so a simulated chair nobody touches
-        behaves exactly as before the session workflow existed.
-        """
-        for at_s, running in ((start_s, True), (end_s, False)):
-            timer = QTimer(self)
-            timer.setObjectName(f"sim-infusion-{'start' if running else 'stop'}")
-            timer.setSingleShot(True)
-            delay_s = at_s - self.session_seconds()
-            timer.setInterval(max(0, int(delay_s / self.clock.speed * 1000)))
-            timer.timeout.connect(lambda running=running: self._on_script_infusion(running))
-            timer.start()
-            self._timeline_timers.append(timer)
 
     # -- runner-thread side -----------------------------------------------------------------
     def _storage_outputs(self) -> ChairOutputs:
@@ -1328,12 +1262,3 @@ def _profile_item(
     return lambda sid: ProfileChangeItem(
         at=at, actor=actor, reason=reason, old_json=old_json, new_json=new_json, session_id=sid
     )
-
-
-def _simulated_patient(monitor: Any) -> PatientModel | None:
-    """The patient model inside a virtual monitor (Datex, IntelliVue, Masimo or HL7 gateway)."""
-    for holder in (monitor, getattr(monitor, "source", None)):
-        patient = getattr(holder, "patient", None)
-        if isinstance(patient, PatientModel):
-            return patient
-    return None
