@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from console.domain.alarms import AlarmEvent
 from console.domain.pipeline import ChairOutputs
@@ -49,8 +49,11 @@ class DeviceBridge(QObject):
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self.drain)
         # Alarm changes must not wait for the next periodic drain (up to 50 ms): the banner
-        # has a 60 ms budget from the wire (issue 5).  A cross-thread emit is queued by Qt.
-        self._sig_wake.connect(self.drain)
+        # has a 60 ms budget from the wire (issue 5).  Always queued, also when the GUI thread
+        # itself posts (an acknowledge): the pipeline posts under its lock, and a direct call
+        # would run every alarm slot of the screen under it while the device thread waits
+        # (issue 13).
+        self._sig_wake.connect(self.drain, Qt.ConnectionType.QueuedConnection)
 
     def outputs(self) -> ChairOutputs:
         """Callables for the chair pipeline, safe to call from the runner thread."""
