@@ -64,15 +64,12 @@ from console.config import ConfigError, Settings, default_journal_dir, load
 from console.domain.alarms import AlarmEvent, AlarmEventKind
 from console.domain.pipeline import MIN_SILENCE_REAL_S, ChairOutputs, ChairPipeline
 from console.services.chair_assembly import make_link, make_pipeline, pulse_is_hr_source
+from console.services.record_keeper import RecordKeeper
 from console.storage.engine import describe_url, make_engine
 from console.storage.repository import SessionRepository
 from console.storage.writer import (
-    AlarmItem,
-    ReadingsItem,
     SessionEndItem,
     StorageWriter,
-    TechnicalItem,
-    worth_recording,
 )
 from devices.base import Driver
 from devices.cli_parser import OneLineParser
@@ -463,22 +460,14 @@ def run_session(
     writer.start()
     recorder = SessionRecorder(session_start)
 
-    def store_readings(rs: list[Reading]) -> None:
-        writer.submit(ReadingsItem(session_id, tuple(rs)))
-
-    def store_alarms(evs: list[AlarmEvent]) -> None:
-        for ev in evs:
-            writer.submit(AlarmItem(session_id, ev))
-
-    def store_technical(ev: TechnicalEvent) -> None:
-        if worth_recording(ev):
-            writer.submit(TechnicalItem(session_id, ev))
-
-    def watch(rs: list[Reading]) -> None:
-        episodes.on_readings(rs)
-
-    storage = ChairOutputs(store_readings, store_alarms, store_technical, lambda s: None)
-    watcher = ChairOutputs(watch, lambda evs: None, episodes.on_technical, episodes.on_state)
+    # The console's record keeper: the same items for the same events (a console's held data
+    # for a chair of this name are not the run's: nothing is adopted).
+    keeper = RecordKeeper(writer, setup.chair)
+    keeper.attach(session_id)
+    storage = keeper.outputs()
+    watcher = ChairOutputs(
+        episodes.on_readings, lambda evs: None, episodes.on_technical, episodes.on_state
+    )
     pipeline, driver, link = assemble_chair(
         setup, settings, [storage, recorder.outputs(), watcher], url=url
     )

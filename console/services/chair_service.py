@@ -27,9 +27,7 @@ throw-away session record is created.
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -44,18 +42,14 @@ from console.domain.alarm_events import RepeatRequest
 from console.domain.alarm_rules import LimitError
 from console.domain.alarms import (
     AlarmEvent,
-    AlarmEventKind,
     AlarmPolicy,
     Direction,
     Priority,
 )
-from console.domain.checkpoint import CHECKPOINT_WINDOW_MIN, checkpoint_reading
 from console.domain.discharge_gate import DischargeGate, DischargeRefusedError, assess_discharge
 from console.domain.heart_rate_source import HEART_RATE_METRICS
-from console.domain.pipeline import ChairOutputs
 from console.domain.session import (
     ANNOTATION_KINDS,
-    BaselineVitals,
     EventKind,
     IllegalTransitionError,
     InfusionState,
@@ -65,16 +59,23 @@ from console.domain.session import (
     SessionPolicy,
     SessionRuleError,
 )
-from console.services.chair_assembly import make_link, make_pipeline, simulated_scenario
-from console.services.chair_record import DEMO_PATIENT, ChairRecordStore, OpenedRecord
+from console.services.chair_assembly import make_pipeline, simulated_scenario
+from console.services.chair_link import ChairLink
+from console.services.chair_record import ChairRecordStore, OpenedRecord
 from console.services.db_tasks import DatabaseTasks, refuse_on_database_error
-from console.services.demo_script import SCRIPT_AUTHOR, DemoScript, retime_simulated_patient
+from console.services.demo_script import (
+    SCRIPT_AUTHOR,
+    DemoScript,
+    demo_plan,
+    retime_simulated_patient,
+)
 from console.services.device_bridge import DeviceBridge
 from console.services.driver_factory import tell_session_mrn
-from console.services.plot_buffer import RingBuffer
+from console.services.plot_buffer import NO_SAMPLES, RingBuffer
+from console.services.record_keeper import RecordKeeper
 from console.services.session_handover import DEMO_STOP_REASON, hand_over, start_clean
+from console.services.session_status import checkpoint_status, cuff_baseline, discharge_needs
 from console.services.session_values import (
-    DISCHARGE_SHORT,
     InfusionProgress,
     LatestValue,
     ResumePolicy,
@@ -84,20 +85,11 @@ from console.services.session_values import (
     plan_from,
 )
 from console.storage.engine import StorageConfigError
-from console.storage.repository import PatientRecord, SessionRepository, SessionSummary, Trend
+from console.storage.repository import PatientRecord, SessionRepository, SessionSummary
 from console.storage.writer import (
-    HELD_SESSION_ID,
-    AdoptHeldItem,
-    AlarmItem,
-    HeldItem,
-    Item,
-    ProfileChangeItem,
-    ReadingsItem,
     SessionEndItem,
     SessionEventItem,
     StorageWriter,
-    TechnicalItem,
-    worth_recording,
 )
 from devices.base import Driver
 from devices.clock import Clock
@@ -111,7 +103,7 @@ from devices.model import (
 )
 from devices.registry import driver_class
 from devices.runner import DeviceRunner, LinkConfig
-from devices.simulator.launch import SimulatedMonitor, driver_kind, start_simulator
+from devices.simulator.launch import SimulatedMonitor, driver_kind
 from devices.simulator.pty_endpoint import PtyEndpoint
 from devices.simulator.scenario import Scenario
 
@@ -188,9 +180,8 @@ class ChairService(QObject):
         self.clock = clock
         self.policy: AlarmPolicy = settings.alarm_policy
         self.simulated = settings.device.simulated
-        self.session_id: int | None = None
-        #: The newest record this chair wrote to (still set after a session is closed).
-        self.last_session_id: int | None = None
+        #: Where the chair's data go: its record, the held spool, or nowhere.
+        self.keeper = RecordKeeper(writer, settings.chair_name)
         self.session_start: datetime = clock.now()
         self.latest: dict[Metric, LatestValue] = {}
         self.last_nibp_at: datetime | None = None
@@ -221,14 +212,13 @@ class ChairService(QObject):
         self.pipeline = make_pipeline(
             settings,
             self.driver_cls,
-            [self._storage_outputs(), self.bridge.outputs()],
+            [self.keeper.outputs(), self.bridge.outputs()],
             scenario=self.scenario,
         )
-        self.simulator: SimulatedMonitor | None = None
         #: The simulator's scripted demo infusion (console.services.demo_script).
         self.script = DemoScript(self)
-        self.endpoint: PtyEndpoint | None = None
-        self.runner: DeviceRunner | None = None
+        #: The device link: simulator, port, runner thread, alarm ticker.
+        self.link = ChairLink(settings, self.pipeline, clock, self.driver_cls, self.scenario)
         # -- the session workflow ------------------------------------------------------------
         #: The clinic's lifecycle presets (observation minimum, gate, discharge checklist).
         self.session_policy = SessionPolicy()
@@ -246,9 +236,6 @@ class ChairService(QObject):
         self.pending_resume: SessionSummary | None = None
         #: When the nurse last asked for an NIBP measurement ("NIBP now").
         self.nibp_requested_at: datetime | None = None
-        self._store_lock = threading.Lock()
-        #: True while the chair has no record yet: its data go to the writer's held spool.
-        self._holding = False
         #: Why the session record cannot be opened right now (database unreachable), if so.
         self.storage_problem: str | None = None
         self._record_retry = QTimer(self)
@@ -285,59 +272,41 @@ class ChairService(QObject):
     @property
     def device_url(self) -> str:
         """The pyserial URL the chair reads (the simulator's pty path when simulated)."""
-        if self.endpoint is not None:
-            return self.endpoint.path
-        return self.settings.device.url
+        return self.link.url
+
+    @property
+    def runner(self) -> DeviceRunner | None:
+        """The thread that reads the chair's port (None when stopped)."""
+        return self.link.runner
+
+    @property
+    def endpoint(self) -> PtyEndpoint | None:
+        """The simulator's pty while it runs (tests unplug it)."""
+        return self.link.endpoint
+
+    @property
+    def simulator(self) -> SimulatedMonitor | None:
+        """The virtual monitor of a simulated chair."""
+        return self.link.simulator
 
     def start(self) -> None:
-        """Open the session record, start the simulator if any, and start reading."""
-        sim = self.settings.simulator
+        """Start the simulator if any and start reading; the record opens meanwhile."""
         self.session_start = self.clock.now()
-        if self.scenario is not None:
-            self.simulator = start_simulator(
-                self.clock,
-                protocol=sim.protocol,
-                scenario=self.scenario,
-                seed=sim.seed,
-                session_start=self.session_start,
-                name=f"sim-{self.settings.chair_name}",
-            )
-            self.endpoint = self.simulator.endpoint
-        driver, link = self.device_parts()
-        self.runner = DeviceRunner(
-            driver, link, self.pipeline, clock=self.clock, name=f"runner-{self.settings.chair_name}"
-        )
+        self.link.start(self.session_start)
         self._tell_link_patient()
-        self.runner.start()
-        # Alarm timers run on the pipeline's own thread, not on a QTimer: a busy GUI must not
-        # delay "communication lost" (see console.domain.pipeline).
-        self.pipeline.start_ticking(self.clock, name=f"alarm-ticker-{self.settings.chair_name}")
         self.bridge.start()
         # On the database worker: the window opens and monitors while the record opens.
         self._open_record_or_hold()
 
     def device_parts(self) -> tuple[Driver, LinkConfig]:
-        """The chair's driver and port settings, as ``run`` builds them too
-        (:mod:`console.services.chair_assembly`)."""
-        return make_link(
-            self.driver_cls,
-            self.settings.device,
-            self.pipeline,
-            url=self.device_url,
-            device_id=self.settings.chair_name,
-        )
+        """The chair's driver and port settings, as ``run`` builds them too."""
+        return self.link.parts()
 
     def stop(self) -> None:
         """Stop reading, close the session record and flush it to the database."""
         self.bridge.stop()
         self.script.cancel()
-        self.pipeline.stop_ticking()  # first: a stopping link is not a lost monitor
-        if self.runner is not None:
-            self.runner.stop()
-            self.runner = None
-        if self.endpoint is not None:
-            self.endpoint.stop()
-            self.endpoint = None
+        self.link.stop()
         self.bridge.drain()
         self.db_tasks.finish()  # a record open still on its way is applied first
         self._record_retry.stop()
@@ -348,7 +317,7 @@ class ChairService(QObject):
             # the end is journalled with them instead of raising here.
             self.writer.submit(SessionEndItem(self.session_id, self.clock.now()))
             self.writer.flush()
-        elif self._holding:
+        elif self.keeper.holding:
             # Nobody answered the resume question: keep what was measured in a new record
             # rather than dropping it; the unfinished session stays offered next time.
             profile = self.pipeline.snapshot().profile
@@ -364,7 +333,7 @@ class ChairService(QObject):
                 )
                 self.db_tasks.close()
                 return
-            self._adopt_pending(sid)
+            self.keeper.adopt(sid)
             self.writer.submit(SessionEndItem(sid, self.clock.now()))
             self.writer.flush()
         self.db_tasks.close()
@@ -755,75 +724,32 @@ class ChairService(QObject):
         return None
 
     def checkpoint(self, now: datetime | None = None) -> tuple[str, str]:
-        """The 40-minute BP checkpoint (C 13): (state, text); state is one of ``waiting``,
-        ``pending``, ``due``, ``done``, ``missed``."""
-        started = self.lifecycle.infusion_started_at
-        if started is None:
-            return "waiting", "40-min BP: after the start"
-        now = now or self.clock.now()
-        lo, hi = CHECKPOINT_WINDOW_MIN
-        x, y = self.trends[Metric.NIBP_SYS].arrays()
-        dx, dy = self.trends[Metric.NIBP_DIA].arrays()
-        offset = (started - self.session_start).total_seconds() / 60.0
-        found = checkpoint_reading(list(x - offset), list(y), list(dx - offset), list(dy))
-        if found is not None:  # the review's rule too (console.domain.checkpoint)
-            return "done", f"40-min BP done: {found.text()}"
-        since = (now - started).total_seconds() / 60.0
-        if since < lo:
-            return "pending", f"40-min BP in {lo - since:.0f} min ({lo:g}-{hi:g} min window)"
-        if since <= hi:
-            return "due", f"40-min BP DUE NOW ({hi - since:.0f} min left of window)"
-        return "missed", "40-min BP MISSED (no reading 35-45 min)"
+        """The 40-minute BP checkpoint (C 13): (state, text); see :func:`checkpoint_status`."""
+        return checkpoint_status(
+            self.lifecycle.infusion_started_at,
+            self.session_start,
+            self.trends[Metric.NIBP_SYS],
+            self.trends[Metric.NIBP_DIA],
+            now or self.clock.now(),
+        )
 
     def discharge_needs(self, now: datetime | None = None) -> list[str]:
         """What still stands between the patient and the door, in plain words."""
-        life = self.lifecycle
-        now = now or self.clock.now()
-        labels = DISCHARGE_SHORT
-        if life.closed:
-            return []
-        items = life.policy.discharge_items
-        pending = [labels.get(i, i) for i in items]
-        if life.phase in (Phase.BASELINE, Phase.INFUSION):
-            return [
-                "infusion end",
-                f"{life.policy.observation_min:g} min observation",
-                f"{len(items)} discharge checks",
-            ]
-        if life.phase is Phase.OBSERVATION:
-            ends = life.observation_ends_at()
-            assert ends is not None
-            if ends > now:
-                left = int((ends - now).total_seconds())
-                return [f"observation {left // 60}:{left % 60:02d} left", *pending]
-            return pending
-        return [
-            labels.get(i, i)
-            for i in life.policy.discharge_items
-            if not life.discharge_checks.get(i)
-        ]
+        return discharge_needs(self.lifecycle, now or self.clock.now())
 
     # -- session helpers ------------------------------------------------------------------------
-    def _submit(self, make: Callable[[int], Item]) -> None:
-        """Queue an item for the current record; hold it while resume is undecided; drop it
-        when no record is open (after discharge the chair's data belong to nobody)."""
-        with self._store_lock:
-            sid = self.session_id
-            if sid is not None:
-                self.writer.submit(make(sid))
-            elif self._holding:  # journalled by the writer (console.storage.held)
-                self.writer.submit(HeldItem(self.settings.chair_name, make(HELD_SESSION_ID)))
+    @property
+    def session_id(self) -> int | None:
+        """The record that takes the chair's data now (None: none is open)."""
+        return self.keeper.session_id
 
-    def _adopt_pending(self, session_id: int) -> None:
-        with self._store_lock:
-            # Everything held (also by a run that crashed while holding) goes first.
-            self.writer.submit(AdoptHeldItem(self.settings.chair_name, session_id))
-            self._holding = False
-            self.session_id = session_id
-            self.last_session_id = session_id
+    @property
+    def last_session_id(self) -> int | None:
+        """The newest record this chair wrote to (still set after a session is closed)."""
+        return self.keeper.last_session_id
 
     def _record(self, ev: SessionEvent) -> SessionEvent:
-        self._submit(lambda sid: SessionEventItem(sid, ev))
+        self.keeper.submit(lambda sid: SessionEventItem(sid, ev))
         self.sig_session_event.emit(ev)
         return ev
 
@@ -875,9 +801,7 @@ class ChairService(QObject):
         """
         if self.record_opening:
             return
-        with self._store_lock:
-            if self.session_id is None:
-                self._holding = True
+        self.keeper.hold()
         self.record_opening = True
         profile = self.pipeline.snapshot().profile
         start, ask = self.session_start, self.resume_policy is ResumePolicy.ASK
@@ -954,22 +878,10 @@ class ChairService(QObject):
         self.patient_record = None
         assert opened.session_id is not None
         self.series_number = opened.series_number
-        self._adopt_pending(opened.session_id)
+        self.keeper.adopt(opened.session_id)
         if self.scenario is not None and opened.patient is not None:
             self.patient_record = opened.patient
-            timeline = self.scenario.timeline
-            mrn, name, weight = DEMO_PATIENT
-            plan = SessionPlan(
-                mrn=mrn,
-                display_name=name,
-                weight_kg=weight,
-                weight_measured_on=started_at.date(),
-                dose_mg_per_kg=0.5,
-                volume_ml=100.0,
-                infusion_min=max(1.0, timeline.infusion_s / 60.0),
-                pump="simulated",
-                profile=self.settings.alarm_profile.name,
-            )
+            plan = demo_plan(self.scenario, started_at, self.settings.alarm_profile.name)
             self._record_plan(plan, started_at, SCRIPT_AUTHOR)
             self.scripted_infusion = True
             self._maybe_record_baseline()  # a cuff reading taken while the record opened
@@ -1008,10 +920,17 @@ class ChairService(QObject):
         self.plan = plan_from(life, self.patient_record)
         shift_min = (self.session_start - record.started_at).total_seconds() / 60.0
         self.session_start = record.started_at
-        self._reload_trends(loaded.trends, shift_min)
+        t0 = self.session_start.timestamp()
+        for metric, buf in self.trends.items():  # stored before live, a gap between
+            stored = loaded.trends.get(metric.value)
+            if stored is None:
+                buf.put_before(NO_SAMPLES, NO_SAMPLES, shift_live_by=shift_min)
+            else:
+                xs = (stored.t - t0) / 60.0
+                buf.put_before(xs, stored.value, shift_live_by=shift_min)
         self.scripted_infusion = False
         self.script.cancel()
-        self._adopt_pending(summary.id)
+        self.keeper.adopt(summary.id)
         if life.phase is Phase.INFUSION:
             self.apply_baseline(by)
             self.set_infusion_running(True)
@@ -1019,30 +938,14 @@ class ChairService(QObject):
         log.info("chair %s: session %s resumed by %s", self.settings.chair_name, summary.id, by)
         self._tell_link_patient()
 
-    def _reload_trends(self, stored: Mapping[str, Trend], shift_min: float) -> None:
-        """Put the resumed session's stored trends before the live ones (a gap between)."""
-        t0 = self.session_start.timestamp()
-        for metric, buf in self.trends.items():
-            live_x, live_y = buf.arrays()
-            buf.clear()
-            trend = stored.get(metric.value)
-            if trend is not None and len(trend.t):
-                xs = (trend.t[-TREND_CAPACITY:] - t0) / 60.0
-                for x, y in zip(xs, trend.value[-TREND_CAPACITY:], strict=True):
-                    buf.append(float(x), float(y))
-                buf.append_gap(float(xs[-1]))
-            for x, y in zip(live_x + shift_min, live_y, strict=True):
-                buf.append(float(x), float(y))
-
     def _end_record(self, now: datetime, *, user: str = "console", then: int | None = None) -> None:
         """End the current record (its alarms closed in it) and switch to record ``then``."""
 
         def switch(at: datetime) -> None:
-            self._submit(lambda sid: SessionEndItem(sid, at))
-            with self._store_lock:
-                self.session_id = None
+            self.keeper.submit(lambda sid: SessionEndItem(sid, at))
+            self.keeper.detach()
             if then is not None:
-                self._adopt_pending(then)
+                self.keeper.adopt(then)
 
         hand_over(self.pipeline, self.settings.alarm_profile, now, switch, user=user)
         self.bridge.drain()  # the closing events reach the screen's log now, not after a reset
@@ -1071,27 +974,10 @@ class ChairService(QObject):
         life = self.lifecycle
         if self.session_id is None or life.plan is None or life.phase is not Phase.BASELINE:
             return
-        latest = self.latest
-        sys_, dia = latest.get(Metric.NIBP_SYS), latest.get(Metric.NIBP_DIA)
-        if sys_ is None or dia is None:
+        found = cuff_baseline(self.latest, life.events, self._last_baseline_at)
+        if found is None:
             return
-        if abs((sys_.received_at - dia.received_at).total_seconds()) > 5.0:
-            return  # half of a pair: wait for the other value
-        at = max(sys_.received_at, dia.received_at)
-        if self._last_baseline_at is not None and at <= self._last_baseline_at:
-            return
-        self._last_baseline_at = at
-        steps = [e.at for e in life.events if e.kind not in _ANNOTATIONS]
-        at = max(at, *steps) if steps else at
-        hr = latest.get(Metric.HR) or latest.get(Metric.PR)
-        spo2 = latest.get(Metric.SPO2)
-        vitals = BaselineVitals(
-            at,
-            sys_.value,
-            dia.value,
-            None if hr is None else hr.value,
-            None if spo2 is None else spo2.value,
-        )
+        self._last_baseline_at, vitals = found
         try:
             life.record_baseline(vitals, author=MONITOR_AUTHOR)
         except SessionRuleError as err:
@@ -1179,38 +1065,6 @@ class ChairService(QObject):
         self.repeat_requests = snap.repeat_requests
         self.policy = snap.profile.policy
 
-    # -- runner-thread side -----------------------------------------------------------------
-    def _storage_outputs(self) -> ChairOutputs:
-        def readings(rs: list[Reading]) -> None:
-            batch = tuple(rs)
-            self._submit(lambda sid: ReadingsItem(sid, batch))
-
-        def alarms(evs: list[AlarmEvent]) -> None:
-            for ev in evs:
-                self._submit(_alarm_item(ev))
-                if ev.kind is AlarmEventKind.PROFILE_CHANGED and ev.change is not None:
-                    c = ev.change
-                    old_json = json.dumps(
-                        {"parameter": c.parameter, "setting": c.setting, "value": c.old}
-                    )
-                    new_json = json.dumps(
-                        {
-                            "parameter": c.parameter,
-                            "setting": c.setting,
-                            "value": c.new,
-                            "profile": c.profile,
-                        }
-                    )
-                    self._submit(_profile_item(c.at, c.actor, c.reason, old_json, new_json))
-
-        def technical(ev: TechnicalEvent) -> None:
-            if worth_recording(ev):
-                self._submit(lambda sid: TechnicalItem(sid, ev))
-
-        return ChairOutputs(
-            readings=readings, alarms=alarms, technical=technical, state=lambda s: None
-        )
-
     # -- GUI-thread side --------------------------------------------------------------------
     def _on_bridge_readings(self, readings: list[Reading]) -> None:
         cuff = False
@@ -1250,15 +1104,3 @@ class ChairService(QObject):
             if ev.kind is TechnicalEventKind.FRAME_ERROR:
                 self.frame_errors = ev.count
             self.sig_technical_event.emit(ev.kind.value, ev.detail)
-
-
-def _alarm_item(ev: AlarmEvent) -> Callable[[int], Item]:
-    return lambda sid: AlarmItem(sid, ev)
-
-
-def _profile_item(
-    at: datetime, actor: str, reason: str, old_json: str, new_json: str
-) -> Callable[[int], Item]:
-    return lambda sid: ProfileChangeItem(
-        at=at, actor=actor, reason=reason, old_json=old_json, new_json=new_json, session_id=sid
-    )

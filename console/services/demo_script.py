@@ -10,6 +10,7 @@ one job, the device link, the record and the nurse's workflow are others.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer
@@ -21,7 +22,10 @@ from console.domain.session import (
     SessionLifecycle,
     SessionRuleError,
 )
+from console.services.chair_record import DEMO_PATIENT
+from console.services.session_values import SessionPlan
 from devices.simulator.launch import SimulatedMonitor
+from devices.simulator.scenario import Scenario
 from devices.simulator.signals import PatientModel, SessionTimeline
 
 if TYPE_CHECKING:
@@ -111,6 +115,22 @@ class DemoScript(QObject):
             log.info("the script's infusion step is not on the record: %s", err)
         chair.set_infusion_running(running)
         chair.sig_session_changed.emit()
+
+
+def demo_plan(scenario: Scenario, started_at: datetime, profile: str) -> SessionPlan:
+    """The demo patient's plan: 0.5 mg/kg for 70 kg over the scenario's infusion time."""
+    mrn, name, weight = DEMO_PATIENT
+    return SessionPlan(
+        mrn=mrn,
+        display_name=name,
+        weight_kg=weight,
+        weight_measured_on=started_at.date(),
+        dose_mg_per_kg=0.5,
+        volume_ml=100.0,
+        infusion_min=max(1.0, scenario.timeline.infusion_s / 60.0),
+        pump="simulated",
+        profile=profile,
+    )
 
 
 def simulated_patient(monitor: Any) -> PatientModel | None:
