@@ -29,27 +29,24 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from console.config import Settings
-from console.domain.alarm_engine import AlarmSnapshot, AlarmStatus, AudioStatus
+from console.domain.alarm_engine import AlarmStatus, AudioStatus
 from console.domain.alarm_events import RepeatRequest
 from console.domain.alarm_rules import LimitError
 from console.domain.alarms import (
     AlarmEvent,
     AlarmPolicy,
-    Direction,
-    Priority,
 )
 from console.domain.discharge_gate import DischargeGate, DischargeRefusedError, assess_discharge
 from console.domain.heart_rate_source import HEART_RATE_METRICS
 from console.domain.session import (
-    ANNOTATION_KINDS,
     EventKind,
     IllegalTransitionError,
     InfusionState,
@@ -59,10 +56,11 @@ from console.domain.session import (
     SessionPolicy,
     SessionRuleError,
 )
+from console.services.chair_alarm_actions import ChairAlarmActions
 from console.services.chair_assembly import make_pipeline, simulated_scenario
 from console.services.chair_link import ChairLink
 from console.services.chair_record import ChairRecordStore, OpenedRecord
-from console.services.db_tasks import DatabaseTasks, refuse_on_database_error
+from console.services.db_tasks import DatabaseTasks
 from console.services.demo_script import (
     SCRIPT_AUTHOR,
     DemoScript,
@@ -73,6 +71,7 @@ from console.services.device_bridge import DeviceBridge
 from console.services.driver_factory import tell_session_mrn
 from console.services.plot_buffer import NO_SAMPLES, RingBuffer
 from console.services.record_keeper import RecordKeeper
+from console.services.record_opener import RecordOpener
 from console.services.session_handover import DEMO_STOP_REASON, hand_over, start_clean
 from console.services.session_status import checkpoint_status, cuff_baseline, discharge_needs
 from console.services.session_values import (
@@ -84,7 +83,6 @@ from console.services.session_values import (
     infusion_progress,
     plan_from,
 )
-from console.storage.engine import StorageConfigError
 from console.storage.repository import PatientRecord, SessionRepository, SessionSummary
 from console.storage.writer import (
     SessionEndItem,
@@ -109,8 +107,6 @@ from devices.simulator.scenario import Scenario
 
 log = logging.getLogger("ui.chair")
 
-#: How often a chair that could not open its record tries again (ms of real time).
-RECORD_RETRY_MS = 3000
 #: Alarm log entries kept for the live view.
 ALARM_LOG_SHOWN = 200
 #: Trend history kept in memory per metric: 6 h of 1 Hz samples.
@@ -119,10 +115,7 @@ TREND_CAPACITY = 6 * 3600
 MONITOR_AUTHOR = "monitor"
 
 
-_ANNOTATIONS = frozenset(k.value for k in ANNOTATION_KINDS)
-
-
-class ChairService(QObject):
+class ChairService(ChairAlarmActions, QObject):
     """Live state and plumbing of one chair.
 
     Signals:
@@ -236,18 +229,10 @@ class ChairService(QObject):
         self.pending_resume: SessionSummary | None = None
         #: When the nurse last asked for an NIBP measurement ("NIBP now").
         self.nibp_requested_at: datetime | None = None
-        #: Why the session record cannot be opened right now (database unreachable), if so.
-        self.storage_problem: str | None = None
-        self._record_retry = QTimer(self)
-        self._record_retry.setObjectName(f"record-retry-{settings.chair_name}")
-        self._record_retry.setSingleShot(True)
-        self._record_retry.timeout.connect(self._on_record_retry_timeout)
         self._last_baseline_at: datetime | None = None
         #: The console closed with this session open (interrupt): stop() leaves it unfinished.
         self.interrupted = False
-        #: The chair's database calls run here, never on the GUI thread (issue 12 item 9).
-        self.db_tasks = DatabaseTasks(f"db-{settings.chair_name}", self)
-        self.records = ChairRecordStore(
+        records = ChairRecordStore(
             repository,
             chair=settings.chair_name,
             simulated=self.simulated,
@@ -256,8 +241,15 @@ class ChairService(QObject):
             session_policy=self.session_policy,
             clock=clock,
         )
-        #: True while the record is being opened on the database worker (data are held).
-        self.record_opening = False
+        #: The record's conversation with the database, on the chair's database worker.
+        self.opener = RecordOpener(
+            settings.chair_name,
+            records,
+            on_opened=self._on_record_opened,
+            on_health=self.set_storage_available,
+            on_retry=self._on_record_retry_timeout,
+            parent=self,
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -308,8 +300,7 @@ class ChairService(QObject):
         self.script.cancel()
         self.link.stop()
         self.bridge.drain()
-        self.db_tasks.finish()  # a record open still on its way is applied first
-        self._record_retry.stop()
+        self.opener.stop()  # a record open still on its way is applied first
         if self.session_id is not None and self.interrupted:
             self.writer.flush()  # everything written; the record stays open for resume
         elif self.session_id is not None:
@@ -323,7 +314,9 @@ class ChairService(QObject):
             profile = self.pipeline.snapshot().profile
             try:
                 start = self.session_start
-                sid, _ = self.db_tasks.wait(lambda: self.records.create(start, None, profile))
+                sid, _ = self.opener.db_tasks.wait(
+                    lambda: self.opener.records.create(start, None, profile)
+                )
             except (OperationalError, DBAPIError) as err:
                 log.error(
                     "chair %s: database still unreachable at shutdown; what was measured "
@@ -331,22 +324,16 @@ class ChairService(QObject):
                     self.settings.chair_name,
                     str(getattr(err, "orig", None) or err).splitlines()[0],
                 )
-                self.db_tasks.close()
+                self.opener.db_tasks.close()
                 return
             self.keeper.adopt(sid)
             self.writer.submit(SessionEndItem(sid, self.clock.now()))
             self.writer.flush()
-        self.db_tasks.close()
+        self.opener.db_tasks.close()
 
     def session_seconds(self, at: datetime | None = None) -> float:
         """Seconds since the session started (on the chair's clock)."""
         return ((at or self.clock.now()) - self.session_start).total_seconds()
-
-    def highest_priority(self) -> Priority | None:
-        """Priority of the most urgent listed alarm (technical ones included), if any."""
-        if not self.alarm_list:
-            return None
-        return max(a.priority for a in self.alarm_list)
 
     # -- session records: open, resume, hand over ------------------------------------------
     @property
@@ -385,8 +372,8 @@ class ChairService(QObject):
         if summary is None:
             return
         profile = self.pipeline.snapshot().profile
-        opened = self._ask_database(
-            lambda: self.records.decide(
+        opened = self.opener.ask(
+            lambda: self.opener.records.decide(
                 summary,
                 resume=resume,
                 by=user,
@@ -447,8 +434,8 @@ class ChairService(QObject):
         # live; a database that cannot be reached refuses the action and changes nothing).
         # The limits go back to the clinic default as the old record ends (_end_record): that
         # is the profile this session starts with.
-        opened = self._ask_database(
-            lambda: self.records.new_patient_session(
+        opened = self.opener.ask(
+            lambda: self.opener.records.new_patient_session(
                 mrn=plan.mrn,
                 display_name=plan.display_name,
                 weight_kg=plan.weight_kg,
@@ -739,6 +726,21 @@ class ChairService(QObject):
 
     # -- session helpers ------------------------------------------------------------------------
     @property
+    def record_opening(self) -> bool:
+        """True while the record is being opened on the database worker (data are held)."""
+        return self.opener.opening
+
+    @property
+    def storage_problem(self) -> str | None:
+        """Why the session record cannot be opened right now (database unreachable), if so."""
+        return self.opener.problem
+
+    @property
+    def db_tasks(self) -> DatabaseTasks:
+        """The chair's database worker (the new-session dialog looks patients up on it)."""
+        return self.opener.db_tasks
+
+    @property
     def session_id(self) -> int | None:
         """The record that takes the chair's data now (None: none is open)."""
         return self.keeper.session_id
@@ -799,39 +801,18 @@ class ChairService(QObject):
         and alarm on the patient (issue "Session records": the console keeps monitoring),
         and a hung server must not freeze the screen (issue 12 item 9).
         """
-        if self.record_opening:
+        if self.opener.opening:
             return
         self.keeper.hold()
-        self.record_opening = True
         profile = self.pipeline.snapshot().profile
         start, ask = self.session_start, self.resume_policy is ResumePolicy.ASK
         resume, demo = self.resume_policy is ResumePolicy.RESUME, self._demo_session
-        self.db_tasks.submit(
-            lambda: self.records.open(
-                start, profile, ask=ask, resume=resume, upgrade=upgrade, demo=demo
-            ),
-            self._on_record_opened,
-            self._on_record_unreachable,
+        records = self.opener.records
+        self.opener.open(
+            lambda: records.open(start, profile, ask=ask, resume=resume, upgrade=upgrade, demo=demo)
         )
 
-    def _on_record_unreachable(self, err: BaseException) -> None:
-        self.record_opening = False
-        if not isinstance(err, OperationalError | DBAPIError | StorageConfigError):
-            raise err
-        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
-        if self.storage_problem is None:
-            log.error(
-                "chair %s: database unreachable, monitoring without a record: %s",
-                self.settings.chair_name,
-                reason,
-            )
-        self.storage_problem = reason
-        self.set_storage_available(False, reason)
-        if self.runner is not None:
-            self._record_retry.start(RECORD_RETRY_MS)
-
     def _on_record_opened(self, opened: OpenedRecord) -> None:
-        self.record_opening = False
         if opened.offer is not None:
             self.pending_resume = opened.offer
             log.info(
@@ -848,26 +829,10 @@ class ChairService(QObject):
                 timeline = self.scenario.timeline
                 self.script.follow(timeline.infusion_start_s, timeline.infusion_end_s)
         self.sig_session_changed.emit()
-        if self.storage_problem is not None:
-            log.info("chair %s: database reachable again; record opened", self.settings.chair_name)
-            self.storage_problem = None
-            self.set_storage_available(True)
 
     def _on_record_retry_timeout(self) -> None:
         if self.runner is not None and self.session_id is None and self.storage_problem:
             self._open_record_or_hold()
-
-    def _ask_database(self, work: Callable[[], OpenedRecord]) -> OpenedRecord:
-        """Run a nurse action's record work on the database worker (the screen stays live)."""
-        if self.record_opening:
-            raise IllegalTransitionError(
-                "the session record is still being opened: try again in a moment"
-            )
-        self.record_opening = True
-        try:
-            return refuse_on_database_error(self.db_tasks, work)
-        finally:
-            self.record_opening = False
 
     def _open_initial_session(self, started_at: datetime, opened: OpenedRecord) -> None:
         """The record opened at start-up: a demo session on a simulated chair whose scenario
@@ -984,86 +949,6 @@ class ChairService(QObject):
             log.info("baseline reading not recorded: %s", err)
             return
         self._accepted(life.events[-1])
-
-    # -- alarm actions (GUI thread; forwarded to the engine under the pipeline's lock) ---------
-    def acknowledge(self, key: str, user: str) -> None:
-        """Acknowledge one alarm (a latched, cleared alarm is removed)."""
-        self.pipeline.acknowledge(key, user, self.clock.now())
-        self.refresh_alarms()
-
-    def acknowledge_all(self, user: str) -> None:
-        """Acknowledge every listed alarm."""
-        self.pipeline.acknowledge_all(user, self.clock.now())
-        self.refresh_alarms()
-
-    def pause_audio(self, user: str, duration_s: float | None = None) -> None:
-        """Pause alarm audio (default length from the profile); raises LimitError if refused."""
-        self.pipeline.pause_audio(user, self.clock.now(), duration_s)
-        self.refresh_alarms()
-
-    def resume_audio(self, user: str) -> None:
-        """End an audio pause early."""
-        self.pipeline.resume_audio(user, self.clock.now())
-        self.refresh_alarms()
-
-    def set_audio_available(self, available: bool, reason: str = "") -> None:
-        """Whether alarms can be heard; unavailable raises a visible high technical alarm."""
-        self.pipeline.set_audio_available(available, self.clock.now(), reason)
-        self.refresh_alarms()
-
-    def set_infusion_running(self, running: bool) -> None:
-        """Tell the alarm engine the infusion started or stopped (NIBP overdue, comm lost)."""
-        self.pipeline.set_infusion_running(running, self.clock.now())
-        self.refresh_alarms()
-
-    def set_baseline(
-        self, sbp: float | None, dbp: float | None, hr: float | None, user: str
-    ) -> None:
-        """Set the pre-dose baseline; raises LimitError for implausible values."""
-        self.pipeline.set_baseline(sbp, dbp, hr, self.clock.now(), actor=user)
-        self.refresh_alarms()
-
-    def override_limit(
-        self,
-        metric: Metric,
-        direction: Direction,
-        priority: Priority,
-        limit: float,
-        *,
-        user: str,
-        reason: str,
-        unit: str | None = None,
-    ) -> None:
-        """Change one limit for this patient; raises LimitError (naming the parameter)."""
-        self.pipeline.override_limit(
-            metric,
-            direction,
-            priority,
-            limit,
-            actor=user,
-            reason=reason,
-            now=self.clock.now(),
-            unit=unit,
-        )
-        self.policy = self.pipeline.policy
-        self.refresh_alarms()
-
-    def refresh_alarms(self) -> None:
-        """Re-read the engine's alarm state and tell the widgets (safe to call any time)."""
-        self._apply_snapshot(self.pipeline.snapshot())
-        self.sig_alarms_changed.emit()
-
-    def _apply_snapshot(self, snap: AlarmSnapshot) -> None:
-        shown: dict[str, ShownAlarm] = {}
-        for status in snap.alarms:
-            metric = status.metric or status.tile_metric
-            if metric is not None:
-                shown[status.key] = ShownAlarm.from_status(status, metric)
-        self.active_alarms = shown
-        self.alarm_list = snap.alarms
-        self.audio = snap.audio
-        self.repeat_requests = snap.repeat_requests
-        self.policy = snap.profile.policy
 
     # -- GUI-thread side --------------------------------------------------------------------
     def _on_bridge_readings(self, readings: list[Reading]) -> None:
