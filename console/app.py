@@ -22,8 +22,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from console.config import Settings, chair_settings, default_journal_dir
 from console.services.chair_service import ChairService
+from console.services.device_bridge import DeviceBridge
 from console.services.resume_clock import simulated_clock_start
-from console.services.storage_status import StorageStatusRelay
 from console.storage.engine import describe_url, make_engine
 from console.storage.repository import SessionRepository
 from console.storage.writer import StorageWriter
@@ -228,9 +228,13 @@ def build_app(
     except BaseException:
         startup.shutdown(wait=True)
         raise
-    relay = StorageStatusRelay()
+    # The writer's health reaches the screen through the same bridge as the chairs' data:
+    # one way from a worker thread to the GUI (held in its queue until the window is up).
+    storage_bridge = DeviceBridge(name="bridge-storage")
     writer = StorageWriter(
-        engine, on_status=relay.report, journal_dir=journal_dir or default_journal_dir()
+        engine,
+        on_status=storage_bridge.post_storage_status,
+        journal_dir=journal_dir or default_journal_dir(),
     )
     writer.start()
     sim_start = None
@@ -260,9 +264,10 @@ def build_app(
         raise
     db_label = describe_url(settings.db_url)
     window = MainWindow(fleet.chairs, db_label=db_label, restart_chair=fleet.restart)
-    relay.setParent(window)
-    relay.sig_status_changed.connect(window.set_storage_status)
-    relay.sig_status_changed.connect(fleet.set_storage_status)
+    storage_bridge.setParent(window)
+    storage_bridge.sig_storage_status.connect(window.set_storage_status)
+    storage_bridge.sig_storage_status.connect(fleet.set_storage_status)
+    storage_bridge.start()
     for chair in fleet.chairs:
         chair.start()
     if sound:

@@ -63,15 +63,13 @@ from console.commands.run_record import (
 from console.config import ConfigError, Settings, default_journal_dir, load
 from console.domain.alarms import AlarmEvent, AlarmEventKind
 from console.domain.pipeline import MIN_SILENCE_REAL_S, ChairOutputs, ChairPipeline
+from console.services.chair_assembly import make_link, make_pipeline, pulse_is_hr_source
+from console.services.record_keeper import RecordKeeper
 from console.storage.engine import describe_url, make_engine
 from console.storage.repository import SessionRepository
 from console.storage.writer import (
-    AlarmItem,
-    ReadingsItem,
     SessionEndItem,
     StorageWriter,
-    TechnicalItem,
-    worth_recording,
 )
 from devices.base import Driver
 from devices.cli_parser import OneLineParser
@@ -105,11 +103,6 @@ TICK_OFFSET_S = 0.5
 
 def _priority_name(ev: AlarmEvent) -> str:
     return str(getattr(ev.priority, "label", str(ev.priority))).lower()
-
-
-def pulse_is_hr_source(metrics: frozenset[Metric]) -> bool:
-    """True for a monitor with a pulse rate but no ECG HR (a pulse oximeter)."""
-    return Metric.HR not in metrics and Metric.PR in metrics
 
 
 def alarm_parameter(ev: AlarmEvent) -> str:
@@ -394,11 +387,39 @@ def main(argv: Sequence[str]) -> int:
     return run_session(setup, settings, engine, repo)
 
 
+def assemble_chair(
+    setup: RunSetup, settings: Settings, outputs: list[ChairOutputs], *, url: str
+) -> tuple[ChairPipeline, Driver, LinkConfig]:
+    """The chair as the console builds it (:mod:`console.services.chair_assembly`), with
+    what only a headless run needs: the communication-lost watch starts with the ticker, once
+    the link is up (at x300 the set-up before it is tens of simulated seconds that are not
+    silence), and a paced clock, which never runs ahead of the data, needs no real-time
+    guard (without it the alarm timing is the same on a loaded machine)."""
+    paced = isinstance(setup.clock, PacedClock)
+    pipeline = make_pipeline(
+        settings,
+        setup.driver_cls,
+        outputs,
+        scenario=setup.scenario,
+        started_at=None,
+        min_silence_real_s=0.0 if paced else MIN_SILENCE_REAL_S,
+    )
+    driver, link = make_link(
+        setup.driver_cls,
+        settings.device,
+        pipeline,
+        url=url,
+        device_id=setup.chair,
+        baud=setup.baud,
+    )
+    return pipeline, driver, link
+
+
 def run_session(
     setup: RunSetup, settings: Settings, engine: Engine, repo: SessionRepository
 ) -> int:
     """Play the session, store it, print the summary; returns the exit code."""
-    clock, scenario, driver_cls = setup.clock, setup.scenario, setup.driver_cls
+    clock, scenario = setup.clock, setup.scenario
     session_start = clock.now()
     sim = None
     tap = WireTap(clock)
@@ -439,41 +460,17 @@ def run_session(
     writer.start()
     recorder = SessionRecorder(session_start)
 
-    def store_readings(rs: list[Reading]) -> None:
-        writer.submit(ReadingsItem(session_id, tuple(rs)))
-
-    def store_alarms(evs: list[AlarmEvent]) -> None:
-        for ev in evs:
-            writer.submit(AlarmItem(session_id, ev))
-
-    def store_technical(ev: TechnicalEvent) -> None:
-        if worth_recording(ev):
-            writer.submit(TechnicalItem(session_id, ev))
-
-    def watch(rs: list[Reading]) -> None:
-        episodes.on_readings(rs)
-
-    storage = ChairOutputs(store_readings, store_alarms, store_technical, lambda s: None)
-    watcher = ChairOutputs(watch, lambda evs: None, episodes.on_technical, episodes.on_state)
-    paced = isinstance(clock, PacedClock)
-    pipeline = ChairPipeline(
-        settings.alarm_profile,
-        [storage, recorder.outputs(), watcher],
-        nibp_interval_s=scenario.nibp.interval_s if scenario else settings.alarm_nibp_interval_s,
-        # None: the communication-lost watch starts with the ticker, once the link is up (at
-        # x300 the set-up before it is tens of simulated seconds that are not silence).
-        started_at=None,
-        # A paced clock never runs ahead of the data: no real-time guard is needed, and
-        # without it the alarm timing is the same on a loaded machine.
-        min_silence_real_s=0.0 if paced else MIN_SILENCE_REAL_S,
-        pulse_as_hr=pulse_is_hr_source(driver_cls.metrics),
-        measures_nibp=Metric.NIBP_SYS in driver_cls.metrics,
+    # The console's record keeper: the same items for the same events (a console's held data
+    # for a chair of this name are not the run's: nothing is adopted).
+    keeper = RecordKeeper(writer, setup.chair)
+    keeper.attach(session_id)
+    storage = keeper.outputs()
+    watcher = ChairOutputs(
+        episodes.on_readings, lambda evs: None, episodes.on_technical, episodes.on_state
     )
-    link = LinkConfig(
-        url, setup.baud or driver_cls.default_baud, driver_cls.parity, device_id=setup.chair
+    pipeline, driver, link = assemble_chair(
+        setup, settings, [storage, recorder.outputs(), watcher], url=url
     )
-    driver = driver_cls()
-    pipeline.engine.link_gap_s = driver.quiet_after_s  # a gateway pushing every 10 s is not lost
     runner = DeviceRunner(driver, link, pipeline, clock=clock, name="runner-run")
     runner.start()
     # The scripted infusion: the engine escalates a lost monitor and watches the NIBP schedule

@@ -27,40 +27,27 @@ throw-away session record is created.
 
 from __future__ import annotations
 
-import enum
-import json
 import logging
-import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from console.config import Settings
-from console.domain.alarm_engine import AlarmSnapshot, AlarmStatus, AudioStatus
+from console.domain.alarm_engine import AlarmStatus, AudioStatus
 from console.domain.alarm_events import RepeatRequest
 from console.domain.alarm_rules import LimitError
 from console.domain.alarms import (
-    AlarmCategory,
     AlarmEvent,
-    AlarmEventKind,
     AlarmPolicy,
-    Direction,
-    Priority,
 )
-from console.domain.checkpoint import CHECKPOINT_WINDOW_MIN, checkpoint_reading
 from console.domain.discharge_gate import DischargeGate, DischargeRefusedError, assess_discharge
 from console.domain.heart_rate_source import HEART_RATE_METRICS
-from console.domain.pipeline import ChairOutputs, ChairPipeline
 from console.domain.session import (
-    ANNOTATION_KINDS,
-    BaselineVitals,
     EventKind,
-    GateVerdict,
     IllegalTransitionError,
     InfusionState,
     Phase,
@@ -69,28 +56,40 @@ from console.domain.session import (
     SessionPolicy,
     SessionRuleError,
 )
-from console.services.chair_record import DEMO_PATIENT, ChairRecordStore, OpenedRecord
-from console.services.db_tasks import DatabaseTasks, refuse_on_database_error
+from console.services.chair_alarm_actions import ChairAlarmActions
+from console.services.chair_assembly import make_pipeline, simulated_scenario
+from console.services.chair_link import ChairLink
+from console.services.chair_record import ChairRecordStore, OpenedRecord
+from console.services.db_tasks import DatabaseTasks
+from console.services.demo_script import (
+    SCRIPT_AUTHOR,
+    DemoScript,
+    demo_plan,
+    retime_simulated_patient,
+)
 from console.services.device_bridge import DeviceBridge
-from console.services.driver_factory import build_driver, tell_session_mrn
-from console.services.plot_buffer import RingBuffer
+from console.services.driver_factory import tell_session_mrn
+from console.services.plot_buffer import NO_SAMPLES, RingBuffer
+from console.services.record_keeper import RecordKeeper
+from console.services.record_opener import RecordOpener
 from console.services.session_handover import DEMO_STOP_REASON, hand_over, start_clean
-from console.storage.engine import StorageConfigError
-from console.storage.repository import PatientRecord, SessionRepository, SessionSummary, Trend
+from console.services.session_status import checkpoint_status, cuff_baseline, discharge_needs
+from console.services.session_values import (
+    InfusionProgress,
+    LatestValue,
+    ResumePolicy,
+    SessionPlan,
+    ShownAlarm,
+    infusion_progress,
+    plan_from,
+)
+from console.storage.repository import PatientRecord, SessionRepository, SessionSummary
 from console.storage.writer import (
-    HELD_SESSION_ID,
-    AdoptHeldItem,
-    AlarmItem,
-    HeldItem,
-    Item,
-    ProfileChangeItem,
-    ReadingsItem,
     SessionEndItem,
     SessionEventItem,
     StorageWriter,
-    TechnicalItem,
-    worth_recording,
 )
+from devices.base import Driver
 from devices.clock import Clock
 from devices.model import (
     NIBP_METRICS,
@@ -102,242 +101,21 @@ from devices.model import (
 )
 from devices.registry import driver_class
 from devices.runner import DeviceRunner, LinkConfig
-from devices.simulator.launch import SimulatedMonitor, driver_kind, start_simulator
-from devices.simulator.monitor import NibpSchedule
+from devices.simulator.launch import SimulatedMonitor, driver_kind
 from devices.simulator.pty_endpoint import PtyEndpoint
-from devices.simulator.scenario import Scenario, load_scenario
-from devices.simulator.signals import PatientModel, SessionTimeline
+from devices.simulator.scenario import Scenario
 
 log = logging.getLogger("ui.chair")
 
-#: How often a chair that could not open its record tries again (ms of real time).
-RECORD_RETRY_MS = 3000
 #: Alarm log entries kept for the live view.
 ALARM_LOG_SHOWN = 200
 #: Trend history kept in memory per metric: 6 h of 1 Hz samples.
 TREND_CAPACITY = 6 * 3600
-#: Author of the steps the simulator's script takes in a demo session (never a person).
-SCRIPT_AUTHOR = "simulator script"
 #: Author of baseline vitals taken from the monitor's cuff readings.
 MONITOR_AUTHOR = "monitor"
 
 
-#: How the discharge items (SessionPolicy.discharge_items) read on screen (clinical.md F 29).
-DISCHARGE_LABELS: dict[str, str] = {
-    "vitals_stable": "vitals stable, back toward baseline",
-    "alert_and_oriented": "alert and oriented (pre-treatment verbalization, movement)",
-    "dissociation_resolved": "sedation and dissociation resolved",
-    "escort_present": "responsible adult escort present",
-    "instructions_given": "written instructions given (no driving for 24 h)",
-}
-#: The same items in a few words, for the timeline strip.
-DISCHARGE_SHORT: dict[str, str] = {
-    "vitals_stable": "vitals stable",
-    "alert_and_oriented": "alert and oriented",
-    "dissociation_resolved": "dissociation resolved",
-    "escort_present": "escort",
-    "instructions_given": "instructions",
-}
-_ANNOTATIONS = frozenset(k.value for k in ANNOTATION_KINDS)
-
-
-class ResumePolicy(enum.StrEnum):
-    """What :meth:`ChairService.start` does with the chair's unfinished session."""
-
-    ASK = "ask"
-    """Monitor at once, hold the data, and wait for :meth:`ChairService.decide_resume`."""
-    RESUME = "resume"
-    """Continue the newest unfinished session (headless restarts, tests)."""
-    NEW = "new"
-    """Close the unfinished sessions and open a new one."""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionPlan:
-    """What the start-session dialog collects: patient, weight, dose, infusion, pump, limits.
-
-    The dose in mg and the pump rate are computed, never typed (clinical.md A 1: a typed total
-    is where 10x errors come from).
-    """
-
-    mrn: str
-    display_name: str
-    weight_kg: float
-    weight_measured_on: date
-    dose_mg_per_kg: float
-    volume_ml: float = 100.0
-    infusion_min: float = 40.0
-    route: str = "IV"
-    pump: str = ""
-    profile: str = "clinic default"
-
-    @property
-    def dose_mg(self) -> float:
-        """Total planned dose (mg)."""
-        return round(self.weight_kg * self.dose_mg_per_kg, 2)
-
-    @property
-    def rate_ml_per_h(self) -> float:
-        """Pump rate that delivers the bag over the planned duration (mL/h)."""
-        return round(self.volume_ml / self.infusion_min * 60.0, 1) if self.infusion_min else 0.0
-
-    def data(self) -> dict[str, Any]:
-        """The plan's extras as JSON-able values (stored with the plan note for resume)."""
-        return {
-            "plan": "session",
-            "mrn": self.mrn,
-            "volume_ml": self.volume_ml,
-            "infusion_min": self.infusion_min,
-            "pump": self.pump,
-            "profile": self.profile,
-        }
-
-    def summary(self) -> str:
-        """One line for the record and the screen."""
-        pump = f"; pump {self.pump}" if self.pump else ""
-        return (
-            f"plan: {self.dose_mg_per_kg:g} mg/kg x {self.weight_kg:g} kg = {self.dose_mg:g} mg "
-            f"{self.route} in {self.volume_ml:g} mL over {self.infusion_min:g} min "
-            f"at {self.rate_ml_per_h:g} mL/h; limits: {self.profile}{pump}"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class InfusionProgress:
-    """How far the infusion is, integrated from the pump events (pauses and rate changes)."""
-
-    running_s: float
-    infused_ml: float
-    volume_ml: float
-    remaining_min: float | None
-    dose_given_mg: float | None
-
-
-def infusion_progress(
-    events: Iterable[SessionEvent], *, volume_ml: float, dose_mg: float, now: datetime
-) -> InfusionProgress:
-    """Integrate the pump's rate over its running time from the lifecycle events.
-
-    Why from events: the record is the single truth after a restart, and a pause or a rate
-    change moves the end of the infusion; the remaining time is what is left of the bag at the
-    current rate.
-
-    Args:
-        events: the session's events in time order.
-        volume_ml: the bag's volume.
-        dose_mg: the dose the full bag holds.
-        now: evaluate up to this time (the stop time once stopped).
-    """
-    rate: float | None = None
-    since: datetime | None = None
-    running_s = infused = 0.0
-    for ev in events:
-        kind = ev.kind
-        if kind in (EventKind.INFUSION_START, EventKind.INFUSION_RESUME):
-            rate = ev.rate_ml_per_h if ev.rate_ml_per_h is not None else rate
-            since = ev.at
-        elif kind == EventKind.RATE_CHANGE:
-            if since is not None and rate is not None:
-                dt = (ev.at - since).total_seconds()
-                running_s += dt
-                infused += rate * dt / 3600.0
-                since = ev.at
-            rate = ev.rate_ml_per_h
-        elif kind in (EventKind.INFUSION_PAUSE, EventKind.INFUSION_STOP):
-            if since is not None and rate is not None:
-                dt = (ev.at - since).total_seconds()
-                running_s += dt
-                infused += rate * dt / 3600.0
-            since = None
-    if since is not None and rate is not None:
-        dt = max(0.0, (now - since).total_seconds())
-        running_s += dt
-        infused += rate * dt / 3600.0
-    infused = min(infused, volume_ml)
-    left = volume_ml - infused
-    remaining = left / rate * 60.0 if rate else None
-    given = round(dose_mg * infused / volume_ml, 2) if volume_ml > 0 else None
-    return InfusionProgress(running_s, infused, volume_ml, remaining, given)
-
-
-@dataclass(frozen=True, slots=True)
-class ShownAlarm:
-    """A listed alarm as the screen shows it, grouped under a parameter tile.
-
-    ``metric`` is the tile the alarm belongs to: the parameter of a physiological alarm, or the
-    parameter a technical alarm concerns (SpO2 for sensor off, NIBP for NIBP overdue, the
-    flagged metric for an invalid value).  Alarms about no parameter (communication lost) are
-    in :attr:`ChairService.alarm_list` only.
-    """
-
-    key: str
-    metric: Metric
-    priority: Priority
-    onset: datetime
-    value: float | None
-    message: str
-    category: AlarmCategory = AlarmCategory.PHYSIOLOGICAL
-    condition_start: datetime | None = None
-    limit: float | None = None
-    latched: bool = False
-    acknowledged_by: str | None = None
-    acknowledged_at: datetime | None = None
-    audio_paused_until: datetime | None = None
-
-    @classmethod
-    def from_status(cls, status: AlarmStatus, metric: Metric) -> ShownAlarm:
-        """The screen's view of an engine alarm status."""
-        return cls(
-            status.key,
-            metric,
-            status.priority,
-            status.onset,
-            status.value,
-            status.message,
-            status.category,
-            status.condition_start,
-            status.limit,
-            status.latched,
-            status.acknowledged_by,
-            status.acknowledged_at,
-            status.audio_paused_until,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class LatestValue:
-    """The newest usable value of a metric and when it arrived (session seconds)."""
-
-    value: float
-    received_at: datetime
-    device_time: datetime | None
-
-
-def simulated_scenario(settings: Settings) -> Scenario:
-    """The script of a simulated chair: the configured scenario, or the plain profile.
-
-    Raises:
-        ScenarioError: the scenario cannot be found or is invalid.
-    """
-    sim = settings.simulator
-    if sim.scenario:
-        return load_scenario(sim.scenario)
-    timeline = SessionTimeline(
-        baseline_s=sim.baseline_min * 60,
-        infusion_s=sim.infusion_min * 60,
-        observation_s=sim.observation_min * 60,
-    )
-    return Scenario(
-        name=sim.profile,
-        description=f"simulated {sim.profile} patient",
-        duration_s=timeline.total_s,
-        profile=sim.profile,
-        timeline=timeline,
-        nibp=NibpSchedule(interval_s=sim.nibp_interval_s),
-    )
-
-
-class ChairService(QObject):
+class ChairService(ChairAlarmActions, QObject):
     """Live state and plumbing of one chair.
 
     Signals:
@@ -395,9 +173,8 @@ class ChairService(QObject):
         self.clock = clock
         self.policy: AlarmPolicy = settings.alarm_policy
         self.simulated = settings.device.simulated
-        self.session_id: int | None = None
-        #: The newest record this chair wrote to (still set after a session is closed).
-        self.last_session_id: int | None = None
+        #: Where the chair's data go: its record, the held spool, or nowhere.
+        self.keeper = RecordKeeper(writer, settings.chair_name)
         self.session_start: datetime = clock.now()
         self.latest: dict[Metric, LatestValue] = {}
         self.last_nibp_at: datetime | None = None
@@ -425,20 +202,16 @@ class ChairService(QObject):
             driver_kind(settings.simulator.protocol) if self.simulated else settings.device.kind
         )
         self.driver_cls = driver_class(self.driver_kind)
-        self.pipeline = ChairPipeline(
-            settings.alarm_profile,
-            [self._storage_outputs(), self.bridge.outputs()],
-            nibp_interval_s=self.scenario.nibp.interval_s
-            if self.scenario is not None
-            else settings.alarm_nibp_interval_s,
-            pulse_as_hr=Metric.HR not in self.driver_cls.metrics
-            and Metric.PR in self.driver_cls.metrics,
-            measures_nibp=Metric.NIBP_SYS in self.driver_cls.metrics,
+        self.pipeline = make_pipeline(
+            settings,
+            self.driver_cls,
+            [self.keeper.outputs(), self.bridge.outputs()],
+            scenario=self.scenario,
         )
-        self.simulator: SimulatedMonitor | None = None
-        self._timeline_timers: list[QTimer] = []
-        self.endpoint: PtyEndpoint | None = None
-        self.runner: DeviceRunner | None = None
+        #: The simulator's scripted demo infusion (console.services.demo_script).
+        self.script = DemoScript(self)
+        #: The device link: simulator, port, runner thread, alarm ticker.
+        self.link = ChairLink(settings, self.pipeline, clock, self.driver_cls, self.scenario)
         # -- the session workflow ------------------------------------------------------------
         #: The clinic's lifecycle presets (observation minimum, gate, discharge checklist).
         self.session_policy = SessionPolicy()
@@ -451,27 +224,15 @@ class ChairService(QObject):
         #: The session's number in the patient's series (clinical.md A 2).
         self.series_number: int | None = None
         #: True while the simulator's script drives the demo session's infusion.
-        self.scripted_infusion = False
         self.resume_policy = resume_policy
         #: The unfinished session waiting for :meth:`decide_resume` (ResumePolicy.ASK).
         self.pending_resume: SessionSummary | None = None
         #: When the nurse last asked for an NIBP measurement ("NIBP now").
         self.nibp_requested_at: datetime | None = None
-        self._store_lock = threading.Lock()
-        #: True while the chair has no record yet: its data go to the writer's held spool.
-        self._holding = False
-        #: Why the session record cannot be opened right now (database unreachable), if so.
-        self.storage_problem: str | None = None
-        self._record_retry = QTimer(self)
-        self._record_retry.setObjectName(f"record-retry-{settings.chair_name}")
-        self._record_retry.setSingleShot(True)
-        self._record_retry.timeout.connect(self._on_record_retry_timeout)
         self._last_baseline_at: datetime | None = None
         #: The console closed with this session open (interrupt): stop() leaves it unfinished.
         self.interrupted = False
-        #: The chair's database calls run here, never on the GUI thread (issue 12 item 9).
-        self.db_tasks = DatabaseTasks(f"db-{settings.chair_name}", self)
-        self.records = ChairRecordStore(
+        records = ChairRecordStore(
             repository,
             chair=settings.chair_name,
             simulated=self.simulated,
@@ -480,69 +241,66 @@ class ChairService(QObject):
             session_policy=self.session_policy,
             clock=clock,
         )
-        #: True while the record is being opened on the database worker (data are held).
-        self.record_opening = False
+        #: The record's conversation with the database, on the chair's database worker.
+        self.opener = RecordOpener(
+            settings.chair_name,
+            records,
+            on_opened=self._on_record_opened,
+            on_health=self.set_storage_available,
+            on_retry=self._on_record_retry_timeout,
+            parent=self,
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
+    def scripted_infusion(self) -> bool:
+        """True while the simulator's script drives the demo session's infusion."""
+        return self.script.active
+
+    @scripted_infusion.setter
+    def scripted_infusion(self, active: bool) -> None:
+        self.script.active = active
+
+    @property
     def device_url(self) -> str:
         """The pyserial URL the chair reads (the simulator's pty path when simulated)."""
-        if self.endpoint is not None:
-            return self.endpoint.path
-        return self.settings.device.url
+        return self.link.url
+
+    @property
+    def runner(self) -> DeviceRunner | None:
+        """The thread that reads the chair's port (None when stopped)."""
+        return self.link.runner
+
+    @property
+    def endpoint(self) -> PtyEndpoint | None:
+        """The simulator's pty while it runs (tests unplug it)."""
+        return self.link.endpoint
+
+    @property
+    def simulator(self) -> SimulatedMonitor | None:
+        """The virtual monitor of a simulated chair."""
+        return self.link.simulator
 
     def start(self) -> None:
-        """Open the session record, start the simulator if any, and start reading."""
-        dev, sim = self.settings.device, self.settings.simulator
+        """Start the simulator if any and start reading; the record opens meanwhile."""
         self.session_start = self.clock.now()
-        if self.scenario is not None:
-            self.simulator = start_simulator(
-                self.clock,
-                protocol=sim.protocol,
-                scenario=self.scenario,
-                seed=sim.seed,
-                session_start=self.session_start,
-                name=f"sim-{self.settings.chair_name}",
-            )
-            self.endpoint = self.simulator.endpoint
-        cls = self.driver_cls
-        driver = build_driver(cls, dev)
-        # A link that is silent by design for longer than the alarm's 10 s is not lost sooner.
-        self.pipeline.engine.link_gap_s = driver.quiet_after_s
-        link = LinkConfig(
-            url=self.device_url,
-            baudrate=dev.baud or cls.default_baud,
-            parity=cls.parity,
-            rtscts=dev.rtscts,
-            device_id=self.settings.chair_name,
-        )
-        self.runner = DeviceRunner(
-            driver, link, self.pipeline, clock=self.clock, name=f"runner-{self.settings.chair_name}"
-        )
+        self.link.start(self.session_start)
         self._tell_link_patient()
-        self.runner.start()
-        # Alarm timers run on the pipeline's own thread, not on a QTimer: a busy GUI must not
-        # delay "communication lost" (see console.domain.pipeline).
-        self.pipeline.start_ticking(self.clock, name=f"alarm-ticker-{self.settings.chair_name}")
         self.bridge.start()
         # On the database worker: the window opens and monitors while the record opens.
         self._open_record_or_hold()
 
+    def device_parts(self) -> tuple[Driver, LinkConfig]:
+        """The chair's driver and port settings, as ``run`` builds them too."""
+        return self.link.parts()
+
     def stop(self) -> None:
         """Stop reading, close the session record and flush it to the database."""
         self.bridge.stop()
-        for timer in self._timeline_timers:
-            timer.stop()
-        self.pipeline.stop_ticking()  # first: a stopping link is not a lost monitor
-        if self.runner is not None:
-            self.runner.stop()
-            self.runner = None
-        if self.endpoint is not None:
-            self.endpoint.stop()
-            self.endpoint = None
+        self.script.cancel()
+        self.link.stop()
         self.bridge.drain()
-        self.db_tasks.finish()  # a record open still on its way is applied first
-        self._record_retry.stop()
+        self.opener.stop()  # a record open still on its way is applied first
         if self.session_id is not None and self.interrupted:
             self.writer.flush()  # everything written; the record stays open for resume
         elif self.session_id is not None:
@@ -550,13 +308,15 @@ class ChairService(QObject):
             # the end is journalled with them instead of raising here.
             self.writer.submit(SessionEndItem(self.session_id, self.clock.now()))
             self.writer.flush()
-        elif self._holding:
+        elif self.keeper.holding:
             # Nobody answered the resume question: keep what was measured in a new record
             # rather than dropping it; the unfinished session stays offered next time.
             profile = self.pipeline.snapshot().profile
             try:
                 start = self.session_start
-                sid, _ = self.db_tasks.wait(lambda: self.records.create(start, None, profile))
+                sid, _ = self.opener.db_tasks.wait(
+                    lambda: self.opener.records.create(start, None, profile)
+                )
             except (OperationalError, DBAPIError) as err:
                 log.error(
                     "chair %s: database still unreachable at shutdown; what was measured "
@@ -564,22 +324,16 @@ class ChairService(QObject):
                     self.settings.chair_name,
                     str(getattr(err, "orig", None) or err).splitlines()[0],
                 )
-                self.db_tasks.close()
+                self.opener.db_tasks.close()
                 return
-            self._adopt_pending(sid)
+            self.keeper.adopt(sid)
             self.writer.submit(SessionEndItem(sid, self.clock.now()))
             self.writer.flush()
-        self.db_tasks.close()
+        self.opener.db_tasks.close()
 
     def session_seconds(self, at: datetime | None = None) -> float:
         """Seconds since the session started (on the chair's clock)."""
         return ((at or self.clock.now()) - self.session_start).total_seconds()
-
-    def highest_priority(self) -> Priority | None:
-        """Priority of the most urgent listed alarm (technical ones included), if any."""
-        if not self.alarm_list:
-            return None
-        return max(a.priority for a in self.alarm_list)
 
     # -- session records: open, resume, hand over ------------------------------------------
     @property
@@ -618,8 +372,8 @@ class ChairService(QObject):
         if summary is None:
             return
         profile = self.pipeline.snapshot().profile
-        opened = self._ask_database(
-            lambda: self.records.decide(
+        opened = self.opener.ask(
+            lambda: self.opener.records.decide(
                 summary,
                 resume=resume,
                 by=user,
@@ -635,7 +389,7 @@ class ChairService(QObject):
             self._open_initial_session(self.session_start, opened)
             if self.scripted_infusion and self.scenario is not None:
                 timeline = self.scenario.timeline
-                self._follow_simulated_infusion(timeline.infusion_start_s, timeline.infusion_end_s)
+                self.script.follow(timeline.infusion_start_s, timeline.infusion_end_s)
         self.sig_session_changed.emit()
 
     def new_session(self, plan: SessionPlan, *, user: str) -> int:
@@ -680,8 +434,8 @@ class ChairService(QObject):
         # live; a database that cannot be reached refuses the action and changes nothing).
         # The limits go back to the clinic default as the old record ends (_end_record): that
         # is the profile this session starts with.
-        opened = self._ask_database(
-            lambda: self.records.new_patient_session(
+        opened = self.opener.ask(
+            lambda: self.opener.records.new_patient_session(
                 mrn=plan.mrn,
                 display_name=plan.display_name,
                 weight_kg=plan.weight_kg,
@@ -743,8 +497,8 @@ class ChairService(QObject):
         self._require_session("start the infusion")
         ev = self.lifecycle.start_infusion(self.clock.now(), author=user, reason=reason)
         self._record(ev)
-        self._take_over_from_script()
-        self._apply_baseline(user)
+        self.script.take_over()
+        self.apply_baseline(user)
         self.set_infusion_running(True)
         self._retime_simulated_patient()
         self.sig_session_changed.emit()
@@ -758,14 +512,14 @@ class ChairService(QObject):
         """
         self._require_session("pause the infusion")
         ev = self.lifecycle.pause_infusion(self.clock.now(), author=user, reason=reason)
-        self._take_over_from_script()
+        self.script.take_over()
         return self._accepted(ev)
 
     def resume_infusion(self, user: str, reason: str = "") -> SessionEvent:
         """Restart a paused pump at the current rate."""
         self._require_session("resume the infusion")
         ev = self.lifecycle.resume_infusion(self.clock.now(), author=user, reason=reason)
-        self._take_over_from_script()
+        self.script.take_over()
         return self._accepted(ev)
 
     def change_rate(self, rate_ml_per_h: float, user: str, reason: str) -> SessionEvent:
@@ -774,7 +528,7 @@ class ChairService(QObject):
         ev = self.lifecycle.change_rate(
             self.clock.now(), rate_ml_per_h=rate_ml_per_h, author=user, reason=reason
         )
-        self._take_over_from_script()
+        self.script.take_over()
         return self._accepted(ev)
 
     def stop_infusion(self, user: str, reason: str) -> SessionEvent:
@@ -789,7 +543,7 @@ class ChairService(QObject):
             dose_given_mg=None if progress is None else progress.dose_given_mg,
         )
         self._record(ev)
-        self._take_over_from_script()
+        self.script.take_over()
         self.set_infusion_running(False)
         self._retime_simulated_patient()
         self.sig_session_changed.emit()
@@ -957,77 +711,59 @@ class ChairService(QObject):
         return None
 
     def checkpoint(self, now: datetime | None = None) -> tuple[str, str]:
-        """The 40-minute BP checkpoint (C 13): (state, text); state is one of ``waiting``,
-        ``pending``, ``due``, ``done``, ``missed``."""
-        started = self.lifecycle.infusion_started_at
-        if started is None:
-            return "waiting", "40-min BP: after the start"
-        now = now or self.clock.now()
-        lo, hi = CHECKPOINT_WINDOW_MIN
-        x, y = self.trends[Metric.NIBP_SYS].arrays()
-        dx, dy = self.trends[Metric.NIBP_DIA].arrays()
-        offset = (started - self.session_start).total_seconds() / 60.0
-        found = checkpoint_reading(list(x - offset), list(y), list(dx - offset), list(dy))
-        if found is not None:  # the review's rule too (console.domain.checkpoint)
-            return "done", f"40-min BP done: {found.text()}"
-        since = (now - started).total_seconds() / 60.0
-        if since < lo:
-            return "pending", f"40-min BP in {lo - since:.0f} min ({lo:g}-{hi:g} min window)"
-        if since <= hi:
-            return "due", f"40-min BP DUE NOW ({hi - since:.0f} min left of window)"
-        return "missed", "40-min BP MISSED (no reading 35-45 min)"
+        """The 40-minute BP checkpoint (C 13): (state, text); see :func:`checkpoint_status`."""
+        return checkpoint_status(
+            self.lifecycle.infusion_started_at,
+            self.session_start,
+            self.trends[Metric.NIBP_SYS],
+            self.trends[Metric.NIBP_DIA],
+            now or self.clock.now(),
+        )
 
     def discharge_needs(self, now: datetime | None = None) -> list[str]:
         """What still stands between the patient and the door, in plain words."""
-        life = self.lifecycle
-        now = now or self.clock.now()
-        labels = DISCHARGE_SHORT
-        if life.closed:
-            return []
-        items = life.policy.discharge_items
-        pending = [labels.get(i, i) for i in items]
-        if life.phase in (Phase.BASELINE, Phase.INFUSION):
-            return [
-                "infusion end",
-                f"{life.policy.observation_min:g} min observation",
-                f"{len(items)} discharge checks",
-            ]
-        if life.phase is Phase.OBSERVATION:
-            ends = life.observation_ends_at()
-            assert ends is not None
-            if ends > now:
-                left = int((ends - now).total_seconds())
-                return [f"observation {left // 60}:{left % 60:02d} left", *pending]
-            return pending
-        return [
-            labels.get(i, i)
-            for i in life.policy.discharge_items
-            if not life.discharge_checks.get(i)
-        ]
+        return discharge_needs(self.lifecycle, now or self.clock.now())
 
     # -- session helpers ------------------------------------------------------------------------
-    def _submit(self, make: Callable[[int], Item]) -> None:
-        """Queue an item for the current record; hold it while resume is undecided; drop it
-        when no record is open (after discharge the chair's data belong to nobody)."""
-        with self._store_lock:
-            sid = self.session_id
-            if sid is not None:
-                self.writer.submit(make(sid))
-            elif self._holding:  # journalled by the writer (console.storage.held)
-                self.writer.submit(HeldItem(self.settings.chair_name, make(HELD_SESSION_ID)))
+    @property
+    def record_opening(self) -> bool:
+        """True while the record is being opened on the database worker (data are held)."""
+        return self.opener.opening
 
-    def _adopt_pending(self, session_id: int) -> None:
-        with self._store_lock:
-            # Everything held (also by a run that crashed while holding) goes first.
-            self.writer.submit(AdoptHeldItem(self.settings.chair_name, session_id))
-            self._holding = False
-            self.session_id = session_id
-            self.last_session_id = session_id
+    @property
+    def storage_problem(self) -> str | None:
+        """Why the session record cannot be opened right now (database unreachable), if so."""
+        return self.opener.problem
+
+    @property
+    def db_tasks(self) -> DatabaseTasks:
+        """The chair's database worker (the new-session dialog looks patients up on it)."""
+        return self.opener.db_tasks
+
+    @property
+    def session_id(self) -> int | None:
+        """The record that takes the chair's data now (None: none is open)."""
+        return self.keeper.session_id
+
+    @property
+    def last_session_id(self) -> int | None:
+        """The newest record this chair wrote to (still set after a session is closed)."""
+        return self.keeper.last_session_id
 
     def _record(self, ev: SessionEvent) -> SessionEvent:
-        self._submit(lambda sid: SessionEventItem(sid, ev))
+        self.keeper.submit(lambda sid: SessionEventItem(sid, ev))
         self.sig_session_event.emit(ev)
         return ev
+
+    def record_step(self, ev: SessionEvent) -> SessionEvent:
+        """Store a lifecycle step another part took (the demo script) and show it."""
+        return self._record(ev)
+
+    def _retime_simulated_patient(self) -> None:
+        """Make the simulated patient's infusion follow the record (the nurse's buttons)."""
+        if self.simulator is not None and not self.scripted_infusion:
+            planned = self.plan.infusion_min if self.plan is not None else None
+            retime_simulated_patient(self.simulator, self.lifecycle, planned)
 
     def _accepted(self, ev: SessionEvent) -> SessionEvent:
         self._record(ev)
@@ -1065,41 +801,18 @@ class ChairService(QObject):
         and alarm on the patient (issue "Session records": the console keeps monitoring),
         and a hung server must not freeze the screen (issue 12 item 9).
         """
-        if self.record_opening:
+        if self.opener.opening:
             return
-        with self._store_lock:
-            if self.session_id is None:
-                self._holding = True
-        self.record_opening = True
+        self.keeper.hold()
         profile = self.pipeline.snapshot().profile
         start, ask = self.session_start, self.resume_policy is ResumePolicy.ASK
         resume, demo = self.resume_policy is ResumePolicy.RESUME, self._demo_session
-        self.db_tasks.submit(
-            lambda: self.records.open(
-                start, profile, ask=ask, resume=resume, upgrade=upgrade, demo=demo
-            ),
-            self._on_record_opened,
-            self._on_record_unreachable,
+        records = self.opener.records
+        self.opener.open(
+            lambda: records.open(start, profile, ask=ask, resume=resume, upgrade=upgrade, demo=demo)
         )
 
-    def _on_record_unreachable(self, err: BaseException) -> None:
-        self.record_opening = False
-        if not isinstance(err, OperationalError | DBAPIError | StorageConfigError):
-            raise err
-        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
-        if self.storage_problem is None:
-            log.error(
-                "chair %s: database unreachable, monitoring without a record: %s",
-                self.settings.chair_name,
-                reason,
-            )
-        self.storage_problem = reason
-        self.set_storage_available(False, reason)
-        if self.runner is not None:
-            self._record_retry.start(RECORD_RETRY_MS)
-
     def _on_record_opened(self, opened: OpenedRecord) -> None:
-        self.record_opening = False
         if opened.offer is not None:
             self.pending_resume = opened.offer
             log.info(
@@ -1114,28 +827,12 @@ class ChairService(QObject):
             self._open_initial_session(self.session_start, opened)
             if self.scripted_infusion and self.scenario is not None and self.runner is not None:
                 timeline = self.scenario.timeline
-                self._follow_simulated_infusion(timeline.infusion_start_s, timeline.infusion_end_s)
+                self.script.follow(timeline.infusion_start_s, timeline.infusion_end_s)
         self.sig_session_changed.emit()
-        if self.storage_problem is not None:
-            log.info("chair %s: database reachable again; record opened", self.settings.chair_name)
-            self.storage_problem = None
-            self.set_storage_available(True)
 
     def _on_record_retry_timeout(self) -> None:
         if self.runner is not None and self.session_id is None and self.storage_problem:
             self._open_record_or_hold()
-
-    def _ask_database(self, work: Callable[[], OpenedRecord]) -> OpenedRecord:
-        """Run a nurse action's record work on the database worker (the screen stays live)."""
-        if self.record_opening:
-            raise IllegalTransitionError(
-                "the session record is still being opened: try again in a moment"
-            )
-        self.record_opening = True
-        try:
-            return refuse_on_database_error(self.db_tasks, work)
-        finally:
-            self.record_opening = False
 
     def _open_initial_session(self, started_at: datetime, opened: OpenedRecord) -> None:
         """The record opened at start-up: a demo session on a simulated chair whose scenario
@@ -1146,22 +843,10 @@ class ChairService(QObject):
         self.patient_record = None
         assert opened.session_id is not None
         self.series_number = opened.series_number
-        self._adopt_pending(opened.session_id)
+        self.keeper.adopt(opened.session_id)
         if self.scenario is not None and opened.patient is not None:
             self.patient_record = opened.patient
-            timeline = self.scenario.timeline
-            mrn, name, weight = DEMO_PATIENT
-            plan = SessionPlan(
-                mrn=mrn,
-                display_name=name,
-                weight_kg=weight,
-                weight_measured_on=started_at.date(),
-                dose_mg_per_kg=0.5,
-                volume_ml=100.0,
-                infusion_min=max(1.0, timeline.infusion_s / 60.0),
-                pump="simulated",
-                profile=self.settings.alarm_profile.name,
-            )
+            plan = demo_plan(self.scenario, started_at, self.settings.alarm_profile.name)
             self._record_plan(plan, started_at, SCRIPT_AUTHOR)
             self.scripted_infusion = True
             self._maybe_record_baseline()  # a cuff reading taken while the record opened
@@ -1197,49 +882,40 @@ class ChairService(QObject):
         self.lifecycle = life
         self.patient_record = loaded.patient
         self.series_number = record.series_number
-        self.plan = _plan_from(life, self.patient_record)
+        self.plan = plan_from(life, self.patient_record)
         shift_min = (self.session_start - record.started_at).total_seconds() / 60.0
         self.session_start = record.started_at
-        self._reload_trends(loaded.trends, shift_min)
+        t0 = self.session_start.timestamp()
+        for metric, buf in self.trends.items():  # stored before live, a gap between
+            stored = loaded.trends.get(metric.value)
+            if stored is None:
+                buf.put_before(NO_SAMPLES, NO_SAMPLES, shift_live_by=shift_min)
+            else:
+                xs = (stored.t - t0) / 60.0
+                buf.put_before(xs, stored.value, shift_live_by=shift_min)
         self.scripted_infusion = False
-        self._cancel_script()
-        self._adopt_pending(summary.id)
+        self.script.cancel()
+        self.keeper.adopt(summary.id)
         if life.phase is Phase.INFUSION:
-            self._apply_baseline(by)
+            self.apply_baseline(by)
             self.set_infusion_running(True)
         self._retime_simulated_patient()
         log.info("chair %s: session %s resumed by %s", self.settings.chair_name, summary.id, by)
         self._tell_link_patient()
 
-    def _reload_trends(self, stored: Mapping[str, Trend], shift_min: float) -> None:
-        """Put the resumed session's stored trends before the live ones (a gap between)."""
-        t0 = self.session_start.timestamp()
-        for metric, buf in self.trends.items():
-            live_x, live_y = buf.arrays()
-            buf.clear()
-            trend = stored.get(metric.value)
-            if trend is not None and len(trend.t):
-                xs = (trend.t[-TREND_CAPACITY:] - t0) / 60.0
-                for x, y in zip(xs, trend.value[-TREND_CAPACITY:], strict=True):
-                    buf.append(float(x), float(y))
-                buf.append_gap(float(xs[-1]))
-            for x, y in zip(live_x + shift_min, live_y, strict=True):
-                buf.append(float(x), float(y))
-
     def _end_record(self, now: datetime, *, user: str = "console", then: int | None = None) -> None:
         """End the current record (its alarms closed in it) and switch to record ``then``."""
 
         def switch(at: datetime) -> None:
-            self._submit(lambda sid: SessionEndItem(sid, at))
-            with self._store_lock:
-                self.session_id = None
+            self.keeper.submit(lambda sid: SessionEndItem(sid, at))
+            self.keeper.detach()
             if then is not None:
-                self._adopt_pending(then)
+                self.keeper.adopt(then)
 
         hand_over(self.pipeline, self.settings.alarm_profile, now, switch, user=user)
         self.bridge.drain()  # the closing events reach the screen's log now, not after a reset
         self.refresh_alarms()
-        self._take_over_from_script()
+        self.script.take_over()
         self._tell_link_patient()
 
     def _tell_link_patient(self) -> None:
@@ -1247,7 +923,7 @@ class ChairService(QObject):
         rec = None if self.simulated or self.session_id is None else self.patient_record
         tell_session_mrn(self.runner.driver if self.runner else None, rec.mrn if rec else None)
 
-    def _apply_baseline(self, user: str) -> None:
+    def apply_baseline(self, user: str) -> None:
         """Give the alarm engine the baseline the pre-dose gate decided on (its newest set)."""
         sets = [v for v in self.lifecycle.baseline if v.sbp is not None or v.dbp is not None]
         if not sets:
@@ -1263,225 +939,16 @@ class ChairService(QObject):
         life = self.lifecycle
         if self.session_id is None or life.plan is None or life.phase is not Phase.BASELINE:
             return
-        latest = self.latest
-        sys_, dia = latest.get(Metric.NIBP_SYS), latest.get(Metric.NIBP_DIA)
-        if sys_ is None or dia is None:
+        found = cuff_baseline(self.latest, life.events, self._last_baseline_at)
+        if found is None:
             return
-        if abs((sys_.received_at - dia.received_at).total_seconds()) > 5.0:
-            return  # half of a pair: wait for the other value
-        at = max(sys_.received_at, dia.received_at)
-        if self._last_baseline_at is not None and at <= self._last_baseline_at:
-            return
-        self._last_baseline_at = at
-        steps = [e.at for e in life.events if e.kind not in _ANNOTATIONS]
-        at = max(at, *steps) if steps else at
-        hr = latest.get(Metric.HR) or latest.get(Metric.PR)
-        spo2 = latest.get(Metric.SPO2)
-        vitals = BaselineVitals(
-            at,
-            sys_.value,
-            dia.value,
-            None if hr is None else hr.value,
-            None if spo2 is None else spo2.value,
-        )
+        self._last_baseline_at, vitals = found
         try:
             life.record_baseline(vitals, author=MONITOR_AUTHOR)
         except SessionRuleError as err:
             log.info("baseline reading not recorded: %s", err)
             return
         self._accepted(life.events[-1])
-
-    def _take_over_from_script(self) -> None:
-        if self.scripted_infusion:
-            self.scripted_infusion = False
-            log.info("chair %s: the nurse drives the infusion now", self.settings.chair_name)
-        self._cancel_script()
-
-    def _cancel_script(self) -> None:
-        for timer in self._timeline_timers:
-            timer.stop()
-        self._timeline_timers.clear()
-
-    def _retime_simulated_patient(self) -> None:
-        """Make the simulated patient's infusion follow the record (the nurse's buttons)."""
-        if self.simulator is None or self.scripted_infusion:
-            return
-        patient = _simulated_patient(self.simulator.monitor)
-        if patient is None:
-            return
-        life, t0, old = self.lifecycle, self.simulator.session_start, patient.timeline
-        planned_s = self.plan.infusion_min * 60.0 if self.plan is not None else old.infusion_s
-        started, stopped = life.infusion_started_at, life.infusion_stopped_at
-        if started is None:
-            start_s, length_s = 1e9, planned_s  # not yet: no ketamine response
-        else:
-            start_s = (started - t0).total_seconds()
-            length_s = (stopped - started).total_seconds() if stopped else planned_s
-        # One attribute swap: the pty thread reads it whole on its next sample.
-        patient.timeline = SessionTimeline(
-            baseline_s=start_s, infusion_s=max(length_s, 1.0), observation_s=old.observation_s
-        )
-
-    def _on_script_infusion(self, running: bool) -> None:
-        """The scenario's scripted infusion start or stop (demo session only)."""
-        if not self.scripted_infusion:
-            return
-        life, now = self.lifecycle, self.clock.now()
-        try:
-            if running and life.phase is Phase.BASELINE and life.plan is not None:
-                if not life.may_start_infusion():
-                    why = "; ".join(life.gate.reasons)
-                    reason = f"scripted simulated session ({why})"
-                    if life.gate.verdict is GateVerdict.REVIEW:
-                        ev = life.physician_review(now, physician=SCRIPT_AUTHOR, reason=reason)
-                    else:
-                        ev = life.physician_override(now, physician=SCRIPT_AUTHOR, reason=reason)
-                    self._record(ev)
-                self._record(life.start_infusion(now, author=SCRIPT_AUTHOR, reason="scripted"))
-                self._apply_baseline(SCRIPT_AUTHOR)
-            elif not running and life.infusion in (InfusionState.RUNNING, InfusionState.PAUSED):
-                progress = self.progress(now)
-                self._record(
-                    life.stop_infusion(
-                        now,
-                        author=SCRIPT_AUTHOR,
-                        reason="completed",
-                        dose_given_mg=None if progress is None else progress.dose_given_mg,
-                    )
-                )
-        except SessionRuleError as err:
-            log.info("the script's infusion step is not on the record: %s", err)
-        self.set_infusion_running(running)
-        self.sig_session_changed.emit()
-
-    # -- alarm actions (GUI thread; forwarded to the engine under the pipeline's lock) ---------
-    def acknowledge(self, key: str, user: str) -> None:
-        """Acknowledge one alarm (a latched, cleared alarm is removed)."""
-        self.pipeline.acknowledge(key, user, self.clock.now())
-        self.refresh_alarms()
-
-    def acknowledge_all(self, user: str) -> None:
-        """Acknowledge every listed alarm."""
-        self.pipeline.acknowledge_all(user, self.clock.now())
-        self.refresh_alarms()
-
-    def pause_audio(self, user: str, duration_s: float | None = None) -> None:
-        """Pause alarm audio (default length from the profile); raises LimitError if refused."""
-        self.pipeline.pause_audio(user, self.clock.now(), duration_s)
-        self.refresh_alarms()
-
-    def resume_audio(self, user: str) -> None:
-        """End an audio pause early."""
-        self.pipeline.resume_audio(user, self.clock.now())
-        self.refresh_alarms()
-
-    def set_audio_available(self, available: bool, reason: str = "") -> None:
-        """Whether alarms can be heard; unavailable raises a visible high technical alarm."""
-        self.pipeline.set_audio_available(available, self.clock.now(), reason)
-        self.refresh_alarms()
-
-    def set_infusion_running(self, running: bool) -> None:
-        """Tell the alarm engine the infusion started or stopped (NIBP overdue, comm lost)."""
-        self.pipeline.set_infusion_running(running, self.clock.now())
-        self.refresh_alarms()
-
-    def set_baseline(
-        self, sbp: float | None, dbp: float | None, hr: float | None, user: str
-    ) -> None:
-        """Set the pre-dose baseline; raises LimitError for implausible values."""
-        self.pipeline.set_baseline(sbp, dbp, hr, self.clock.now(), actor=user)
-        self.refresh_alarms()
-
-    def override_limit(
-        self,
-        metric: Metric,
-        direction: Direction,
-        priority: Priority,
-        limit: float,
-        *,
-        user: str,
-        reason: str,
-        unit: str | None = None,
-    ) -> None:
-        """Change one limit for this patient; raises LimitError (naming the parameter)."""
-        self.pipeline.override_limit(
-            metric,
-            direction,
-            priority,
-            limit,
-            actor=user,
-            reason=reason,
-            now=self.clock.now(),
-            unit=unit,
-        )
-        self.policy = self.pipeline.policy
-        self.refresh_alarms()
-
-    def refresh_alarms(self) -> None:
-        """Re-read the engine's alarm state and tell the widgets (safe to call any time)."""
-        self._apply_snapshot(self.pipeline.snapshot())
-        self.sig_alarms_changed.emit()
-
-    def _apply_snapshot(self, snap: AlarmSnapshot) -> None:
-        shown: dict[str, ShownAlarm] = {}
-        for status in snap.alarms:
-            metric = status.metric or status.tile_metric
-            if metric is not None:
-                shown[status.key] = ShownAlarm.from_status(status, metric)
-        self.active_alarms = shown
-        self.alarm_list = snap.alarms
-        self.audio = snap.audio
-        self.repeat_requests = snap.repeat_requests
-        self.policy = snap.profile.policy
-
-    def _follow_simulated_infusion(self, start_s: float, end_s: float) -> None:
-        """Run the demo session's infusion on the scenario's script until a nurse takes over.
-
-        The timers fire at the script's start and stop; each takes the lifecycle step (author
-        :data:`SCRIPT_AUTHOR`) and tells the alarm engine, so a simulated chair nobody touches
-        behaves exactly as before the session workflow existed.
-        """
-        for at_s, running in ((start_s, True), (end_s, False)):
-            timer = QTimer(self)
-            timer.setObjectName(f"sim-infusion-{'start' if running else 'stop'}")
-            timer.setSingleShot(True)
-            delay_s = at_s - self.session_seconds()
-            timer.setInterval(max(0, int(delay_s / self.clock.speed * 1000)))
-            timer.timeout.connect(lambda running=running: self._on_script_infusion(running))
-            timer.start()
-            self._timeline_timers.append(timer)
-
-    # -- runner-thread side -----------------------------------------------------------------
-    def _storage_outputs(self) -> ChairOutputs:
-        def readings(rs: list[Reading]) -> None:
-            batch = tuple(rs)
-            self._submit(lambda sid: ReadingsItem(sid, batch))
-
-        def alarms(evs: list[AlarmEvent]) -> None:
-            for ev in evs:
-                self._submit(_alarm_item(ev))
-                if ev.kind is AlarmEventKind.PROFILE_CHANGED and ev.change is not None:
-                    c = ev.change
-                    old_json = json.dumps(
-                        {"parameter": c.parameter, "setting": c.setting, "value": c.old}
-                    )
-                    new_json = json.dumps(
-                        {
-                            "parameter": c.parameter,
-                            "setting": c.setting,
-                            "value": c.new,
-                            "profile": c.profile,
-                        }
-                    )
-                    self._submit(_profile_item(c.at, c.actor, c.reason, old_json, new_json))
-
-        def technical(ev: TechnicalEvent) -> None:
-            if worth_recording(ev):
-                self._submit(lambda sid: TechnicalItem(sid, ev))
-
-        return ChairOutputs(
-            readings=readings, alarms=alarms, technical=technical, state=lambda s: None
-        )
 
     # -- GUI-thread side --------------------------------------------------------------------
     def _on_bridge_readings(self, readings: list[Reading]) -> None:
@@ -1522,48 +989,3 @@ class ChairService(QObject):
             if ev.kind is TechnicalEventKind.FRAME_ERROR:
                 self.frame_errors = ev.count
             self.sig_technical_event.emit(ev.kind.value, ev.detail)
-
-
-def _alarm_item(ev: AlarmEvent) -> Callable[[int], Item]:
-    return lambda sid: AlarmItem(sid, ev)
-
-
-def _profile_item(
-    at: datetime, actor: str, reason: str, old_json: str, new_json: str
-) -> Callable[[int], Item]:
-    return lambda sid: ProfileChangeItem(
-        at=at, actor=actor, reason=reason, old_json=old_json, new_json=new_json, session_id=sid
-    )
-
-
-def _simulated_patient(monitor: Any) -> PatientModel | None:
-    """The patient model inside a virtual monitor (Datex, IntelliVue, Masimo or HL7 gateway)."""
-    for holder in (monitor, getattr(monitor, "source", None)):
-        patient = getattr(holder, "patient", None)
-        if isinstance(patient, PatientModel):
-            return patient
-    return None
-
-
-def _plan_from(life: SessionLifecycle, patient: PatientRecord | None) -> SessionPlan | None:
-    """The start-session plan of a resumed session, from its plan note (or sensible guesses)."""
-    if life.plan is None:
-        return None
-    extras: dict[str, Any] = {}
-    for ev in life.events:
-        if ev.kind == EventKind.NOTE and ev.data.get("plan") == "session":
-            extras = ev.data
-    p = life.plan
-    infusion_min = float(extras.get("infusion_min", 40.0))
-    return SessionPlan(
-        mrn=str(extras.get("mrn", patient.mrn if patient else "")),
-        display_name=patient.display_name if patient else "",
-        weight_kg=p.weight_kg,
-        weight_measured_on=p.weight_measured_on,
-        dose_mg_per_kg=p.dose_mg_per_kg,
-        volume_ml=float(extras.get("volume_ml", p.rate_ml_per_h * infusion_min / 60.0)),
-        infusion_min=infusion_min,
-        route=p.route,
-        pump=str(extras.get("pump", "")),
-        profile=str(extras.get("profile", "clinic default")),
-    )

@@ -1,7 +1,8 @@
-"""The only place where runner threads hand data to the Qt GUI thread.
+"""The only place where other threads hand data to the Qt GUI thread.
 
-Runner threads put items on a ``SimpleQueue`` (never blocks, never touches Qt); a ~20 Hz QTimer
-on the GUI thread drains it and emits typed signals carrying batches.  Batching bounds the Qt
+Runner threads, and the storage writer for its health, put items on a ``SimpleQueue`` (never
+blocks, never touches Qt); a ~20 Hz QTimer on the GUI thread drains it and emits typed signals
+carrying batches, at once when an alarm or the storage health changes.  Batching bounds the Qt
 event queue however fast a device talks, and lets tests call :meth:`DeviceBridge.drain`
 synchronously (design.md, Threads).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import queue
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from console.domain.alarms import AlarmEvent
 from console.domain.pipeline import ChairOutputs
@@ -28,6 +29,8 @@ class DeviceBridge(QObject):
         sig_alarms_changed(list): alarm transitions since the last drain, in order.
         sig_technical_received(list): technical events since the last drain.
         sig_state_changed(str): the newest link state (a ``DeviceState`` value).
+        sig_storage_status(bool, str): the storage writer's health (database reachable?,
+            and why not), each change in order.
     """
 
     sig_readings_received = Signal(list)
@@ -38,6 +41,8 @@ class DeviceBridge(QObject):
     """Technical events since the last drain."""
     sig_state_changed = Signal(str)
     """The newest link state."""
+    sig_storage_status = Signal(bool, str)
+    """The storage writer's health: database reachable?, and why not."""
     _sig_wake = Signal()
     """Emitted from a runner thread: Qt queues it to the GUI thread, which drains at once."""
 
@@ -49,8 +54,11 @@ class DeviceBridge(QObject):
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self.drain)
         # Alarm changes must not wait for the next periodic drain (up to 50 ms): the banner
-        # has a 60 ms budget from the wire (issue 5).  A cross-thread emit is queued by Qt.
-        self._sig_wake.connect(self.drain)
+        # has a 60 ms budget from the wire (issue 5).  Always queued, also when the GUI thread
+        # itself posts (an acknowledge): the pipeline posts under its lock, and a direct call
+        # would run every alarm slot of the screen under it while the device thread waits
+        # (issue 13).
+        self._sig_wake.connect(self.drain, Qt.ConnectionType.QueuedConnection)
 
     def outputs(self) -> ChairOutputs:
         """Callables for the chair pipeline, safe to call from the runner thread."""
@@ -63,6 +71,11 @@ class DeviceBridge(QObject):
 
     def _post_alarms(self, events: list[AlarmEvent]) -> None:
         self._inbox.put(("a", events))
+        self._sig_wake.emit()
+
+    def post_storage_status(self, healthy: bool, detail: str) -> None:
+        """The storage writer's ``on_status`` (its thread): shown at once, like an alarm."""
+        self._inbox.put(("w", (healthy, detail)))
         self._sig_wake.emit()
 
     def start(self) -> None:
@@ -79,6 +92,7 @@ class DeviceBridge(QObject):
         alarms: list[AlarmEvent] = []
         technical: list[TechnicalEvent] = []
         state: DeviceState | None = None
+        storage: list[tuple[bool, str]] = []
         while True:
             try:
                 tag, payload = self._inbox.get_nowait()
@@ -90,6 +104,8 @@ class DeviceBridge(QObject):
                 alarms.extend(payload)
             elif tag == "t":
                 technical.append(payload)
+            elif tag == "w":
+                storage.append(payload)
             else:
                 state = payload
         if technical:
@@ -100,3 +116,5 @@ class DeviceBridge(QObject):
             self.sig_alarms_changed.emit(alarms)
         if state is not None:
             self.sig_state_changed.emit(state.value)
+        for healthy, detail in storage:
+            self.sig_storage_status.emit(healthy, detail)

@@ -11,6 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+#: An empty series (a metric with nothing stored).
+NO_SAMPLES: FloatArray = np.empty(0, dtype=np.float64)
 
 
 class RingBuffer:
@@ -64,3 +66,16 @@ class RingBuffer:
         """Forget every sample."""
         self._start = self._size = 0
         self.version += 1
+
+    def put_before(self, xs: FloatArray, ys: FloatArray, *, shift_live_by: float) -> None:
+        """Put stored samples ``(xs, ys)`` before the live ones, a gap between, and move the
+        live ones by ``shift_live_by`` (a resumed session: its stored trend, then what was
+        measured while the nurse decided, on the resumed session's time axis)."""
+        live_x, live_y = self.arrays()
+        self.clear()
+        if len(xs):
+            for x, y in zip(xs[-self.capacity :], ys[-self.capacity :], strict=True):
+                self.append(float(x), float(y))
+            self.append_gap(float(xs[-1]))
+        for x, y in zip(live_x + shift_live_by, live_y, strict=True):
+            self.append(float(x), float(y))

@@ -38,7 +38,7 @@ from console.domain.session import (
     SessionRuleError,
 )
 from console.services.chair_service import ChairService
-from console.storage.repository import SessionSummary
+from console.services.record_access import SessionSummary
 from console.ui import theme
 from console.ui.alarm_controls import AlarmControls
 from console.ui.alarm_log_view import AlarmLogView

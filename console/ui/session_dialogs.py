@@ -32,9 +32,9 @@ from shiboken6 import isValid
 
 from console.domain.discharge_gate import DischargeGate
 from console.domain.session import ROUTES, EventKind, GateAssessment, GateVerdict, SessionPolicy
-from console.services.chair_service import DISCHARGE_LABELS, SessionPlan
 from console.services.db_tasks import DatabaseTasks
-from console.storage.repository import PatientRecord, SessionRepository, SessionSummary
+from console.services.record_access import PatientRecord, SessionRepository, SessionSummary
+from console.services.session_values import DISCHARGE_LABELS, SessionPlan
 from console.ui.dialog_guard import GuardedDialog
 
 #: Plausible weights for an adult ketamine clinic (kg); outside is almost surely a typo or lb.

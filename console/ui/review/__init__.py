@@ -9,8 +9,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from console.domain.alarm_profiles import ThresholdProfile
-from console.storage.repository import SessionRepository
-from console.storage.review import ReviewRepository
+from console.services.record_access import ReviewRepository, SessionRepository
 from console.ui.review.window import ReviewWindow
 
 __all__ = ["ReviewWindow", "open_review_window"]

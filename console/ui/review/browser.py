@@ -40,7 +40,7 @@ from shiboken6 import isValid
 from console.domain.alarm_rules import Priority
 from console.domain.review import local_time
 from console.services.db_tasks import DatabaseTasks
-from console.storage.review import (
+from console.services.record_access import (
     PAGE_SIZE,
     BrowserRow,
     ReachedPhase,

@@ -27,7 +27,7 @@ from console.domain.review import (
     series_rows,
 )
 from console.services.db_tasks import DatabaseTasks
-from console.storage.review import ReviewRepository
+from console.services.record_access import ReviewRepository
 from console.ui import theme
 
 #: Row titles of the comparison table and how each column's cell is written.

@@ -51,7 +51,7 @@ from console.domain.review import (
 )
 from console.reports import html as rh
 from console.services.db_tasks import DatabaseTasks
-from console.storage.review import ReviewRepository, StoredSession
+from console.services.record_access import ReviewRepository, StoredSession
 from console.ui import theme
 from devices.model import Metric
 

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from console.domain.alarm_profiles import ThresholdProfile
 from console.services.db_tasks import DatabaseTasks
-from console.storage.review import ReviewRepository
+from console.services.record_access import ReviewRepository
 from console.ui import theme
 from console.ui.review.browser import SessionBrowser
 from console.ui.review.series_view import SeriesView

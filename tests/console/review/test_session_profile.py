@@ -25,7 +25,7 @@ from console.domain.alarm_profiles import (
 from console.domain.alarm_rules import Direction, LimitError, Priority
 from console.domain.review import summarize
 from console.reports.html import NOT_STORED_NOTE, STORED_PROFILE_TITLE, report_html
-from console.services.chair_service import SessionPlan
+from console.services.session_values import SessionPlan
 from console.storage.repository import SessionRepository, UnknownSessionError
 from console.storage.review import ReviewRepository
 from console.storage.schema import SessionProfileRow

@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from console.services.chair_service import SessionPlan
+from console.services.session_values import SessionPlan
 from devices.drivers.hl7_gateway import Hl7Driver
 from tests.console.ui.conftest import ConsoleFactory
 

@@ -19,7 +19,8 @@ from console.app import ConsoleApp, build_app
 from console.config import Settings, load, simulated_chairs
 from console.domain.alarm_engine import AlarmStatus
 from console.domain.alarms import AlarmCategory, Priority
-from console.services.chair_service import ChairService, LatestValue
+from console.services.chair_service import ChairService
+from console.services.session_values import LatestValue
 from console.ui import theme
 from console.ui.overview import ChairOverview, ChairTile, flash_lit
 from console.ui.pleth_sweep import PlethSweep
