@@ -409,13 +409,19 @@ class ChairPipeline:
             while True:
                 with self._out_lock:
                     if not self._outbox:
-                        break
+                        # Given up in the same step as the empty outbox was seen: a batch
+                        # posted a moment later finds nobody delivering and delivers itself
+                        # (it was stranded until some later call, or for ever at the end).
+                        self._delivering = None
+                        self._delivered.notify_all()
+                        return
                     delivery = self._outbox.popleft()
                 delivery()
-        finally:
+        except BaseException:
             with self._out_lock:
                 self._delivering = None
                 self._delivered.notify_all()
+            raise
 
     def _now_hint(self) -> datetime:
         """Engine time, for inputs that carry none (link states, policy swaps)."""
