@@ -204,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     install_signal_handlers(console)  # SIGTERM, Ctrl-C: see console.app
-    console.window.show()
+    console.window.showMaximized()  # the screen it fits (issue 11 item 1)
     code = app.exec()
     console.shutdown()
     return int(code)

@@ -12,12 +12,13 @@ import getpass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QSizePolicy, QWidget
 
 from console.domain.alarm_events import RepeatRequest
 from console.services.chair_service import ChairService
 from console.ui.alarm_banner import AlarmBanner
 from console.ui.alarm_slots import chair_alarms
+from console.ui.flow_layout import FlowLayout
 
 
 def _default_operator() -> str:
@@ -28,7 +29,11 @@ def _default_operator() -> str:
 
 
 class AlarmControls(QWidget):
-    """Banner plus the buttons that answer it."""
+    """The buttons that answer the chair's alarms, and the banner they answer (``banner``).
+
+    The banner is this widget's but laid out by the chair view (above the workflow, always in
+    sight); these buttons wrap to the width they get.
+    """
 
     def __init__(self, service: ChairService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,18 +56,19 @@ class AlarmControls(QWidget):
         self.repeat_label.setObjectName("repeatRequest")
         self.repeat_label.setStyleSheet("color: #fdd835; font-weight: 600;")
 
-        buttons = QHBoxLayout()
-        buttons.addWidget(QLabel("Nurse:"))
-        buttons.addWidget(self.operator)
-        buttons.addWidget(self.ack_button)
-        buttons.addWidget(self.pause_button)
-        buttons.addWidget(self.audio_label)
-        buttons.addStretch(1)
-        buttons.addWidget(self.repeat_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.banner)
-        layout.addLayout(buttons)
+        # The buttons wrap (a flow) instead of setting the window's minimum width, and the
+        # banner is placed by the chair view above everything (issue 11 item 1): it is the
+        # first thing on screen after the chair's name, whatever the screen size.
+        nurse = QLabel("Nurse:")
+        self.repeat_label.setWordWrap(True)
+        layout = FlowLayout(self)
+        for widget in (nurse, self.operator, self.ack_button, self.pause_button):
+            layout.addWidget(widget)
+        layout.addWidget(self.audio_label)
+        layout.addWidget(self.repeat_label)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
 
         self.ack_button.clicked.connect(self._on_ack_button_clicked)
         self.pause_button.clicked.connect(self._on_pause_button_clicked)

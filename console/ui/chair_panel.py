@@ -43,6 +43,7 @@ from console.ui import theme
 from console.ui.alarm_controls import AlarmControls
 from console.ui.alarm_log_view import AlarmLogView
 from console.ui.dialog_guard import GuardedDialog
+from console.ui.flow_layout import fallback_scroll, flow_widget
 from console.ui.limits_dialog import LimitsDialog
 from console.ui.numeric_tile import NumericTile
 from console.ui.session_dialogs import (
@@ -136,25 +137,30 @@ class ChairPanel(QWidget):
         self.link.setObjectName("linkState")
         self.clock = QLabel()
         self.clock.setObjectName("sessionClock")
-        header = QHBoxLayout()
-        header.addWidget(self.title)
-        header.addWidget(self.sim_badge)
-        header.addStretch(1)
-        header.addWidget(self.clock)
-        header.addWidget(self.link)
+        self.header = QHBoxLayout()
+        self.header.addWidget(self.title)
+        self.header.addWidget(self.sim_badge)
+        self.header.addStretch(1)
+        self.header.addWidget(self.clock)
+        self.header.addWidget(self.link)
 
         self.alarm_controls = AlarmControls(service)
         self.banner = self.alarm_controls.banner
         self.alarm_log = AlarmLogView(service)
         self.alarm_log.setMaximumHeight(170)
+        self.alarm_log.setMinimumHeight(36)  # the log gives way to the numerics
         colours = theme.METRIC_COLOURS
         self.tiles: dict[str, NumericTile] = {
-            "nibp": NumericTile("NIBP", "mmHg", colours[Metric.NIBP_SYS], value_pt=60),
+            "nibp": NumericTile(
+                "NIBP", "mmHg", colours[Metric.NIBP_SYS], value_pt=60, widest="288/188"
+            ),
             "hr": NumericTile("HR", "/min", colours[Metric.HR]),
             "spo2": NumericTile("SpO2", "%", colours[Metric.SPO2]),
-            "rr": NumericTile("RR", "/min", colours[Metric.RR], value_pt=36),
+            "rr": NumericTile("RR", "/min", colours[Metric.RR], value_pt=36, widest="88"),
             # Shown once the monitor sends a usable temperature (not every monitor has one).
-            "temp": NumericTile("TEMP", "\u00b0C", colours[Metric.TEMP], value_pt=36),
+            "temp": NumericTile(
+                "TEMP", "\u00b0C", colours[Metric.TEMP], value_pt=36, widest="38.8"
+            ),
         }
         self.tiles["hr"].set_detail(_limits_text(service, Metric.HR))
         self.tiles["spo2"].set_detail(_limits_text(service, Metric.SPO2))
@@ -164,6 +170,7 @@ class ChairPanel(QWidget):
         self._nibp_limits = _limits_text(service, Metric.NIBP_SYS).replace("alarm limits", "SBP")
         self.tiles["nibp"].set_detail(f"no measurement yet\n{self._nibp_limits}")
         numerics = QGridLayout()
+        numerics.setContentsMargins(0, 0, 0, 0)
         numerics.addWidget(self.tiles["nibp"], 0, 0, 1, 2)
         numerics.addWidget(self.tiles["hr"], 1, 0)
         numerics.addWidget(self.tiles["spo2"], 1, 1)
@@ -173,25 +180,42 @@ class ChairPanel(QWidget):
         log_title.setObjectName("tileTitle")
         numerics.addWidget(log_title, 3, 0, 1, 2)
         numerics.addWidget(self.alarm_log, 4, 0, 1, 2)
-        numerics_box = QWidget()
-        numerics_box.setLayout(numerics)
-        numerics_box.setMinimumWidth(420)
+        for row, stretch in enumerate((3, 3, 2, 0, 1)):
+            numerics.setRowStretch(row, stretch)
+        self.numerics_box = QWidget()
+        self.numerics_box.setObjectName("numericsBox")
+        self.numerics_box.setLayout(numerics)
 
         self.plots = TrendPlots(service.trends, service.policy)
+        # Usable trends, but the first thing to scroll away when the screen is short.
+        self.plots.setMinimumSize(240, 240)
         self._shown_policy = service.policy
-        body = QHBoxLayout()
-        body.addWidget(self.plots, 3)
-        body.addWidget(numerics_box, 2)
-
         self.strip = TimelineStrip(service)
         workflow = self._build_workflow_bar()
 
+        # Everything but the numerics scrolls when the screen is short (issue 11 item 1):
+        # the numerics column takes the height it needs first, at the top, beside it.
+        rest = QWidget()
+        rest.setObjectName("chairRest")
+        rest_layout = QVBoxLayout(rest)
+        rest_layout.setContentsMargins(0, 0, 0, 0)
+        rest_layout.addWidget(self.alarm_controls)
+        rest_layout.addWidget(workflow)
+        rest_layout.addWidget(self.workflow_message)
+        rest_layout.addWidget(self.strip)
+        rest_layout.addWidget(self.plots, 1)
+        self.rest_scroll = fallback_scroll(rest, "chairScroll")
+        self.rest_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.rest_scroll.setMinimumWidth(260)
+        body = QHBoxLayout()
+        body.addWidget(self.rest_scroll, 3)
+        body.addWidget(self.numerics_box, 2)
+
         layout = QVBoxLayout(self)
-        layout.addLayout(header)
-        layout.addWidget(self.alarm_controls)
-        layout.addLayout(workflow)
-        layout.addWidget(self.workflow_message)
-        layout.addWidget(self.strip)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(4)
+        layout.addLayout(self.header)
+        layout.addWidget(self.banner)
         layout.addLayout(body, 1)
 
         #: The workflow dialog on screen (tests fill it and call accept()), if any.
@@ -579,10 +603,11 @@ class ChairPanel(QWidget):
         self.strip.refresh()
 
     # -- workflow helpers -------------------------------------------------------------------
-    def _build_workflow_bar(self) -> QHBoxLayout:
+    def _build_workflow_bar(self) -> QWidget:
+        """The workflow buttons in a flow: on a narrow screen they wrap into rows (in one row
+        they made the window 1,640 px wide, issue 11 item 1); keys and order stay."""
         self.workflow_buttons: dict[str, QPushButton] = {}
         self.workflow_shortcuts: dict[str, QShortcut] = {}
-        bar = QHBoxLayout()
         # The global theme sets one text colour for every widget: make disabled actions look
         # disabled, or a nurse presses a button that cannot act.
         style = (
@@ -595,7 +620,6 @@ class ChairPanel(QWidget):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setStyleSheet(style)
             button.clicked.connect(lambda _checked=False, name=name: self.trigger(name))
-            bar.addWidget(button)
             self.workflow_buttons[name] = button
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setObjectName(f"shortcut-{name}")
@@ -603,11 +627,10 @@ class ChairPanel(QWidget):
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(lambda name=name: self.trigger(name))
             self.workflow_shortcuts[name] = shortcut
-        bar.addStretch(1)
         self.workflow_message = QLabel()
         self.workflow_message.setObjectName("workflowMessage")
         self.workflow_message.setWordWrap(True)
-        return bar
+        return flow_widget(list(self.workflow_buttons.values()))
 
     def _update_workflow_buttons(self) -> None:
         svc = self.service

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -73,19 +72,19 @@ class ChairView(QWidget):
         self.back.setObjectName("backToOverview")
         self.back.setToolTip("Back to all chairs (Esc)")
         self.back.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        bar.addWidget(self.back)
-        bar.addStretch(1)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.addLayout(bar)
         self.panel = panel
+        # In the chair's own header row, not a row of its own: on a short screen every row
+        # above the numerics counts (issue 11 item 1).
+        panel.header.insertWidget(0, self.back)
         self._layout.addWidget(panel, 1)
 
     def set_panel(self, panel: ChairPanel) -> ChairPanel:
         """Show ``panel`` instead of the current one; returns the old one (not deleted)."""
         old = self.panel
+        old.header.removeWidget(self.back)
+        panel.header.insertWidget(0, self.back)
         self._layout.replaceWidget(old, panel)
         old.setParent(None)
         self.panel = panel
@@ -243,11 +242,21 @@ class MainWindow(QMainWindow):
         self.shortcut_guard = ShortcutGuard(self)
         self._update_title()
         self._update_device_label()
-        screen = self.screen().availableGeometry() if self.screen() else None
-        if screen is not None and screen.width() >= 1280:
-            self.resize(screen.width(), screen.height())
-        else:
+        self._fit_to_screen()
+
+    def _fit_to_screen(self) -> None:
+        """Open at the screen's available size (the app then maximizes): never larger.
+
+        Any screen from 1366x768 (and 910x512 logical at 150 % scaling) up holds the
+        window: its content wraps, scales and scrolls (issue 11 item 1).  Before, a screen
+        narrower than 1280 px got a fixed 1600x900 window, past its edges.
+        """
+        screen = self.screen()
+        if screen is None:
             self.resize(1600, 900)
+            return
+        available = screen.availableGeometry()
+        self.resize(available.size())
 
     # -- compatibility with the single-chair window ---------------------------------------
     @property

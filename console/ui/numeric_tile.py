@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
 
 from console.domain.alarms import Priority
 from console.ui import theme
+from console.ui.fit_label import FitLabel, SpareLabel
 
 
 class NumericTile(QFrame):
-    """One parameter's big number, coloured by parameter and by alarm state."""
+    """One parameter's big number, coloured by parameter and by alarm state.
+
+    The number is as large as the tile allows up to ``value_pt`` and never smaller than the
+    legible minimum (:class:`FitLabel`); the detail line gives up its room first.
+    """
 
     def __init__(
         self,
@@ -20,6 +24,7 @@ class NumericTile(QFrame):
         colour: str,
         *,
         value_pt: int = 54,
+        widest: str = "288",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -29,17 +34,15 @@ class NumericTile(QFrame):
         self.title.setObjectName("tileTitle")
         self.unit = QLabel(unit)
         self.unit.setObjectName("tileUnit")
-        self.value = QLabel("---")
-        font = QFont()
-        font.setPointSize(value_pt)
-        font.setBold(True)
-        self.value.setFont(font)
+        self.value = FitLabel(value_pt, widest)
+        self.value.setObjectName("tileValue")
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.detail = QLabel("")
+        self.detail = SpareLabel("")
         self.detail.setObjectName("tileDetail")
-        self.detail.setWordWrap(True)
         layout = QGridLayout(self)
-        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setContentsMargins(10, 4, 10, 4)
+        layout.setVerticalSpacing(0)
+        layout.setRowStretch(1, 1)  # the value takes the room a taller tile has
         layout.addWidget(self.title, 0, 0)
         layout.addWidget(self.unit, 0, 1, Qt.AlignmentFlag.AlignRight)
         layout.addWidget(self.value, 1, 0, 1, 2)

@@ -17,8 +17,17 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QHideEvent, QMouseEvent, QShowEvent
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHideEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -34,7 +43,10 @@ from console.domain.alarms import Priority
 from console.domain.heart_rate_source import shown_heart_rate
 from console.services.chair_service import ChairService
 from console.ui import theme
+from console.ui.alarm_banner import FlashLabel
 from console.ui.alarm_slots import chair_alarms, metric_alarm_priority
+from console.ui.fit_label import FitLabel, SpareLabel
+from console.ui.flow_layout import fallback_scroll
 from devices.model import DeviceState, Metric
 
 #: The shared flash clock's tick; every flash half-period (theme.FLASH_HALF_PERIOD_MS) is a
@@ -62,10 +74,9 @@ LINK_LOOK: dict[str, tuple[str, str]] = {
 #: labels name the tile, so that they win over the transparent-label rule.
 TILE_STYLE = (
     "QFrame#chairTile QLabel { border: none; background: transparent; }"
-    " QFrame#chairTile QLabel#tileChairName { font-size: 22px; font-weight: 700; }"
+    " QFrame#chairTile QLabel#tileChairName { font-size: 20px; font-weight: 700; }"
     " QFrame#chairTile QLabel#tileSimBadge { background: #6a1b9a; color: #ffffff;"
-    " font-weight: 700; font-size: 12px; padding: 2px 8px; border-radius: 4px;"
-    " letter-spacing: 1px; }"
+    " font-weight: 700; font-size: 11px; padding: 1px 5px; border-radius: 4px; }"
     f" QFrame#chairTile QLabel#tileSession {{ color: {theme.MUTED}; font-size: 15px; }}"
     " QFrame#chairTile QLabel#tileCaption { font-size: 14px; }"
     f" QFrame#chairTile QLabel#tileAge {{ color: {theme.MUTED}; font-size: 13px; }}"
@@ -125,7 +136,6 @@ class ChairTile(QFrame):
         self._alarm: Priority | None = None
         self._flashing = False
         self._lit = True
-        self._border = ""
 
         self.title = QLabel(service.settings.chair_name)
         self.title.setObjectName("tileChairName")
@@ -141,19 +151,21 @@ class ChairTile(QFrame):
         header.addStretch(1)
         header.addWidget(self.link)
 
-        self.session = QLabel("no patient")
+        self.session = SpareLabel("no patient", elide=True)
+        self.session.setWordWrap(False)
         self.session.setObjectName("tileSession")
         # Long texts are cut at the tile's edge (full text in the tooltip): a label's text
         # must never widen a tile, and with it the window, past the screen.
         self.session.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
-        self.nibp = self._value_label(theme.METRIC_COLOURS[Metric.NIBP_SYS], value_pt)
-        self.nibp_age = QLabel("no NIBP yet")
+        self.nibp = self._value_label(theme.METRIC_COLOURS[Metric.NIBP_SYS], value_pt, "288/188")
+        self.nibp_age = SpareLabel("no NIBP yet")
+        self.nibp_age.setWordWrap(False)
         self.nibp_age.setObjectName("tileAge")
-        self.hr = self._value_label(theme.METRIC_COLOURS[Metric.HR], value_pt)
-        self.spo2 = self._value_label(theme.METRIC_COLOURS[Metric.SPO2], value_pt)
+        self.hr = self._value_label(theme.METRIC_COLOURS[Metric.HR], value_pt, "288")
+        self.spo2 = self._value_label(theme.METRIC_COLOURS[Metric.SPO2], value_pt, "100")
         numerics = QGridLayout()
-        numerics.setHorizontalSpacing(18)
+        numerics.setHorizontalSpacing(12)
         numerics.setVerticalSpacing(0)
         for col, (caption, widget, colour) in enumerate(
             (
@@ -172,19 +184,16 @@ class ChairTile(QFrame):
             numerics.addWidget(cap, 0, col)
             numerics.addWidget(widget, 1, col)
         numerics.addWidget(self.nibp_age, 2, 0)
-        numerics.setColumnStretch(0, 3)
-        numerics.setColumnStretch(1, 2)
-        numerics.setColumnStretch(2, 2)
+        numerics.setColumnStretch(0, 7)  # by characters ("288/188", "288"): even fonts
+        numerics.setColumnStretch(1, 3)
+        numerics.setColumnStretch(2, 3)
 
-        self.alarm = QLabel("No active alarms")
-        self.alarm.setObjectName("tileAlarm")
-        self.alarm.setWordWrap(False)
-        self.alarm.setMinimumHeight(30)
+        # The alarm line and its count are painted in the flash colour (FlashLabel, as the
+        # chair's banner): restyling them at every flash took most of the GUI's CPU (issue 14).
+        self.alarm = self._alarm_label("tileAlarm", "No active alarms")
         self.alarm.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         # The count of the chair's other alarms has its own label: never cut off.
-        self.alarm_more = QLabel("")
-        self.alarm_more.setObjectName("tileAlarmMore")
-        self.alarm_more.setMinimumHeight(30)
+        self.alarm_more = self._alarm_label("tileAlarmMore", "")
         self.alarm_more.hide()
         alarm_row = QHBoxLayout()
         alarm_row.setSpacing(4)
@@ -192,16 +201,18 @@ class ChairTile(QFrame):
         alarm_row.addWidget(self.alarm_more)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 8, 12, 8)
-        layout.setSpacing(4)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(2)
         layout.addLayout(header)
         layout.addWidget(self.session)
-        layout.addStretch(1)
-        layout.addLayout(numerics)
-        layout.addStretch(1)
+        layout.addLayout(numerics, 1)  # the values grow with the tile (FitLabel)
         layout.addLayout(alarm_row)
-        self._values_stale = {self.nibp: False, self.hr: False, self.spo2: False}
-        self._colours = {
+        self._values_stale: dict[QLabel, bool] = {
+            self.nibp: False,
+            self.hr: False,
+            self.spo2: False,
+        }
+        self._colours: dict[QLabel, str] = {
             self.nibp: theme.METRIC_COLOURS[Metric.NIBP_SYS],
             self.hr: theme.METRIC_COLOURS[Metric.HR],
             self.spo2: theme.METRIC_COLOURS[Metric.SPO2],
@@ -217,6 +228,7 @@ class ChairTile(QFrame):
             session_changed.connect(self._on_service_session_changed)
         self._on_service_link_state_changed(service.link_state)
         self._on_service_alarms_changed()
+        self.setStyleSheet(TILE_STYLE)  # once: the alarm border is painted (paintEvent)
         self.refresh()
 
     # -- public ---------------------------------------------------------------------------
@@ -299,12 +311,15 @@ class ChairTile(QFrame):
             self.alarm_more.hide()
         else:
             top = alarms[0]  # highest priority, a patient's before a technical one
+            # The tile flashes at the highest *signal* priority: an alarm nobody answered in
+            # time signals as high while its own priority (text, record) stays (item 10).
+            signal = max(a.signal_priority for a in alarms)
             # An acknowledged alarm stays listed but stops flashing, as on the banner
             # (clinical.md c4/c5); a new priority starts lit.
-            flashing = any(not a.acknowledged_by for a in alarms if a.priority == top.priority)
-            if top.priority != self._alarm or flashing != self._flashing:
+            flashing = any(not a.acknowledged_by for a in alarms if a.signal_priority == signal)
+            if signal != self._alarm or flashing != self._flashing:
                 self._lit = True
-            self._alarm = top.priority
+            self._alarm = signal
             self._flashing = flashing
             self.alarm.setText(f"{top.priority.marker} {alarm_text(top)}")
             self.alarm.setToolTip("\n".join(f"{a.priority.marker} {alarm_text(a)}" for a in alarms))
@@ -316,19 +331,30 @@ class ChairTile(QFrame):
         text, background = LINK_LOOK.get(state, (state, "#37474f"))
         self.link.setText(text)
         self.link.setStyleSheet(
-            f"QLabel#tileLink {{ background: {background}; color: #ffffff; font-size: 14px;"
-            " font-weight: 600; padding: 2px 8px; border-radius: 4px; }"
+            f"QLabel#tileLink {{ background: {background}; color: #ffffff; font-size: 13px;"
+            " font-weight: 600; padding: 1px 6px; border-radius: 4px; }"
         )
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
-    def _value_label(colour: str, point_size: int) -> QLabel:
-        label = QLabel("---")
+    def _value_label(colour: str, point_size: int, widest: str) -> FitLabel:
+        """A value as large as the tile allows, never below the legible minimum."""
+        label = FitLabel(point_size, widest)
+        label.setStyleSheet(f"color: {colour};")
+        return label
+
+    @staticmethod
+    def _alarm_label(name: str, text: str) -> FlashLabel:
+        label = FlashLabel()
+        label.setObjectName(name)
+        label.setText(text)
+        label.setWordWrap(False)
         font = QFont()
-        font.setPointSize(point_size)
+        font.setPixelSize(16)
         font.setBold(True)
         label.setFont(font)
-        label.setStyleSheet(f"color: {colour};")
+        label.setContentsMargins(8, 3, 8, 3)
+        label.setMinimumHeight(28)
         return label
 
     def _set_value(self, label: QLabel, text: str, *, stale: bool) -> None:
@@ -376,34 +402,40 @@ class ChairTile(QFrame):
     def _update_session(self) -> None:
         patient, phase = _session_info(self.service)
         text = patient or "no patient"
-        if phase:
-            text += f"  ·  {phase}"
+        if phase:  # the phase first: a long patient name is cut on a narrow tile, not it
+            text = f"{phase}  ·  {text}"
         if self.session.text() != text:
             self.session.setText(text)
             self.session.setToolTip(text)
 
     def _paint_alarm(self) -> None:
-        if self._alarm is None:
-            alarm_style = f"background: {theme.PANEL}; color: {theme.MUTED};"
-            border = f"2px solid {theme.PANEL}"
-        else:
-            colour = theme.PRIORITY_COLOURS[self._alarm]
-            if self._lit:
-                alarm_style = f"background: {colour}; color: {theme.PRIORITY_TEXT[self._alarm]};"
-            else:
-                alarm_style = f"background: {theme.PANEL}; color: {colour};"
-            border = f"4px solid {colour if self._lit else theme.PANEL}"
-        for name, label in (("tileAlarm", self.alarm), ("tileAlarmMore", self.alarm_more)):
-            label.setStyleSheet(
-                f"QLabel#{name} {{ {alarm_style} font-size: 16px; font-weight: 700;"
-                " padding: 3px 8px; border-radius: 4px; }"
-            )
-        if border != self._border:
-            self._border = border
-            self.setStyleSheet(
-                f"QFrame#chairTile {{ background: {theme.PANEL}; border: {border};"
-                f" border-radius: 8px; }} {TILE_STYLE}"
-            )
+        """Show the flash phase: the alarm labels and the tile's border repaint themselves.
+
+        No style sheet changes here (issue 14): they re-polish the tile at every toggle.
+        """
+        lit = self._lit or not self.flashing
+        for label in (self.alarm, self.alarm_more):
+            label.set_flash(self._alarm, lit)
+        self.update()
+
+    def border_colour(self) -> str | None:
+        """The tile border's colour now: the alarm colour while lit, else none."""
+        if self._alarm is None or not (self._lit or not self.flashing):
+            return None
+        return theme.PRIORITY_COLOURS[self._alarm]
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """The tile's panel, with a border in the alarm colour in the lit phase."""
+        del event
+        border = self.border_colour()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        width = 4 if border else 0
+        rect = QRectF(self.rect()).adjusted(width / 2, width / 2, -width / 2, -width / 2)
+        painter.setBrush(QColor(theme.PANEL))
+        painter.setPen(QPen(QColor(border), width) if border else Qt.PenStyle.NoPen)
+        painter.drawRoundedRect(rect, 8, 8)
+        painter.end()
 
 
 class ChairOverview(QWidget):
@@ -421,11 +453,19 @@ class ChairOverview(QWidget):
         self.setObjectName("chairOverview")
         # Numerics as large as the tiles allow: they are read from across the room.
         n = len(services)
-        self._value_pt = 56 if n <= 4 else 48 if n <= 6 else 40 if n <= 9 else 28
+        self._value_pt = 56 if n <= 4 else 48 if n <= 9 else 40
         self._columns = max(1, math.ceil(math.sqrt(len(services))))
-        self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(8, 8, 8, 8)
-        self._grid.setSpacing(10)
+        # The tiles fill the screen; only where even their smallest legible size does not fit
+        # (16 chairs on a 910x512 logical screen) does the grid scroll, never cut a number.
+        host = QWidget()
+        host.setObjectName("overviewGrid")
+        self._grid = QGridLayout(host)
+        self._grid.setContentsMargins(6, 6, 6, 6)
+        self._grid.setSpacing(8)
+        self.grid_scroll = fallback_scroll(host, "overviewScroll")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.grid_scroll)
         self.tiles: list[ChairTile] = []
         for index, service in enumerate(services):
             self.tiles.append(self._make_tile(index, service))
@@ -481,7 +521,7 @@ class ChairOverview(QWidget):
 
     # -- helpers --------------------------------------------------------------------------
     def _make_tile(self, index: int, service: ChairService) -> ChairTile:
-        tile = ChairTile(service, value_pt=self._value_pt, parent=self)
+        tile = ChairTile(service, value_pt=self._value_pt)
         key = f" (Ctrl+{index + 1})" if index < 9 else ""
         tile.setToolTip(f"Open {service.settings.chair_name}{key}")
         tile.sig_tile_clicked.connect(lambda index=index: self.sig_chair_selected.emit(index))

@@ -57,3 +57,8 @@ QFrame#numericTile {{ background: {PANEL}; border-radius: 6px; }}
 QLabel#tileTitle {{ font-size: 15px; font-weight: 600; }}
 QLabel#tileUnit, QLabel#tileDetail {{ font-size: 13px; color: {MUTED}; }}
 """
+
+#: The smallest point size a numeric's value may shrink to when space is short: still legible
+#: from the nurse's desk across the room (about 24 px at 96 dpi).  Below it the rest of the
+#: screen scrolls instead.
+MIN_NUMERIC_PT = 18

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from console.domain.alarms import Priority
 from console.domain.session import GateVerdict, InfusionState, Phase
 from console.services.chair_service import ChairService
 from console.ui import theme
+from console.ui.flow_layout import FlowLayout
 
 #: Phase badge colours: a glance tells baseline (grey-blue), infusion (green), observation
 #: (blue), discharge (purple) and closed (dark grey) apart; none uses an alarm colour.
@@ -31,6 +32,8 @@ PHASE_COLOURS: dict[str, str] = {
 }
 #: A paused infusion is amber (with dark text): never the green of a running one.
 PAUSED_COLOURS = ("#ff8f00", "#111111")
+#: The discharge cell's widest: longer lists wrap within it instead of widening the strip.
+DISCHARGE_MAX_WIDTH = 420
 #: Text colours of a cell by urgency (due/missed use the medium-alarm yellow: prompt action).
 STATE_COLOURS = {
     "ok": theme.TEXT,
@@ -100,11 +103,17 @@ class TimelineStrip(QFrame):
         self.checkpoint = self.cells["checkpoint"].value
         self.observation = self.cells["observation"].value
         self.discharge = self.cells["discharge"].value
-        layout = QHBoxLayout(self)
+        # Cells wrap into a second row on a narrow screen instead of widening the window
+        # (issue 11 item 1); the discharge needs wrap within their cell.
+        layout = FlowLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addWidget(self.phase)
-        for name, cell in self.cells.items():
-            layout.addWidget(cell, 3 if name == "discharge" else 0)
+        for cell in self.cells.values():
+            layout.addWidget(cell)
+        self.cells["discharge"].value.setMaximumWidth(DISCHARGE_MAX_WIDTH)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
         self.refresh()
 
     def refresh(self, now: datetime | None = None) -> None:

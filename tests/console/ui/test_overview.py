@@ -73,7 +73,14 @@ class FakeChair(QObject):
                 self.last_nibp_at = now
         self.sig_vitals_updated.emit()
 
-    def alarm(self, priority: Priority, message: str, *, acknowledged: bool = False) -> None:
+    def alarm(
+        self,
+        priority: Priority,
+        message: str,
+        *,
+        acknowledged: bool = False,
+        escalated: bool = False,
+    ) -> None:
         status = AlarmStatus(
             key=f"{message}:{priority.label}",
             category=AlarmCategory.PHYSIOLOGICAL,
@@ -92,7 +99,7 @@ class FakeChair(QObject):
             acknowledged_by="nurse" if acknowledged else None,
             acknowledged_at=self.clock.now() if acknowledged else None,
             audio_paused_until=None,
-            escalated_unanswered=False,
+            escalated_unanswered=escalated,
         )
         self.alarm_list = (*self.alarm_list, status)
         self.sig_alarms_changed.emit()
@@ -135,7 +142,7 @@ def test_tile_shows_patient_and_phase_when_the_service_knows_them(qtbot: QtBot) 
     chair.patient = "MRN 0042"  # type: ignore[attr-defined]
     chair.phase = types.SimpleNamespace(value="infusion")  # type: ignore[attr-defined]
     tile.refresh()
-    assert tile.session.text() == "MRN 0042  ·  infusion"
+    assert tile.session.text() == "infusion  ·  MRN 0042"
 
 
 def test_real_chair_has_no_badge(qtbot: QtBot) -> None:
@@ -177,7 +184,7 @@ def test_tile_alarm_colour_and_flash_follow_the_highest_alarm(qtbot: QtBot) -> N
     chair.alarm(Priority.LOW, "SBP 165 > 160")
     assert tile.alarm_priority is Priority.LOW
     assert not tile.flashing
-    assert theme.PRIORITY_COLOURS[Priority.LOW] in tile.alarm.styleSheet()
+    assert tile.alarm.colours()[0] == theme.PRIORITY_COLOURS[Priority.LOW]
     chair.alarm(Priority.HIGH, "HR 135 > 130")
     assert tile.alarm_priority is Priority.HIGH
     assert tile.alarm.text().startswith(f"{Priority.HIGH.marker} HR 135 > 130")
@@ -186,17 +193,18 @@ def test_tile_alarm_colour_and_flash_follow_the_highest_alarm(qtbot: QtBot) -> N
     red = theme.PRIORITY_COLOURS[Priority.HIGH]
     assert tile.flashing
     assert tile.lit
-    assert f"background: {red}" in tile.alarm.styleSheet()
-    assert red in tile.styleSheet()  # the tile border too
+    assert tile.alarm.colours()[0] == red
+    assert tile.border_colour() == red  # the tile border too
     tile.set_flash_tick(1)
     assert not tile.lit
-    assert f"background: {red}" not in tile.alarm.styleSheet()
-    assert red in tile.alarm.styleSheet()  # unlit: red text on the panel colour
+    assert tile.alarm.colours() == (theme.PANEL, red, red)  # unlit: red text on the panel
+    assert tile.border_colour() is None
     tile.set_flash_tick(2)
     assert tile.lit
     chair.clear_alarms()
     assert tile.alarm_priority is None
-    assert red not in tile.styleSheet()
+    assert tile.border_colour() is None
+    assert tile.alarm.colours()[0] == theme.PANEL
 
 
 def test_acknowledged_alarm_stays_shown_but_stops_flashing(qtbot: QtBot) -> None:

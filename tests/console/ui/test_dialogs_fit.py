@@ -1,0 +1,108 @@
+"""Issue 11 item 1: every dialog fits a 1366x768 screen with its longest texts.
+
+A dialog larger than the screen hides its buttons: the nurse cannot confirm a discharge or
+record a reason.  Each dialog is built as the chair view opens it, filled with long texts
+(a refusal with several reasons, 16 chairs with open sessions), and its size hint and minimum
+size are compared with 1366x768 less the window manager's title bar and frame.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QDialog
+from pytestqt.qtbot import QtBot
+
+from console.domain.discharge_gate import DischargeGate
+from console.domain.session import GateAssessment, GateVerdict, SessionPolicy
+from console.storage.repository import SessionSummary
+from console.ui.main_window import ScenarioDialog
+from console.ui.quit_guard import QuitDialog
+from console.ui.session_dialogs import (
+    STOP_REASONS,
+    AnnotationDialog,
+    DischargeDialog,
+    GateDialog,
+    ReasonDialog,
+    ResumeDialog,
+)
+from console.ui.theme import STYLE_SHEET
+
+pytestmark = pytest.mark.gui
+
+#: 1366x768 less a title bar and frame (openbox: ~30 px high, a few px wide).
+FIT_WIDTH, FIT_HEIGHT = 1366 - 10, 768 - 40
+REASONS = (
+    "a high alarm is active: *** SBP 205 >= 200, confirmed by repeat (onset SBP 186 >= 180)",
+    "an alarm is not acknowledged: ** SpO2 90 < 92",
+    "the last NIBP 167/104 is above the alarm limits (SBP high 160)",
+    "the last NIBP 167/104 is not back within 20 % of the baseline 144/88",
+)
+
+
+def _check(dialog: QDialog) -> list[str]:
+    dialog.setStyleSheet(dialog.styleSheet() or STYLE_SHEET)
+    dialog.adjustSize()
+    problems = []
+    for what, size in (("size hint", dialog.sizeHint()), ("minimum", dialog.minimumSizeHint())):
+        if size.width() > FIT_WIDTH or size.height() > FIT_HEIGHT:
+            problems.append(f"{dialog.objectName() or type(dialog).__name__} {what} {size}")
+    return problems
+
+
+def test_every_dialog_fits_1366x768(qtbot: QtBot, console_factory: Any) -> None:
+    app = console_factory(chairs=16)
+    window = app.window
+    panel = window.panels[0]
+    policy = SessionPolicy()
+    now = datetime.now(UTC)
+    dialogs: list[QDialog] = []
+    panel.trigger("new")  # the session start dialog, as the chair view opens it
+    assert panel.dialog is not None
+    dialogs.append(panel.dialog)
+    panel.trigger("limits")
+    assert panel.dialog is not None
+    dialogs.append(panel.dialog)
+    dialogs += [
+        DischargeDialog(
+            policy.discharge_items,
+            answered={},
+            blocker="",
+            gate=DischargeGate(reasons=REASONS),
+            parent=panel,
+        ),
+        DischargeDialog(
+            policy.discharge_items,
+            answered={},
+            blocker="Minimum observation not reached (25 min left): the checks open then; "
+            "end early only with a reason.",
+            parent=panel,
+        ),
+        GateDialog(GateAssessment(GateVerdict.BLOCKED, REASONS), parent=panel),
+        GateDialog(GateAssessment(GateVerdict.REVIEW, REASONS[:2]), parent=panel),
+        ReasonDialog("Stop infusion", STOP_REASONS, rate_ml_per_h=42.5, parent=panel),
+        AnnotationDialog(parent=panel),
+        ResumeDialog(
+            "Chair 12",
+            SessionSummary(
+                id=4711,
+                chair="Chair 12",
+                started_at=now,
+                ended_at=None,
+                simulated=True,
+                device_kind="ge-datex",
+                readings=5400,
+                alarms=12,
+                phase="infusion",
+                patient="MRN-000123456 Jane Example-Longname",
+                series_number=6,
+            ),
+            parent=panel,
+        ),
+        QuitDialog([f"Chair {i}: infusion (patient MRN-{i:09d})" for i in range(1, 17)], window),
+        ScenarioDialog(app.chairs, 0, window),
+    ]
+    problems = [p for dialog in dialogs for p in _check(dialog)]
+    assert problems == []
