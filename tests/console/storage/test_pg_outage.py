@@ -79,6 +79,11 @@ def _alarm(kind: AlarmEventKind, at: datetime) -> AlarmEvent:
     )
 
 
+@pytest.mark.expected_log(
+    "storage",
+    r"^storage: database unavailable: OperationalError: .*\(spooling to the local "
+    r"journal\)$",
+)
 def test_postgres_down_for_a_minute(pg_cluster: tuple[str, str, str], tmp_path: Path) -> None:
     url, version, name = pg_cluster
     engine = make_engine(url)
