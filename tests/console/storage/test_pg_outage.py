@@ -79,6 +79,8 @@ def _alarm(kind: AlarmEventKind, at: datetime) -> AlarmEvent:
     )
 
 
+# psycopg says so when the server goes away under a pipelined batch.
+@pytest.mark.expected_log("psycopg", r"^error ignored terminating .*: the connection is lost$")
 @pytest.mark.expected_log(
     "storage",
     r"^storage: database unavailable: OperationalError: .*\(spooling to the local "
