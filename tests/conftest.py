@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import platformdirs
 import pytest
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Engine
 
+from console.config import APP_NAME
 from console.storage.engine import make_engine
 from console.storage.migrate import upgrade_to_head
 
@@ -99,3 +102,41 @@ def _stop_stragglers_at_exit() -> Iterator[None]:
             stop = getattr(t, "stop", None)
             if callable(stop):
                 stop()
+
+
+# =============================================================================================
+# Test hygiene (issue 13, "tests that catch more"): the unexpected-log guard and private user
+# directories.  Kept together here so other conftest changes merge around it.
+# =============================================================================================
+
+#: The WARNING/ERROR log guard (``@pytest.mark.expected_log``, tests/log_guard.py), and pytester
+#: for its self-test (tests/test_log_guard.py).
+pytest_plugins = ["tests.log_guard", "pytester"]
+
+#: The XDG base directories platformdirs (and Qt) read on Linux.
+XDG_VARS = ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point every XDG user directory at a temporary one for the whole session.
+
+    Why: the console's defaults (the database, the journal spool, the config file) live in the
+    user's data and config directories.  A test that forgets ``journal_dir=`` or ``--db`` must
+    write into a throw-away directory, never into the real ones of whoever runs the tests (a
+    stray journal there would be replayed into their next real session).  Subprocesses inherit
+    the environment, so the CLI tests are covered too.
+    """
+    root = tmp_path_factory.mktemp("xdg")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in XDG_VARS:
+            path = root / var.removeprefix("XDG_").removesuffix("_HOME").lower()
+            path.mkdir()
+            mp.setenv(var, str(path))
+        yield root
+        # Nothing in the session re-pointed platformdirs elsewhere (a test that changes
+        # XDG_DATA_HOME must restore it, e.g. with monkeypatch).
+        reported = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        assert reported.is_relative_to(root / "data"), (
+            f"platformdirs reports {reported}, outside the session's private {root / 'data'}"
+        )

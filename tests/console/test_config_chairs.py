@@ -36,7 +36,7 @@ scenario = "bradycardia"
 """
 
 
-def _load(tmp_path: Path, text: str, **overrides: object):  # type: ignore[no-untyped-def]
+def _load(tmp_path: Path, text: str, **overrides: object):
     cfg = tmp_path / "chairs.toml"
     cfg.write_text(text)
     return load(cfg, {"storage.db_url": "sqlite://", **overrides}, environ={})

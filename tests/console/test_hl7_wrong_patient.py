@@ -126,6 +126,10 @@ def _acks(master: int, count: int) -> list[tuple[str, str]]:
     return acks
 
 
+@pytest.mark.expected_log(
+    "devices.runner",
+    r": frame error #\d+: HL7 MSG\d+: message type (ADT\^A01|ORM\^O01) not accepted here",
+)
 def test_only_oru_r01_is_applied_and_another_patient_is_refused_with_an_alarm() -> None:
     driver = Hl7Driver("chair-w")
     tell_session_mrn(driver, "MRN12345")

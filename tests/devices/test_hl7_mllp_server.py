@@ -17,7 +17,7 @@ from devices.mllp_server import MllpListener
 from devices.model import DeviceState, Metric, TechnicalEventKind
 from devices.protocols.hl7_pcd01 import MllpFramer, decode_ack, frame
 from devices.simulator.hl7_gateway_sim import Hl7GatewayClient, start_hl7_client
-from tests.devices.test_runner_pty import RecordingSink
+from tests.devices.sinks import RecordingSink
 
 HOST = "127.0.0.1"
 
@@ -103,6 +103,12 @@ def test_several_gateways_at_once(
     assert len(set(peers)) == 3
 
 
+@pytest.mark.expected_log(
+    "devices.mllp", r": frame error #\d+: not an HL7 message: does not start with MSH"
+)
+@pytest.mark.expected_log(
+    "devices.mllp", r": frame error #\d+: segment \d+ is not an HL7 segment: '!!'"
+)
 def test_listener_survives_garbage_and_a_client_that_dies_mid_message(
     listener: MllpListener, sink: RecordingSink, clock: ScaledClock
 ) -> None:

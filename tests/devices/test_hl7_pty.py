@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import cast
 
+import pytest
+
 from devices.clock import ScaledClock
 from devices.drivers.hl7_gateway import Hl7Driver
 from devices.model import DeviceState, Metric, TechnicalEventKind
 from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.hl7_gateway_sim import Hl7GatewaySim, start_hl7_on_pty
-from tests.devices.test_runner_pty import RecordingSink
+from tests.devices.sinks import RecordingSink
 
 
 def _runner(path: str, sink: RecordingSink, clock: ScaledClock) -> DeviceRunner:
@@ -57,6 +59,9 @@ def test_messages_arrive_are_acknowledged_and_survive_unplugging() -> None:
     assert sink.states[-1] is DeviceState.STOPPED
 
 
+@pytest.mark.expected_log(
+    "devices.runner", r"^runner-hl7: frame error #\d+: not an HL7 message: does not start with MSH"
+)
 def test_garbage_on_the_serial_line_is_answered_and_streaming_continues() -> None:
     clock = ScaledClock(20)
     endpoint = start_hl7_on_pty(clock, seed=1, interval_s=2.0)

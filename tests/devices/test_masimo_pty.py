@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import cast
 
+import pytest
+
 from devices.clock import ScaledClock
 from devices.drivers.masimo_radical import MasimoDriver
 from devices.model import DeviceState, Metric, TechnicalEventKind
 from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.masimo_monitor import MasimoMonitorSim, start_masimo_on_pty
-from tests.devices.test_runner_pty import RecordingSink
+from tests.devices.sinks import RecordingSink
 
 
 def _runner(path: str, sink: RecordingSink, clock: ScaledClock) -> DeviceRunner:
@@ -77,6 +79,14 @@ def test_sensor_off_through_the_pty_is_one_event_and_invalid_readings() -> None:
     assert _count(sink, TechnicalEventKind.QUIET) == 0
 
 
+@pytest.mark.expected_log(
+    "devices.runner",
+    r"^runner-masimo: frame error #\d+: Masimo line longer than 512 bytes without CR/LF",
+)
+@pytest.mark.expected_log(
+    "devices.runner",
+    r"^runner-masimo: frame error #\d+: Masimo line does not start with MM/DD/YY HH:MM:SS",
+)
 def test_garbage_on_the_line_is_counted_and_streaming_continues() -> None:
     clock = ScaledClock(20)
     endpoint = start_masimo_on_pty(clock, seed=2)

@@ -137,6 +137,11 @@ def test_stopping_the_runner_releases_the_association() -> None:
         b"\xc0\x11\x01\x00\x10" + b"\x41" * 40 + b"\xc1",  # bad FCS
     ],
 )
+@pytest.mark.expected_log(
+    "devices.runner",
+    r"^runner-intellivue: frame error #\d+: IntelliVue frame rejected: (frame of 0 bytes "
+    r"is shorter than 6|FCS 0x4141 != computed)",
+)
 def test_garbage_on_the_line_is_counted_and_streaming_continues(garbage: bytes) -> None:
     clock = ScaledClock(SPEED)
     endpoint, driver, sink, runner = _start(clock, seed=1)

@@ -63,6 +63,20 @@ def _flip(line: bytes, old: bytes, new: bytes) -> bytes:
     return line.replace(old, new)
 
 
+@pytest.mark.expected_log(
+    "devices.runner",
+    r"^runner-plausibility: frame error #\d+: Masimo SPO2 jumped 98 -> 88 within 1 s",
+)
+@pytest.mark.expected_log(
+    "devices.runner",
+    r"^runner-plausibility: frame error #\d+: Masimo SN=0000056671 differs from the "
+    r"monitor's SN=0000056661",
+)
+@pytest.mark.expected_log(
+    "devices.runner",
+    r"^runner-plausibility: frame error #\d+: implausible (SPO2 898 %|PR 872 /min) "
+    r"\(physiological range",
+)
 def test_masimo_bit_flips_are_invalid_and_counted_through_a_pty() -> None:
     lines = [
         b"partial tail of a line\r\n",
@@ -99,6 +113,11 @@ def test_masimo_bit_flips_are_invalid_and_counted_through_a_pty() -> None:
         assert what in details
 
 
+@pytest.mark.expected_log(
+    "devices.runner",
+    r"^runner-plausibility: frame error #\d+: implausible HR -72 /min \(physiological "
+    r"range 0\.\.350\): kept as invalid",
+)
 def test_hl7_negative_heart_rate_is_invalid_and_a_frame_error_through_a_pty() -> None:
     message = encode_oru(
         control_id="MSG00001",

@@ -717,6 +717,7 @@ def test_audio_unavailable_is_a_visible_high_technical_alarm() -> None:
     events = engine.set_audio_available(False, t0, "no audio output device")
     (onset,) = [e for e in events if e.key == "audio_unavailable"]
     assert onset.kind.value == "onset"
+    assert onset.priority is not None
     assert onset.priority.name == "HIGH"
     assert "no audio output device" in onset.message
     assert any(a.key == "audio_unavailable" for a in engine.active_alarms())

@@ -20,7 +20,7 @@ SPO2, HR, SYS = Metric.SPO2, Metric.HR, Metric.NIBP_SYS
 NO_ESCALATION = DEFAULT_PROFILE.with_timings(escalate_unanswered_s=0)
 
 
-def _status(engine, key):  # type: ignore[no-untyped-def]
+def _status(engine, key):
     (status,) = [a for a in engine.active_alarms() if a.key == key]
     return status
 

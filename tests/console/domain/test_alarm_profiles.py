@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_timing_changes_are_recorded_too() -> None:
         (lambda: LimitRule(Metric.HR, Direction.HIGH, 120, Priority.HIGH, delay_s=-1), "delay"),
     ],
 )
-def test_bad_rules_are_refused(build, fragment: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_rules_are_refused(build, fragment: str) -> None:
     with pytest.raises(LimitError, match=fragment):
         AlarmPolicy((build(),))
 
@@ -145,7 +146,7 @@ def test_baseline_rules_are_validated() -> None:
         ({"comm_lost_escalate_s": 5.0}, "comm_lost_escalate_s"),
     ],
 )
-def test_bad_timings_are_refused(changes: dict[str, float], fragment: str) -> None:
+def test_bad_timings_are_refused(changes: dict[str, Any], fragment: str) -> None:
     with pytest.raises(LimitError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         DEFAULT_PROFILE.with_timings(**changes)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 from console.domain.alarm_events import AlarmEvent, AlarmEventKind
 from console.domain.pipeline import ChairOutputs, ChairPipeline
@@ -53,10 +54,10 @@ class Recorder:
         return ChairOutputs(self.readings.extend, alarms, self.technical.append, self.states.append)
 
 
-def make(rec: Recorder, **kw: object) -> ChairPipeline:
+def make(rec: Recorder, **kw: Any) -> ChairPipeline:
     return ChairPipeline(
         DEFAULT_PROFILE, [rec.outputs()], started_at=T0, min_silence_real_s=0.0, **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_readings_are_forwarded_and_judged() -> None:
@@ -112,7 +113,7 @@ def test_the_timer_thread_ticks_with_the_clock_and_stops_cleanly() -> None:
     rec = Recorder()
     pipeline = make(rec)
     clock = FakeClock(T0)
-    pipeline.start_ticking(clock, name="alarm-ticker-test")  # type: ignore[arg-type]
+    pipeline.start_ticking(clock, name="alarm-ticker-test")
     try:
         clock.set(T0 + timedelta(seconds=15))
         assert rec.got_alarm.wait(5.0), "the ticker did not raise communication lost"

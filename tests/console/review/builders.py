@@ -194,8 +194,8 @@ def build_session(
     if ended:
         items.append(SessionEndItem(sid, at(minutes)))
     with engine.begin() as conn:
-        for item in items:
-            apply_ops(conn, item_ops(item))
+        for queued in items:
+            apply_ops(conn, item_ops(queued))
     return BuiltSession(sid, start, inf, alarm_onset, gap_start, gap_end)
 
 

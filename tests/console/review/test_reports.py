@@ -9,6 +9,7 @@ import subprocess
 import sys
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -83,7 +84,9 @@ def test_fhir_bundle_validates_and_carries_loinc_codes(sqlite_migrated: Engine) 
     _pid, ids = build_series(sqlite_migrated, n=1)
     bundle = build_bundle(ReviewRepository(sqlite_migrated).load(ids[0]))
     again = Bundle.model_validate_json(bundle.model_dump_json())  # parses back
-    resources = [e.resource for e in again.entry]
+    assert again.entry is not None
+    # Any: each entry is a different resource type; the asserts below say which.
+    resources: list[Any] = [e.resource for e in again.entry]
     types = [r.get_resource_type() for r in resources]
     assert types[:4] == ["Patient", "Device", "Encounter", "MedicationAdministration"]
     codes = {
@@ -105,7 +108,8 @@ def test_fhir_bundle_validates_and_carries_loinc_codes(sqlite_migrated: Engine) 
 def test_fhir_bundle_of_a_simulated_session_is_tagged_test_data(sqlite_migrated: Engine) -> None:
     built = build_session(sqlite_migrated, ended=False)
     bundle = build_bundle(ReviewRepository(sqlite_migrated).load(built.session_id))
-    resources = [e.resource for e in bundle.entry]
+    assert bundle.entry is not None
+    resources: list[Any] = [e.resource for e in bundle.entry]
     assert all(r.meta.tag[0].code == "HTEST" for r in resources)
     assert resources[2].status == "in-progress"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -56,7 +57,7 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def trend(minutes: list[float], values: list[float]) -> FakeTrend:
+def trend(minutes: Sequence[float], values: Sequence[float]) -> FakeTrend:
     return FakeTrend(
         np.array([at(m).timestamp() for m in minutes]), np.array(values, dtype=np.float64)
     )
@@ -196,7 +197,7 @@ def test_series_rows_and_overlay_are_aligned_at_the_infusion_start() -> None:
         sessions.append(
             SeriesSession(
                 10 - i, i + 1, T0 + timedelta(days=3 * i), False, s, _inputs().trends[SBP]
-            )  # type: ignore[arg-type]
+            )
         )
     rows = series_rows(list(reversed(sessions)))
     assert [r.series_number for r in rows] == [1, 2, 3]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTableWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import Engine
 
@@ -22,6 +23,13 @@ from tests.console.review.builders import build_series, build_session
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.gui
+
+
+def _cell(table: QTableWidget, row: int, column: int) -> str:
+    """The text of a table cell that must exist."""
+    item = table.item(row, column)
+    assert item is not None, f"no cell ({row}, {column})"
+    return item.text()
 
 
 def test_review_of_a_runner_session_shows_its_alarms(qtbot: QtBot, tmp_path: Path) -> None:
@@ -47,7 +55,7 @@ def test_review_of_a_runner_session_shows_its_alarms(qtbot: QtBot, tmp_path: Pat
         qtbot.addWidget(view)
         assert view.sim_badge.isVisibleTo(view)  # simulated sessions say so prominently
         assert view.alarm_table.rowCount() == len(stored_alarms)
-        shown = {view.alarm_table.item(i, 7).text() for i in range(view.alarm_table.rowCount())}
+        shown = {_cell(view.alarm_table, i, 7) for i in range(view.alarm_table.rowCount())}
         assert {a.message for a in stored_alarms} == shown
         assert any(c.parameter == "HR" and c.valid > 100 for c in view.summary.completeness)
     finally:
@@ -61,10 +69,10 @@ def test_review_shows_events_and_an_alarm_click_moves_the_plots(
     view = SessionReviewView(ReviewRepository(sqlite_migrated), built.session_id)
     qtbot.addWidget(view)
     view.resize(1400, 900)
-    kinds = {view.event_table.item(i, 2).text() for i in range(view.event_table.rowCount())}
+    kinds = {_cell(view.event_table, i, 2) for i in range(view.event_table.rowCount())}
     assert {"infusion start", "rate change", "dissociation", "nausea", "closed"} <= kinds
     assert view.alarm_table.rowCount() == 1
-    assert "dr.lee" in view.alarm_table.item(0, 5).text()  # acknowledged by whom
+    assert "dr.lee" in _cell(view.alarm_table, 0, 5)  # acknowledged by whom
     before = view.plots.x_range()
     assert before[0] < -5
     assert before[1] > 80
@@ -115,6 +123,7 @@ def test_browser_filters_and_lazy_paging(qtbot: QtBot, sqlite_migrated: Engine) 
     build_session(sqlite_migrated, chair="Chair 9", surge_mmhg=5.0)
     window = open_review_window(ReviewRepository(sqlite_migrated))
     qtbot.addWidget(window)
+    assert isinstance(window, ReviewWindow)
     b = window.browser
     _settled(qtbot, b)
     assert b.model.rowCount() == 4
@@ -142,8 +151,9 @@ def test_series_view_compares_every_session(qtbot: QtBot, sqlite_migrated: Engin
     qtbot.addWidget(view)
     assert view.table.columnCount() == 4
     assert len(view.curves) == 4
-    assert [view.table.horizontalHeaderItem(c).text() for c in range(4)] == ["#1", "#2", "#3", "#4"]
-    peaks = [view.table.item(3, c).text() for c in range(4)]
+    headers = [view.table.horizontalHeaderItem(c) for c in range(4)]
+    assert [h.text() for h in headers if h is not None] == ["#1", "#2", "#3", "#4"]
+    peaks = [_cell(view.table, 3, c) for c in range(4)]
     assert peaks[0] != peaks[3]
     assert all("/" in p for p in peaks)
     x, _y = view.curves[-1].getData()

@@ -23,6 +23,7 @@ from console.storage.migrate import upgrade_to_head
 from console.storage.repository import SessionRepository
 from console.storage.writer import ReadingsItem, StorageWriter
 from devices.model import METRIC_UNITS, Metric, Reading
+from tests.expected_logs import DATABASE_FILE_GONE, expect_logs
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
@@ -102,6 +103,7 @@ def _values(url: str, sid: int) -> list[float]:
 
 
 @pytest.mark.parametrize("fault", ["deleted", "replaced"])
+@expect_logs(DATABASE_FILE_GONE)
 def test_a_database_file_gone_under_the_writer_is_noticed_and_restored(
     fault: str, tmp_path: Path
 ) -> None:
@@ -150,6 +152,10 @@ def test_a_database_file_gone_under_the_writer_is_noticed_and_restored(
     assert not list(db.parent.glob("*.restoring-*"))
 
 
+@expect_logs(DATABASE_FILE_GONE)
+@pytest.mark.expected_log(
+    "storage", r"^cannot restore database file \S+ yet: \[Errno 17\] File exists"
+)
 def test_data_wait_in_the_journal_while_the_file_cannot_be_restored(tmp_path: Path) -> None:
     """The directory is gone and a file blocks its re-creation: the alarm stands, batches go
     to the journal, and they reach the record once the way is clear."""
@@ -184,6 +190,13 @@ def test_data_wait_in_the_journal_while_the_file_cannot_be_restored(tmp_path: Pa
     assert _values(url, sid) == [float(i) for i in range(feed.sent)]
 
 
+@expect_logs(DATABASE_FILE_GONE)
+@pytest.mark.expected_log(
+    "storage", r"^journal \S+ was deleted or replaced; put back \(\d+ bytes\)$"
+)
+@pytest.mark.expected_log(
+    "storage", r"^storage: database unavailable: OperationalError: unable to open database file"
+)
 def test_a_wiped_data_directory_is_put_back_with_journal_and_record(tmp_path: Path) -> None:
     """``rm -rf`` of the directory that holds the database and the journal."""
     db, url, sid = _setup(tmp_path)

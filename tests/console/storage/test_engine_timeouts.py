@@ -45,11 +45,11 @@ def test_postgresql_sessions_carry_statement_and_tcp_timeouts() -> None:
     engine = make_engine(pg_url_or_skip())
     try:
         with engine.connect() as conn:
-            shown = conn.execute(text("SHOW statement_timeout")).scalar_one()
+            shown: object = conn.execute(text("SHOW statement_timeout")).scalar_one()
             assert shown == f"{PG_STATEMENT_TIMEOUT_MS // 1000}s"
             raw = conn.connection.dbapi_connection
             assert raw is not None
-            params = raw.info.get_parameters()  # type: ignore[attr-defined]
+            params = raw.info.get_parameters()
             assert params["tcp_user_timeout"] == str(PG_TCP_USER_TIMEOUT_MS)
             assert params["keepalives"] == "1"
             assert params["connect_timeout"] == str(PG_CONNECT_TIMEOUT_S)

@@ -15,6 +15,7 @@ from console.storage.migrate import upgrade_to_head
 from console.storage.repository import SessionRepository
 from console.storage.schema import ReadingRow
 from console.storage.writer import (
+    Item,
     ReadingsItem,
     SessionEndItem,
     StorageWriter,
@@ -23,6 +24,7 @@ from console.storage.writer import (
     make_batch,
 )
 from devices.model import METRIC_UNITS, Metric, Reading
+from tests.expected_logs import BATCH_REFUSED, expect_logs
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -42,7 +44,7 @@ def _batch(i: int) -> Batch:
 
 
 def test_batches_round_trip_through_json() -> None:
-    items = [
+    items: list[Item] = [
         _items(1, 0, 2),
         WaveformItem(1, "PLETH", T0, 125.0, b"\x00\x01\x02\x03"),
         SessionEndItem(1, T0),
@@ -94,6 +96,7 @@ def test_torn_last_line_is_cut_off(tmp_path: Path, caplog: pytest.LogCaptureFixt
     j.close()
 
 
+@pytest.mark.expected_log("storage", r"^adopted 2 unsent batches from \S+$")
 def test_a_locked_journal_is_not_shared_and_orphans_are_adopted(tmp_path: Path) -> None:
     a = Journal.open(tmp_path, "db")
     b = Journal.open(tmp_path, "db")  # a second console on the same PC and database
@@ -109,6 +112,17 @@ def test_a_locked_journal_is_not_shared_and_orphans_are_adopted(tmp_path: Path) 
     c.close()
 
 
+@pytest.mark.expected_log(
+    "storage",
+    r"^storage: database unavailable: OperationalError: unable to open database file "
+    r"\(spooling to the local journal\)$",
+)
+@pytest.mark.expected_log(
+    "storage", r"^database unavailable at shutdown: 1 batches kept in \S+ for next start"
+)
+@pytest.mark.expected_log(
+    "storage", r"^journal \S+ holds 1 batches from an earlier run; replaying$"
+)
 def test_spooled_batches_are_replayed_after_a_restart(tmp_path: Path) -> None:
     """The database is unreachable for a whole run; the next run delivers everything once."""
     url = f"sqlite:///{tmp_path / 'not-yet' / 'record.sqlite3'}"  # directory missing: unopenable
@@ -153,6 +167,9 @@ def test_spooled_batches_are_replayed_after_a_restart(tmp_path: Path) -> None:
     engine.dispose()
 
 
+@pytest.mark.expected_log(
+    "storage", r"^journal \S+ holds 2 batches from an earlier run; replaying$"
+)
 def test_a_batch_that_did_commit_is_not_applied_twice(tmp_path: Path) -> None:
     """COMMIT reached the database but the answer was lost: the journal copy is skipped."""
     url = f"sqlite:///{tmp_path / 'record.sqlite3'}"
@@ -180,6 +197,7 @@ def test_a_batch_that_did_commit_is_not_applied_twice(tmp_path: Path) -> None:
     engine.dispose()
 
 
+@expect_logs(BATCH_REFUSED)
 def test_a_refused_batch_is_set_aside_and_the_rest_is_written(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'record.sqlite3'}"
     engine = make_engine(url)
@@ -207,6 +225,9 @@ def test_a_refused_batch_is_set_aside_and_the_rest_is_written(tmp_path: Path) ->
     engine.dispose()
 
 
+@pytest.mark.expected_log(
+    "storage", r"^journal \S+ was deleted or replaced; put back \(\d+ bytes\)$"
+)
 def test_a_deleted_journal_file_is_put_back_with_what_it_held(tmp_path: Path) -> None:
     j = Journal.open(tmp_path / "journal", "db")
     batches = [_batch(i) for i in range(3)]

@@ -105,7 +105,7 @@ def test_upgrade_from_baseline_keeps_and_links_the_data(engine: Engine) -> None:
     log = repo.alarm_log(1)
     assert [(x.kind, x.actor) for x in log] == [("onset", None)]
     with engine.connect() as conn:
-        chairs = dict(conn.execute(text("SELECT name, id FROM chairs")).all())
+        chairs: dict[str, int] = dict(conn.execute(text("SELECT name, id FROM chairs")).all())
         links = conn.execute(text("SELECT id, chair_id, device_id FROM sessions ORDER BY id")).all()
     assert set(chairs) == {"Chair 1", "Chair 2"}
     assert [(i, c) for i, c, _d in links] == [

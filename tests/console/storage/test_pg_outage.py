@@ -79,6 +79,13 @@ def _alarm(kind: AlarmEventKind, at: datetime) -> AlarmEvent:
     )
 
 
+# psycopg says so when the server goes away under a pipelined batch.
+@pytest.mark.expected_log("psycopg", r"^error ignored terminating .*: the connection is lost$")
+@pytest.mark.expected_log(
+    "storage",
+    r"^storage: database unavailable: OperationalError: .*\(spooling to the local "
+    r"journal\)$",
+)
 def test_postgres_down_for_a_minute(pg_cluster: tuple[str, str, str], tmp_path: Path) -> None:
     url, version, name = pg_cluster
     engine = make_engine(url)

@@ -167,7 +167,7 @@ def test_alarm_log_keeps_actor_and_unknown_kinds(migrated: Engine) -> None:
         chair="Chair 1", started_at=T0, simulated=True, device_kind="ge-datex"
     )
 
-    def ev(kind: object, minutes: float, actor: str | None = None) -> _NewAlarmEvent:
+    def ev(kind: enum.Enum | str, minutes: float, actor: str | None = None) -> _NewAlarmEvent:
         return _NewAlarmEvent(
             kind,
             "NIBP_SYS:high",

@@ -92,7 +92,12 @@ def test_writer_stores_readings_alarms_and_events(engine: Engine) -> None:
     assert summary.ended_at == T0 + timedelta(minutes=5)
 
 
-def test_writer_keeps_items_while_database_is_unavailable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.expected_log(
+    "storage",
+    r"^storage: database unavailable: OperationalError: no such table: readings \(held in "
+    r"memory only: lost if this process ends\)$",
+)
+def test_writer_keeps_items_while_database_is_unavailable(tmp_path) -> None:
     """A missing table stands in for an unreachable database: nothing is lost, it catches up."""
     url = f"sqlite:///{tmp_path / 'late.sqlite3'}"
     engine = make_engine(url)
@@ -119,7 +124,7 @@ def test_bad_database_url_is_a_clear_error(url: str) -> None:
         make_engine(url)
 
 
-def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sqlite_runs_in_wal_mode(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'wal.sqlite3'}")
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"

@@ -28,6 +28,7 @@ from console.storage.writer import (
     TechnicalItem,
 )
 from devices.model import METRIC_UNITS, Metric, Reading, TechnicalEvent, TechnicalEventKind
+from tests.expected_logs import BATCH_REFUSED, expect_logs
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 #: An HL7 time stamp at the edge of the range (``99991231235959-1200``): year 10000 in UTC.
@@ -128,6 +129,15 @@ def test_a_row_the_database_refuses_is_isolated_and_the_rest_stored(
     assert all(str(SECRET_VALUE) not in d for _ok, d in statuses)
 
 
+@expect_logs(BATCH_REFUSED)
+@pytest.mark.expected_log(
+    "storage", r"^storage: cannot keep batch \w+ aside in \S+: \[Errno 21\] Is a directory"
+)
+@pytest.mark.expected_log(
+    "storage",
+    r"^storage: 1 row\(s\) could not be stored \(lost: cannot write "
+    r"rejected-\w+\.jsonl\): the database refused it",
+)
 def test_a_refused_batch_that_cannot_be_kept_aside_does_not_stop_the_writer(
     migrated: Engine, tmp_path: Path
 ) -> None:
@@ -193,6 +203,8 @@ def test_a_writer_loop_that_stops_is_reported_and_restarted(
     assert [r.value for r in SessionRepository(migrated).readings(sid)] == [70.0, 71.0, 72.0]
 
 
+@expect_logs(BATCH_REFUSED)
+@pytest.mark.expected_log("storage", r"^storage status callback failed$")
 def test_a_failing_status_callback_does_not_stop_the_writer(
     migrated: Engine, tmp_path: Path
 ) -> None:
@@ -215,6 +227,12 @@ def test_a_failing_status_callback_does_not_stop_the_writer(
     assert [r.value for r in SessionRepository(migrated).readings(sid)] == [70.0]
 
 
+@pytest.mark.expected_log(
+    "storage",
+    r"^storage: 1 row\(s\) (of batch \w+ not stored \(kept aside\)|could not be stored "
+    r"\(kept aside in rejected-\w+\.jsonl\)): alarm_log\.condition is longer than 64 "
+    r"characters$",
+)
 def test_a_text_too_long_for_its_column_is_isolated_on_every_backend(
     migrated: Engine, tmp_path: Path
 ) -> None:
@@ -261,6 +279,8 @@ class _HangingOnce(StorageWriter):
         return super()._commit_or_spool(batch, held=held)
 
 
+@pytest.mark.expected_log("storage", r"^storage writer loop silent for \d+ s$")
+@pytest.mark.expected_log("storage", r"^storage: storage writer not responding for \d+ s$")
 def test_a_hung_writer_loop_is_reported(
     migrated: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

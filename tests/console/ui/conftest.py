@@ -12,8 +12,19 @@ from pytestqt.qtbot import QtBot
 from console.app import ConsoleApp, build_app
 from console.config import SIM_PROTOCOLS, load, simulated_chairs
 from console.ui.theme import STYLE_SHEET
+from devices.simulator.pty_endpoint import WireEndpoint
+from tests.console.sim_load import watch_simulated_wires
 
 ConsoleFactory = Callable[..., ConsoleApp]
+
+
+@pytest.fixture(autouse=True)
+def _accelerated_console_load(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[WireEndpoint]]:
+    """The warnings an accelerated console logs on a busy machine, where its cause is shown
+    (tests/console/sim_load.py); every other warning still fails the test."""
+    yield from watch_simulated_wires(request, monkeypatch)
 
 
 @pytest.fixture
@@ -34,7 +45,7 @@ def console_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[ConsoleFactory]:
         if chairs > 1:
             demo = simulated_chairs(chairs, settings.simulator, protocols=protocols)
             settings = replace(settings, chairs=demo)
-        app = build_app(settings, sound=False)
+        app = build_app(settings, journal_dir=tmp_path / "journal", sound=False)
         qtbot.addWidget(app.window)
         app.window.setStyleSheet(STYLE_SHEET)
         app.window.show()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import wave
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from console.services.alarm_tones import (
     to_wav,
 )
 from console.ui.alarm_sound import AlarmAudioController, AlarmSoundPlayer
+from tests.expected_logs import NO_AUDIO_OUTPUT, expect_logs
 
 pytestmark = pytest.mark.gui
 
@@ -34,11 +36,14 @@ def test_burst_has_the_standard_number_of_pulses(priority: Priority, pulses: int
 
 
 def test_repeat_intervals_are_within_the_standard() -> None:
-    assert PATTERNS[Priority.HIGH].repeat_s is not None
-    assert 2.5 <= PATTERNS[Priority.HIGH].repeat_s <= 15
-    assert PATTERNS[Priority.MEDIUM].repeat_s is not None
-    assert 2.5 <= PATTERNS[Priority.MEDIUM].repeat_s <= 30
-    assert PATTERNS[Priority.LOW].repeat_s is None or PATTERNS[Priority.LOW].repeat_s > 15
+    high, medium, low = (
+        PATTERNS[p].repeat_s for p in (Priority.HIGH, Priority.MEDIUM, Priority.LOW)
+    )
+    assert high is not None
+    assert 2.5 <= high <= 15
+    assert medium is not None
+    assert 2.5 <= medium <= 30
+    assert low is None or low > 15
 
 
 def test_pulse_has_four_harmonics_within_15_db() -> None:
@@ -61,6 +66,7 @@ def test_wav_is_16_bit_mono_pcm() -> None:
         assert w.getnframes() == len(burst(Priority.MEDIUM))
 
 
+@expect_logs(NO_AUDIO_OUTPUT)
 def test_player_reports_when_no_sound_can_be_played(qtbot: QtBot) -> None:
     """This machine has no audio output: the player must say so, not stay silent quietly."""
     from PySide6.QtMultimedia import QMediaDevices
@@ -109,22 +115,26 @@ class FakeChair(QObject):
 def test_one_speaker_sounds_the_most_urgent_chair() -> None:
     player = FakePlayer()
     a, b = FakeChair(), FakeChair()
-    controller = AlarmAudioController([a, b], player)  # type: ignore[list-item, arg-type]
+    # The fakes stand in for ChairService and AlarmSoundPlayer (duck-typed Qt objects).
+    chairs: list[Any] = [a, b]
+    controller = AlarmAudioController(chairs, cast(Any, player))
     a.sound(Priority.MEDIUM)
     b.sound(Priority.HIGH)
     b.sound(None)
     a.sound(None)
     assert player.sounding[-4:] == [Priority.MEDIUM, Priority.HIGH, Priority.MEDIUM, None]
-    assert controller.chairs == [a, b]
+    assert controller.chairs == chairs
 
 
 def test_unavailable_audio_is_told_to_every_chair() -> None:
     player = FakePlayer()
     a, b = FakeChair(), FakeChair()
-    controller = AlarmAudioController([a, b], player)  # type: ignore[list-item, arg-type]
+    # The fakes stand in for ChairService and AlarmSoundPlayer (duck-typed Qt objects).
+    chairs: list[Any] = [a, b]
+    controller = AlarmAudioController(chairs, cast(Any, player))
     player.sig_audio_unavailable.emit("no audio output device")
     assert a.audio_available == [(False, "no audio output device")]
     assert b.audio_available == [(False, "no audio output device")]
     player.sig_audio_available.emit()
     assert a.audio_available[-1] == (True, "")
-    assert controller.player is player
+    assert cast(object, controller.player) is player

@@ -45,7 +45,8 @@ def test_paused_infusion_is_amber_and_running_is_green(qtbot: QtBot, console_fac
     assert isinstance(pause, ReasonDialog)
     pause.set_reason("nausea / vomiting")
     pause.accept()
-    assert chair.lifecycle.infusion is InfusionState.PAUSED, panel.workflow_message.text()
+    # mypy keeps an earlier assert's narrowing across the calls that change it.
+    assert chair.lifecycle.infusion is InfusionState.PAUSED, panel.workflow_message.text()  # type: ignore[comparison-overlap]
     panel.strip.refresh()
     assert panel.strip.phase.text() == "INFUSION PAUSED"
     style = panel.strip.phase.styleSheet()

@@ -20,6 +20,16 @@ from devices.model import Metric
 pytestmark = pytest.mark.gui
 
 
+@pytest.mark.expected_log(
+    "console",
+    r"^database unreachable at start; monitoring without a record: "
+    r"\(sqlite3\.OperationalError\) unable to open database file",
+)
+@pytest.mark.expected_log(
+    "ui.chair",
+    r"^chair Chair 1: database unreachable, monitoring without a record: unable to open "
+    r"database file$",
+)
 def test_monitoring_starts_without_the_database_and_the_record_catches_up(
     qtbot: QtBot, tmp_path: Path
 ) -> None:

@@ -11,12 +11,12 @@ the hazard was seen.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, QKeyCombination, QObject, Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.ui.session_dialogs import DischargeDialog, NewSessionDialog
@@ -32,26 +32,34 @@ class X11LineEditKeys(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ShortcutOverride:
-            combo = QKeySequence(event.keyCombination())[0]  # type: ignore[attr-defined]
+            # A ShortcutOverride event is a QKeyEvent.
+            combo = cast(QKeyEvent, event).keyCombination()
             if combo.keyboardModifiers() == Qt.KeyboardModifier.ControlModifier:
                 event.accept()
                 return True
         return False
 
 
+def _combinations(sequence: QKeySequence) -> list[QKeyCombination]:
+    """The key combinations of a sequence (PySide6's stubs do not declare its indexing)."""
+    indexable: Any = sequence
+    return [indexable[i] for i in range(sequence.count())]
+
+
 def _press(qtbot: QtBot, widget: QWidget, key: str) -> None:
-    combo = QKeySequence(key)[0]
+    (combo,) = _combinations(QKeySequence(key))
     qtbot.keyClick(widget, combo.key(), combo.keyboardModifiers())
 
 
-def _focus_name_field(qtbot: QtBot, app: Any) -> QWidget:
+def _focus_name_field(qtbot: QtBot, app: Any) -> QLineEdit:
     window = app.window
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=2_000)
-    name = app.window.panel.alarm_controls.operator
-    if not hasattr(name, "x11_keys"):
-        name.x11_keys = X11LineEditKeys(name)
-        name.installEventFilter(name.x11_keys)
+    name: QLineEdit = app.window.panel.alarm_controls.operator
+    keeper: Any = name  # the filter lives as long as the field (an ad-hoc attribute)
+    if not hasattr(keeper, "x11_keys"):
+        keeper.x11_keys = X11LineEditKeys(name)
+        name.installEventFilter(keeper.x11_keys)
     name.setFocus()
     qtbot.waitUntil(name.hasFocus, timeout=2_000)
     return name

@@ -56,6 +56,24 @@ class Heartbeat:
         return max(b - a for a, b in zip(self.ticks, self.ticks[1:], strict=False))
 
 
+@pytest.mark.expected_log(
+    "console",
+    r"^database postgresql\+psycopg://app:\*\*\*@127\.0\.0\.1:\d+/infusion has not "
+    r"answered within 1 s",
+)
+@pytest.mark.expected_log(
+    "ui.chair",
+    r"^chair Chair 1: database unreachable, monitoring without a record: connection "
+    r"timeout expired$",
+)
+@pytest.mark.expected_log(
+    "ui.chair",
+    r"^chair Chair 1: database still unreachable at shutdown; what was measured stays in "
+    r"the writer's held spool",
+)
+@pytest.mark.expected_log(
+    "storage", r"^chair Chair 1: \d+ held batches kept in \S+ for its next record$"
+)
 def test_a_hung_database_neither_delays_the_window_nor_stalls_the_screen(
     qtbot: QtBot, tmp_path: Path, hung_server: HungServer
 ) -> None:

@@ -34,7 +34,7 @@ def console(qtbot: QtBot, tmp_path: Path) -> Iterator[ConsoleApp]:
     app.shutdown()
 
 
-def _hr_high_medium(app: ConsoleApp):  # type: ignore[no-untyped-def]
+def _hr_high_medium(app: ConsoleApp):
     return next(
         r
         for r in app.chair.policy.rules

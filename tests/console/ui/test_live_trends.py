@@ -42,7 +42,7 @@ def _x_range(plots: TrendPlots, name: str = "bp") -> tuple[float, float]:
 
 
 # -- temperature ---------------------------------------------------------------------------
-def test_temperature_tile_appears_with_the_first_reading(qtbot: QtBot, console_factory) -> None:  # type: ignore[no-untyped-def]
+def test_temperature_tile_appears_with_the_first_reading(qtbot: QtBot, console_factory) -> None:
     app = console_factory(**{"simulator.speed": SPEED, "simulator.profile": "routine"})
     panel = app.window.panel
     temp = panel.tiles["temp"]
@@ -55,7 +55,7 @@ def test_temperature_tile_appears_with_the_first_reading(qtbot: QtBot, console_f
     assert not panel.tiles["rr"].isHidden()
 
 
-def test_temperature_tile_hidden_without_temperature(qtbot: QtBot, console_factory) -> None:  # type: ignore[no-untyped-def]
+def test_temperature_tile_hidden_without_temperature(qtbot: QtBot, console_factory) -> None:
     app = console_factory()
     app.chair.stop()
     panel = app.window.panel
@@ -143,7 +143,7 @@ def _status(app: ConsoleApp, minutes: float, *, active: bool = True) -> AlarmSta
     )
 
 
-def test_panel_remembers_ended_alarm_periods(qtbot: QtBot, console_factory) -> None:  # type: ignore[no-untyped-def]
+def test_panel_remembers_ended_alarm_periods(qtbot: QtBot, console_factory) -> None:
     app = console_factory()
     app.chair.stop()  # nothing else changes the alarm list
     panel = app.window.panel
@@ -166,7 +166,7 @@ def test_panel_remembers_ended_alarm_periods(qtbot: QtBot, console_factory) -> N
 
 
 @pytest.mark.slow
-def test_hypertensive_surge_shades_the_bp_plot(qtbot: QtBot, console_factory) -> None:  # type: ignore[no-untyped-def]
+def test_hypertensive_surge_shades_the_bp_plot(qtbot: QtBot, console_factory) -> None:
     app = console_factory(**{"simulator.speed": SPEED, "simulator.profile": "hypertensive-surge"})
     plots = app.window.panel.plots
     qtbot.waitUntil(

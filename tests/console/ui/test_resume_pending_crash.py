@@ -19,6 +19,7 @@ from console.storage.engine import make_engine
 from console.storage.repository import SessionRepository
 from devices.model import Metric
 from tests.child_kill import run_then_kill
+from tests.expected_logs import HELD_BATCHES_ADOPTED, expect_logs
 
 pytestmark = pytest.mark.gui
 
@@ -56,6 +57,7 @@ while True:
 """
 
 
+@expect_logs(HELD_BATCHES_ADOPTED)
 def test_data_held_during_the_resume_question_survive_a_kill(qtbot: QtBot, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'console.sqlite3'}"
     journal_dir = tmp_path / "journal"

@@ -14,12 +14,14 @@ from pytestqt.qtbot import QtBot
 
 from devices.model import DeviceState, Metric
 from tests.console.ui.conftest import ConsoleFactory
+from tests.expected_logs import DATABASE_FILE_GONE, expect_logs
 
 pytestmark = pytest.mark.gui
 
 KEY = "storage_unavailable"
 
 
+@expect_logs(DATABASE_FILE_GONE)
 def test_a_deleted_database_file_raises_the_alarm_and_the_record_survives(
     qtbot: QtBot, console_factory: ConsoleFactory, tmp_path: Path
 ) -> None:
