@@ -18,7 +18,8 @@ from pytestqt.qtbot import QtBot
 from console.commands.run import RunSetup, assemble_chair
 from console.config import Settings, load
 from console.domain.pipeline import ChairPipeline
-from console.services.chair_service import ChairService, ResumePolicy
+from console.services.chair_service import ChairService
+from console.services.session_values import ResumePolicy
 from console.storage.engine import make_engine
 from console.storage.repository import SessionRepository
 from console.storage.writer import StorageWriter

@@ -183,13 +183,12 @@ def test_a_blocking_alarm_listener_does_not_block_the_device_thread() -> None:
     gui.start()
     try:
         assert entered.wait(2.0), "the acknowledge never reached the listener"
-        device = threading.Thread(
-            target=lambda: (
-                pipeline.on_readings([reading(Metric.SPO2, 97, 12)]),
-                pipeline.tick(at(13)),
-            ),
-            name="fake-runner",
-        )
+
+        def runner() -> None:
+            pipeline.on_readings([reading(Metric.SPO2, 97, 12)])
+            pipeline.tick(at(13))
+
+        device = threading.Thread(target=runner, name="fake-runner")
         device.start()
         device.join(0.5)
         blocked = device.is_alive()

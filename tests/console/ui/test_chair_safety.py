@@ -23,7 +23,8 @@ from console.domain.review import summarize
 from console.domain.session import EventKind, Phase
 from console.reports.html import alarms_html, events_html
 from console.reports.pdf import write_pdf
-from console.services.chair_service import SCRIPT_AUTHOR, ChairService
+from console.services.chair_service import ChairService
+from console.services.demo_script import SCRIPT_AUTHOR
 from console.services.session_handover import DEMO_STOP_REASON
 from console.storage.review import ReviewRepository
 from console.ui.chair_panel import ChairPanel

@@ -25,7 +25,8 @@ from console.domain.session import (
     Phase,
     SessionEvent,
 )
-from console.services.chair_service import SCRIPT_AUTHOR, ChairService
+from console.services.chair_service import ChairService
+from console.services.demo_script import SCRIPT_AUTHOR
 from console.storage.engine import make_engine
 from console.storage.repository import SessionRepository
 from console.ui.chair_panel import ChairPanel
