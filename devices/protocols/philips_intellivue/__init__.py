@@ -149,6 +149,7 @@ from devices.protocols.philips_intellivue.constants import (
 from devices.protocols.philips_intellivue.data_export import (
     DataExportMessage,
     _data_export,
+    decode_data_export_reference,
     decode_message,
 )
 from devices.protocols.philips_intellivue.floats import (
@@ -162,6 +163,7 @@ from devices.protocols.philips_intellivue.framing import (
     FramerResult,
     IntelliVueFramer,
     _escape,
+    crc16_x25_reference,
     crc16_x25_running,
     fcs16,
     frame_message,
@@ -216,6 +218,7 @@ from devices.protocols.philips_intellivue.numeric_rows import (
     NuObsTuple,
     PollNumericRows,
     decode_poll_numeric_rows,
+    decode_poll_numeric_rows_reference,
     numeric_row,
 )
 from devices.protocols.philips_intellivue.operations import (
@@ -420,15 +423,18 @@ __all__ = [
     "SingleContextPoll",
     "_data_export",
     "_escape",
+    "crc16_x25_reference",
     "crc16_x25_running",
     "decode_ascii",
     "decode_attribute_list",
+    "decode_data_export_reference",
     "decode_float",
     "decode_label_string",
     "decode_mds_create_event",
     "decode_message",
     "decode_nu_obs",
     "decode_poll_numeric_rows",
+    "decode_poll_numeric_rows_reference",
     "decode_poll_request",
     "decode_poll_result",
     "encode_abort",

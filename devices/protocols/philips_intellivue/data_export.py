@@ -61,8 +61,8 @@ _REMOTE_OP_HEAD: Final = struct.Struct(">HHH")
 
 def _decode_data_export(data: bytes) -> DataExportMessage:
     # Fast path for well-formed messages (all of them, normally): three unpack_from calls
-    # instead of a _Reader and ten method calls per message.  Anything irregular goes on to the
-    # reference code below, which raises the exact error.
+    # instead of a _Reader and ten method calls per message.  Anything irregular goes on to
+    # decode_data_export_reference, which raises the exact error.
     size = len(data)
     if size >= 14:
         session, context_id, ro_type, ro_len = _DATA_EXPORT_HEAD.unpack_from(data)
@@ -82,6 +82,18 @@ def _decode_data_export(data: bytes) -> DataExportMessage:
                     return DataExportMessage(
                         context_id, ro_type, invoke_id, command, body, state, count
                     )
+    return decode_data_export_reference(data)
+
+
+def decode_data_export_reference(data: bytes) -> DataExportMessage:
+    """A data export message read field by field: the general decoder of the fast path above.
+
+    Every message, regular or not, can be decoded here, and the tests compare the fast path
+    with it; the fast path hands it everything it does not vouch for, so errors come from here.
+
+    Raises:
+        ProtocolError: wrong session id, unknown ROapdus type, lengths past the end.
+    """
     reader = _Reader(data, "data export message")
     session = reader.u16()
     if session != SESSION_ID:
@@ -89,7 +101,8 @@ def _decode_data_export(data: bytes) -> DataExportMessage:
     context_id = reader.u16()
     ro_type = reader.u16()
     ro = reader.sub(reader.u16(), "ROapdus")
-    state = count = None
+    state: int | None = None
+    count: int | None = None
     if ro_type == RORLS_APDU:
         state = ro.u8()
         count = ro.u8()

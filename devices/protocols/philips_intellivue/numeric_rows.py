@@ -73,12 +73,13 @@ def decode_poll_numeric_rows(message: DataExportMessage) -> PollNumericRows | No
     """The time stamps and numerics of a poll result, fast; None for other messages.
 
     Equal to ``numeric_observations(decode_poll_result(message))`` turned into rows by
-    :func:`numeric_row`, with the same None and the same :class:`ProtocolError`; the two-step
-    form stays the reference.  Why a second decoder: the reference builds an :class:`Ava`, a
-    :class:`_Reader` and several frozen dataclasses per attribute of every object every second,
-    which was most of the driver's decoding time.  This one walks the bytes once with
-    ``struct.unpack_from`` into tuples, and hands any message whose lengths do not fit to the
-    reference, so every error is raised by the reference code with its exact text.
+    :func:`numeric_row`, with the same None and the same :class:`ProtocolError`:
+    :func:`decode_poll_numeric_rows_reference` is that two-step form.  Why a second decoder:
+    the reference builds an :class:`Ava`, a :class:`_Reader` and several frozen dataclasses per
+    attribute of every object every second, which was most of the driver's decoding time.
+    This one walks the bytes once with ``struct.unpack_from`` into tuples, and hands any message
+    whose lengths do not fit to the reference, so every error is raised by the reference code
+    with its exact text.
 
     Raises:
         ProtocolError: as :func:`decode_poll_result` and :func:`numeric_observations`.
@@ -92,6 +93,18 @@ def decode_poll_numeric_rows(message: DataExportMessage) -> PollNumericRows | No
     fast = _poll_numeric_rows_fast(body) if type(body) is bytes else None
     if fast is not None:
         return fast
+    return decode_poll_numeric_rows_reference(message)
+
+
+def decode_poll_numeric_rows_reference(message: DataExportMessage) -> PollNumericRows | None:
+    """``numeric_observations(decode_poll_result(message))`` as rows: the reference decoder.
+
+    What :func:`decode_poll_numeric_rows` must equal on every message (tests/devices/
+    test_fast_paths.py), and where it sends every message its fast path does not vouch for.
+
+    Raises:
+        ProtocolError: as :func:`decode_poll_result` and :func:`numeric_observations`.
+    """
     result = decode_poll_result(message)
     if result is None:
         return None

@@ -256,6 +256,16 @@ class AbsoluteTime:
                 )
             except ValueError:
                 return None
+        return self.to_datetime_reference(tz)
+
+    def to_datetime_reference(self, tz: tzinfo = UTC) -> datetime | None:
+        """:meth:`to_datetime` digit by digit: the general decoder its shortcut must equal.
+
+        Handles every input on its own (the tests compare the two on any 8 bytes); the
+        shortcut above only takes the all-decimal case and hands the rest here.
+        """
+        if len(self.raw) != 8 or not self.is_set:
+            return None
         digits: list[int] = []
         for byte in self.raw:
             high, low = byte >> 4, byte & 0xF
