@@ -7,6 +7,9 @@ Usage::
 1. Decode throughput: each driver is fed a stream its simulated monitor produced (the same
    bytes a real monitor sends), in 4 KiB chunks, and the median of ``--runs`` runs is printed in
    MB/s and frames/s, with the ratio to what 16 monitors produce (target: >= 1000x).
+   IntelliVue and HL7 are also decoded with their fast paths swapped for the reference decoders
+   they are tested against (tests/devices/test_fast_paths.py), in the same run, and the ratio
+   fast/reference is printed: what the fast paths buy on this machine, free of its load.
 2. Link latency: ``--links`` DeviceRunners read ``--links`` ptys at once (the console's thread
    layout).  A writer per pty sends complete DRI frames at ``--rate`` per second; the latency is
    from the moment the frame's last byte was written to the moment its readings reach the sink
@@ -16,22 +19,27 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
 import threading
 import time
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devices.base import Driver
 from devices.clock import SystemClock
+from devices.drivers import hl7_gateway
 from devices.model import DeviceState, Reading, TechnicalEvent
-from devices.protocols import ge_datex
+from devices.protocols import ge_datex, hl7_pcd01
+from devices.protocols import philips_intellivue as piv
+from devices.protocols.philips_intellivue import data_export, framing
 from devices.registry import driver_class
 from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.launch import SIM_MONITORS, make_monitor
@@ -68,6 +76,24 @@ def monitor_stream(protocol: str, seconds: int) -> tuple[bytes, list[bytes]]:
         for msg in driver.poll_requests(t):
             monitor.receive(msg, t)
     return bytes(stream), host_out
+
+
+@contextlib.contextmanager
+def reference_paths(protocol: str) -> Iterator[None]:
+    """Decode ``protocol`` with the reference decoders in place of its fast paths."""
+    patches = {
+        "intellivue": [
+            (piv, "decode_poll_numeric_rows", piv.decode_poll_numeric_rows_reference),
+            (data_export, "_decode_data_export", piv.decode_data_export_reference),
+            (framing, "crc16_x25_running", piv.crc16_x25_reference),
+            (piv.AbsoluteTime, "to_datetime", piv.AbsoluteTime.to_datetime_reference),
+        ],
+        "hl7": [(hl7_gateway, "decode_message", hl7_pcd01.decode_message_reference)],
+    }[protocol]
+    with contextlib.ExitStack() as stack:
+        for target, name, replacement in patches:
+            stack.enter_context(mock.patch.object(target, name, replacement))
+        yield
 
 
 def decode_throughput(protocol: str, runs: int) -> tuple[float, float, int, float]:
@@ -213,6 +239,13 @@ def main() -> None:
         for protocol in ("datex", "intellivue", "masimo", "hl7"):
             mb, fps, _n, ratio = decode_throughput(protocol, args.runs)
             out(f"{protocol:<11} {mb:>8.2f} {fps:>10.0f} {ratio:>13.0f}x\n")
+            if protocol in ("intellivue", "hl7"):
+                with reference_paths(protocol):
+                    ref_mb, ref_fps, _n, ref_ratio = decode_throughput(protocol, args.runs)
+                out(
+                    f"{'  reference':<11} {ref_mb:>8.2f} {ref_fps:>10.0f} {ref_ratio:>13.0f}x"
+                    f"   fast/reference {fps / ref_fps:.2f}\n"
+                )
     if args.only != "decode":
         lat, n_sent, n_recv = link_latency(args.links, args.seconds, args.rate)
         out(

@@ -43,6 +43,14 @@ METRIC_UNITS: dict[Metric, str] = {
 
 NIBP_METRICS: frozenset[Metric] = frozenset({Metric.NIBP_SYS, Metric.NIBP_DIA, Metric.NIBP_MEAN})
 
+#: What the multi-parameter monitor drivers (GE DRI, IntelliVue, HL7 PCD-01) read, stated once:
+#: their metadata listed the same eight metrics three times, which would drift apart the day
+#: one of them learns a new parameter.  Listed, not ``frozenset(Metric)``: a new metric joins
+#: a driver's metadata only when that driver decodes it.
+MULTIPARAMETER_METRICS: frozenset[Metric] = frozenset(
+    {Metric.HR, Metric.PR, Metric.SPO2, Metric.RR, *NIBP_METRICS, Metric.TEMP}
+)
+
 
 class ReadingFlag(enum.StrEnum):
     """Why a device says a value is not plain valid patient data (kept verbatim in the record)."""

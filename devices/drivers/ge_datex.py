@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from devices.base import Driver, DriverOutput
 from devices.errors import ProtocolError
-from devices.model import METRIC_UNITS, Metric, Reading
+from devices.model import METRIC_UNITS, MULTIPARAMETER_METRICS, Metric, Reading
 from devices.protocols.ge_datex import (
     NIBP_LABEL_MEASURING,
     NIBP_LABEL_OLD,
@@ -46,18 +46,7 @@ class DatexDriver(Driver):
     model: ClassVar[str] = "S/5 / CARESCAPE (DRI)"
     default_baud: ClassVar[int] = 19200
     parity: ClassVar[str] = "E"
-    metrics: ClassVar[frozenset[Metric]] = frozenset(
-        {
-            Metric.HR,
-            Metric.PR,
-            Metric.SPO2,
-            Metric.RR,
-            Metric.NIBP_SYS,
-            Metric.NIBP_DIA,
-            Metric.NIBP_MEAN,
-            Metric.TEMP,
-        }
-    )
+    metrics: ClassVar[frozenset[Metric]] = MULTIPARAMETER_METRICS
 
     def __init__(self, interval_s: int = 1, device_id: str = "") -> None:
         """Prepare a conversation.

@@ -18,7 +18,14 @@ from typing import ClassVar
 
 from devices.base import Driver, DriverOutput
 from devices.errors import ProtocolError
-from devices.model import NIBP_METRICS, Metric, Reading, TechnicalEvent, TechnicalEventKind
+from devices.model import (
+    MULTIPARAMETER_METRICS,
+    NIBP_METRICS,
+    Metric,
+    Reading,
+    TechnicalEvent,
+    TechnicalEventKind,
+)
 from devices.protocols.hl7_pcd01 import (
     DEFAULT_APPLICATION,
     Hl7Message,
@@ -50,18 +57,7 @@ class Hl7Driver(Driver):
     model: ClassVar[str] = "ORU^R01 over MLLP"
     default_baud: ClassVar[int] = 9600
     parity: ClassVar[str] = "N"
-    metrics: ClassVar[frozenset[Metric]] = frozenset(
-        {
-            Metric.HR,
-            Metric.PR,
-            Metric.SPO2,
-            Metric.RR,
-            Metric.NIBP_SYS,
-            Metric.NIBP_DIA,
-            Metric.NIBP_MEAN,
-            Metric.TEMP,
-        }
-    )
+    metrics: ClassVar[frozenset[Metric]] = MULTIPARAMETER_METRICS
 
     def __init__(
         self,

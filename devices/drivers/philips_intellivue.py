@@ -28,6 +28,7 @@ from devices.base import Driver, DriverOutput
 from devices.errors import ProtocolError
 from devices.model import (
     METRIC_UNITS,
+    MULTIPARAMETER_METRICS,
     NIBP_METRICS,
     Metric,
     Reading,
@@ -95,18 +96,7 @@ class IntelliVueDriver(Driver):
     model: ClassVar[str] = "IntelliVue MP/MX/X2 (MIB/RS232 Data Export)"
     default_baud: ClassVar[int] = 115200
     parity: ClassVar[str] = "N"
-    metrics: ClassVar[frozenset[Metric]] = frozenset(
-        {
-            Metric.HR,
-            Metric.PR,
-            Metric.SPO2,
-            Metric.RR,
-            Metric.NIBP_SYS,
-            Metric.NIBP_DIA,
-            Metric.NIBP_MEAN,
-            Metric.TEMP,
-        }
-    )
+    metrics: ClassVar[frozenset[Metric]] = MULTIPARAMETER_METRICS
 
     def __init__(
         self,

@@ -593,19 +593,44 @@ def decode_message(
     ``\\.spO3\\``; that is bad input from the gateway, so it becomes an ``AE`` NAK like every
     other undecodable message instead of an exception out of the driver.
     """
+    return _decode_or_nak(message, default_tz, extra_codes, fast=True)
+
+
+def decode_message_reference(
+    message: bytes,
+    *,
+    default_tz: tzinfo = UTC,
+    extra_codes: Mapping[tuple[str, str], Metric] | None = None,
+) -> Hl7Message:
+    """:func:`decode_message` with every message parsed by python-hl7: the reference decoder.
+
+    The str.split fast path (see "Fast path" above) must give exactly what this gives, value
+    for value and error for error; tests/devices/test_fast_paths.py holds it to that.
+    """
+    return _decode_or_nak(message, default_tz, extra_codes, fast=False)
+
+
+def _decode_or_nak(
+    message: bytes,
+    default_tz: tzinfo,
+    extra_codes: Mapping[tuple[str, str], Metric] | None,
+    *,
+    fast: bool,
+) -> Hl7Message:
     try:
-        return _decode_message(message, default_tz=default_tz, extra_codes=extra_codes)
+        return _decode_message(message, default_tz=default_tz, extra_codes=extra_codes, fast=fast)
     except Hl7ParseError:
         raise
     except ValueError as err:
+        header = _header_or_none(message, fast=fast)
         raise Hl7ParseError(
-            f"undecodable field: {err}", message, header=_header_or_none(message), error_code="102"
+            f"undecodable field: {err}", message, header=header, error_code="102"
         ) from err
 
 
-def _header_or_none(message: bytes) -> Hl7Header | None:
+def _header_or_none(message: bytes, *, fast: bool) -> Hl7Header | None:
     try:
-        return _decode_message(message.split(b"\r", 1)[0] + b"\r").header
+        return _decode_message(message.split(b"\r", 1)[0] + b"\r", fast=fast).header
     except (ValueError, ProtocolError):
         return None
 
@@ -615,6 +640,7 @@ def _decode_message(
     *,
     default_tz: tzinfo = UTC,
     extra_codes: Mapping[tuple[str, str], Metric] | None = None,
+    fast: bool = True,
 ) -> Hl7Message:
     """Decode one HL7 message (MLLP envelope already removed).
 
@@ -627,6 +653,8 @@ def _decode_message(
         default_tz: zone of timestamps that carry none.
         extra_codes: per-site overrides ``(coding system, code) -> metric``, e.g.
             ``("99MNDRY", "…")`` for vendor-private codes; they win over the built-in tables.
+        fast: read messages with plain delimiters by str.split; False parses every message
+            with python-hl7 (the reference the fast path is tested against).
 
     Raises:
         Hl7ParseError: not an HL7 message (AR), or MSH readable but a segment is not an HL7
@@ -638,7 +666,7 @@ def _decode_message(
             "not an HL7 message: does not start with MSH", message, header=None, error_code="100"
         )
     segments = text.split("\r")
-    delimiters = _Delimiters.plain(segments[0])
+    delimiters = _Delimiters.plain(segments[0]) if fast else None
     if delimiters is not None:
         # python-hl7 would strip the MSH the same way (hl7.parse strips its input).
         msh = delimiters.split_msh((segments[0] + "\r").strip())
