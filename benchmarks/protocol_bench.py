@@ -81,7 +81,7 @@ def monitor_stream(protocol: str, seconds: int) -> tuple[bytes, list[bytes]]:
 @contextlib.contextmanager
 def reference_paths(protocol: str) -> Iterator[None]:
     """Decode ``protocol`` with the reference decoders in place of its fast paths."""
-    patches = {
+    table: dict[str, list[tuple[object, str, object]]] = {
         "intellivue": [
             (piv, "decode_poll_numeric_rows", piv.decode_poll_numeric_rows_reference),
             (data_export, "_decode_data_export", piv.decode_data_export_reference),
@@ -89,7 +89,8 @@ def reference_paths(protocol: str) -> Iterator[None]:
             (piv.AbsoluteTime, "to_datetime", piv.AbsoluteTime.to_datetime_reference),
         ],
         "hl7": [(hl7_gateway, "decode_message", hl7_pcd01.decode_message_reference)],
-    }[protocol]
+    }
+    patches = table[protocol]
     with contextlib.ExitStack() as stack:
         for target, name, replacement in patches:
             stack.enter_context(mock.patch.object(target, name, replacement))

@@ -11,8 +11,10 @@ from hypothesis import settings
 @pytest.mark.skipif("HYPOTHESIS_PROFILE" in os.environ, reason="another profile was chosen")
 def test_no_deadline_and_reproduce_blobs_by_default() -> None:
     """A loaded machine must not fail a correct property; a failure must say how to replay it."""
-    assert settings.default.deadline is None
-    assert settings.default.print_blob is True
+    default = settings.default
+    assert default is not None
+    assert default.deadline is None
+    assert default.print_blob is True
     # Explicit @settings inherit the profile and keep their own example counts.
     assert settings(max_examples=7).deadline is None
-    assert settings.default.max_examples == 100
+    assert default.max_examples == 100
