@@ -32,7 +32,7 @@ import math
 import re
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, Final
 
@@ -43,194 +43,21 @@ import hl7  # type: ignore[import-untyped]
 from devices.errors import ProtocolError
 from devices.model import METRIC_UNITS, Metric, ReadingFlag
 
-# --------------------------------------------------------------------------------------------
-# MLLP (4.1)
-# --------------------------------------------------------------------------------------------
-
-#: Start block (VT).
-START_BLOCK: Final = 0x0B
-#: End block: FS followed by CR.
-END_BLOCK: Final = b"\x1c\x0d"
-#: A PCD-01 message of vital signs is ~1.5 KB; gateways that add waveforms send tens of KB.  A
-#: message without an end block beyond this size is dropped so a broken sender cannot grow the
-#: buffer without limit.
-MAX_MESSAGE_LEN: Final = 256 * 1024
-
-
-@dataclass(slots=True)
-class MllpResult:
-    """What one :meth:`MllpFramer.feed` call completed.
-
-    Attributes:
-        messages: message bytes between ``0B`` and ``1C 0D``, envelope removed.
-        errors: one :class:`ProtocolError` per dropped fragment (aborted by a new start block,
-            or too long); ``raw`` holds its first bytes.
-    """
-
-    messages: list[bytes] = field(default_factory=list)
-    errors: list[ProtocolError] = field(default_factory=list)
-
-
-class MllpFramer:
-    """Cuts a TCP or serial byte stream into MLLP-framed messages.
-
-    Bytes outside a block are noise (a half message from before we connected, line garbage) and
-    are skipped without an error: they cannot be answered.  A start block inside an unfinished
-    message aborts it (4.4: "drop the fragment").  Work is done per complete message, so the
-    result does not depend on how the stream was split into reads.
-
-    Attributes:
-        messages_out: complete messages returned so far.
-        dropped: fragments dropped.
-        skipped_bytes: bytes outside any block.
-    """
-
-    def __init__(self, max_message_len: int = MAX_MESSAGE_LEN) -> None:
-        self.max_message_len = max_message_len
-        self.messages_out = 0
-        self.dropped = 0
-        self.skipped_bytes = 0
-        self._buf = bytearray()
-        self._in_block = False
-
-    @property
-    def buffered(self) -> int:
-        """Bytes of an unfinished message held back until its end block arrives."""
-        return len(self._buf)
-
-    def reset(self) -> None:
-        """Forget any partial message (a new connection or byte stream starts)."""
-        self._buf.clear()
-        self._in_block = False
-
-    def feed(self, chunk: bytes) -> MllpResult:
-        """Consume ``chunk`` (any size, any split point) and return the messages it completed."""
-        result = MllpResult()
-        data = bytes(chunk)
-        while data:
-            if not self._in_block:
-                start = data.find(START_BLOCK)
-                if start < 0:
-                    self.skipped_bytes += len(data)
-                    return result
-                self.skipped_bytes += start
-                self._in_block = True
-                self._buf.clear()
-                data = data[start + 1 :]
-                continue
-            seen = len(self._buf)
-            self._buf += data
-            data = b""
-            end = self._buf.find(END_BLOCK, max(0, seen - 1))
-            restart = self._buf.find(START_BLOCK, seen)
-            if restart >= 0 and (end < 0 or restart < end):
-                self._drop(self._buf[:restart], "start block before the end block", result)
-                data = bytes(self._buf[restart:])
-                self._in_block = False
-                self._buf.clear()
-                continue
-            if end >= 0:
-                result.messages.append(bytes(self._buf[:end]))
-                self.messages_out += 1
-                data = bytes(self._buf[end + len(END_BLOCK) :])
-                self._in_block = False
-                self._buf.clear()
-                continue
-            if len(self._buf) > self.max_message_len:
-                self._drop(self._buf, f"message longer than {self.max_message_len} bytes", result)
-                self._in_block = False
-                self._buf.clear()
-        return result
-
-    def _drop(self, fragment: bytearray | bytes, reason: str, result: MllpResult) -> None:
-        self.dropped += 1
-        result.errors.append(
-            ProtocolError(
-                f"MLLP fragment of {len(fragment)} bytes dropped: {reason}", bytes(fragment[:64])
-            )
-        )
-
-
-def frame(message: bytes) -> bytes:
-    """Wrap one HL7 message (segments ending in CR) in the MLLP envelope."""
-    return bytes((START_BLOCK,)) + message + END_BLOCK
-
-
-# --------------------------------------------------------------------------------------------
-# Codes (4.3)
-# --------------------------------------------------------------------------------------------
-
-#: MDC code (partition x 65536 + term code) -> metric.  149546 (NIBP pulse rate) and 149522
-#: (invasive-BP pulse rate; Comen mislabels it MDC_PULS_RATE) are deliberately not mapped: the
-#: console's PR is the oximeter's, and a second source at another cadence would interleave.
-MDC_METRICS: Final[dict[int, Metric]] = {
-    147842: Metric.HR,  # MDC_ECG_HEART_RATE
-    149530: Metric.PR,  # MDC_PULS_OXIM_PULS_RATE (Mindray)
-    149538: Metric.PR,  # 0x4822, the Philips pulse-oximeter pulse rate
-    149514: Metric.PR,  # MDC_PULS_RATE
-    150021: Metric.NIBP_SYS,  # MDC_PRESS_BLD_NONINV_SYS
-    150022: Metric.NIBP_DIA,  # MDC_PRESS_BLD_NONINV_DIA
-    150023: Metric.NIBP_MEAN,  # MDC_PRESS_BLD_NONINV_MEAN
-    150456: Metric.SPO2,  # MDC_PULS_OXIM_SAT_O2
-    151562: Metric.RR,  # MDC_RESP_RATE
-    151578: Metric.RR,  # MDC_TTHOR_RESP_RATE (impedance, Mindray)
-    151570: Metric.RR,  # MDC_AWAY_RESP_RATE
-    150344: Metric.TEMP,  # MDC_TEMP
-    150364: Metric.TEMP,  # MDC_TEMP_BODY
-}
-
-#: LOINC code (coding system ``LN``) -> metric, for gateways that send LOINC (4.3).
-LOINC_METRICS: Final[dict[str, Metric]] = {
-    "8867-4": Metric.HR,
-    "8889-8": Metric.PR,
-    "8480-6": Metric.NIBP_SYS,
-    "8462-4": Metric.NIBP_DIA,
-    "8478-0": Metric.NIBP_MEAN,
-    "59408-5": Metric.SPO2,
-    "2708-6": Metric.SPO2,
-    "9279-1": Metric.RR,
-    "8310-5": Metric.TEMP,
-}
-
-#: MDC unit code (OBX-6.1 with system ``MDC``) -> UCUM.
-MDC_UNITS: Final[dict[str, str]] = {
-    "264864": "/min",  # MDC_DIM_BEAT_PER_MIN
-    "264928": "/min",  # MDC_DIM_RESP_PER_MIN
-    "262688": "%",  # MDC_DIM_PERCENT
-    "266016": "mm[Hg]",  # MDC_DIM_MMHG
-    "265987": "kPa",  # MDC_DIM_KILO_PASCAL
-    "268192": "Cel",  # MDC_DIM_DEGC
-    "266560": "[degF]",  # MDC_DIM_FAHR
-}
-
-#: Unit spellings seen from gateways -> UCUM (4.2: "unit variants").
-UNIT_ALIASES: Final[dict[str, str]] = {
-    "/min": "/min",
-    "{beat}/min": "/min",
-    "{beats}/min": "/min",
-    "{breath}/min": "/min",
-    "{breaths}/min": "/min",
-    "bpm": "/min",
-    "rpm": "/min",
-    "1/min": "/min",
-    "%": "%",
-    "mm[Hg]": "mm[Hg]",
-    "mmHg": "mm[Hg]",
-    "kPa": "kPa",
-    "Cel": "Cel",
-    "degC": "Cel",
-    "[degF]": "[degF]",
-    "degF": "[degF]",
-}
-
-#: OBX-11 result statuses whose value must not be used (HL7 table 0085: X cannot be obtained,
-#: D deleted, W wrong, N not asked, I pending, O order only).
-INVALID_STATUSES: Final = frozenset({"X", "D", "W", "N", "I", "O"})
-#: OBX-11 statuses of a value the device has not finalised (preliminary, partial).
-QUESTIONABLE_STATUSES: Final = frozenset({"P", "S"})
-
-#: The console's application name in ACKs when the message does not name us in MSH-5.
-DEFAULT_APPLICATION: Final = "KETCONSOLE"
+# The code tables (4.3, devices.protocols.hl7_codes) and MLLP framing (4.1,
+# devices.protocols.mllp) are modules of their own; their names stay importable from here.
+from devices.protocols.hl7_codes import DEFAULT_APPLICATION as DEFAULT_APPLICATION
+from devices.protocols.hl7_codes import INVALID_STATUSES as INVALID_STATUSES
+from devices.protocols.hl7_codes import LOINC_METRICS as LOINC_METRICS
+from devices.protocols.hl7_codes import MDC_METRICS as MDC_METRICS
+from devices.protocols.hl7_codes import MDC_UNITS as MDC_UNITS
+from devices.protocols.hl7_codes import QUESTIONABLE_STATUSES as QUESTIONABLE_STATUSES
+from devices.protocols.hl7_codes import UNIT_ALIASES as UNIT_ALIASES
+from devices.protocols.mllp import END_BLOCK as END_BLOCK
+from devices.protocols.mllp import MAX_MESSAGE_LEN as MAX_MESSAGE_LEN
+from devices.protocols.mllp import START_BLOCK as START_BLOCK
+from devices.protocols.mllp import MllpFramer as MllpFramer
+from devices.protocols.mllp import MllpResult as MllpResult
+from devices.protocols.mllp import frame as frame
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _TS = re.compile(
