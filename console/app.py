@@ -29,7 +29,8 @@ from console.storage.repository import SessionRepository
 from console.storage.writer import StorageWriter
 from console.ui.alarm_sound import AlarmAudioController
 from console.ui.main_window import MainWindow, stop_chair
-from devices.clock import Clock, ScaledClock, SystemClock
+from devices.clock import Clock, SystemClock
+from devices.pacing import PacedClock
 
 log = logging.getLogger("console")
 
@@ -41,8 +42,12 @@ SCHEMA_WAIT_S = 1.0
 class ChairFleet:
     """The running chairs, and how to make one: what a restart needs besides new settings.
 
-    Simulated chairs share one clock, so an accelerated demo keeps every chair on the same
-    timeline; a real monitor always runs on the system clock (alarm delays are real seconds).
+    An accelerated simulated chair runs on a :class:`~devices.pacing.PacedClock` of its own,
+    as ``run`` does: its clock stands still while its monitor's bytes are not yet read, so a
+    starved reader thread on a busy machine slows that chair's run down instead of dropping
+    bytes off a full pty (cut frames, lost readings).  Every chair starts at the same
+    simulated time; a chair whose reader falls behind falls behind alone.  A real monitor
+    always runs on the system clock (alarm delays are real seconds).
 
     Args:
         writer: the one storage writer every chair submits to.
@@ -67,22 +72,24 @@ class ChairFleet:
         self.chairs: list[ChairService] = []
         #: The console's one alarm speaker (None in tests that leave sound out).
         self.audio: AlarmAudioController | None = None
-        self._sim_clock: Clock = clock or (
-            ScaledClock(speed, start=sim_start) if speed != 1.0 else SystemClock()
-        )
-        self._real_clock: Clock = clock or SystemClock()
+        self._fixed_clock: Clock | None = clock
         self._speed = speed
-        self._fixed_clock = clock is not None
+        self._sim_start = sim_start
 
     def make(self, settings: Settings) -> ChairService:
         """A new, not yet started, service for one chair's ``settings``."""
-        clock = self._sim_clock if settings.device.simulated else self._real_clock
-        own_speed = settings.simulator.speed
-        if settings.device.simulated and not self._fixed_clock and own_speed != self._speed:
-            # QA picked another speed for this chair: its simulator, runner and alarm engine
-            # share a clock of their own, so its timing stays consistent and others are untouched.
-            clock = ScaledClock(own_speed) if own_speed != 1.0 else SystemClock()
+        clock = self._fixed_clock or self._chair_clock(settings)
         return ChairService(settings, writer=self.writer, repository=self.repository, clock=clock)
+
+    def _chair_clock(self, settings: Settings) -> Clock:
+        """The clock a chair's simulator, runner and alarm engine share (see the class)."""
+        speed = settings.simulator.speed
+        if not settings.device.simulated or speed == 1.0:
+            return SystemClock()
+        # QA may have picked another speed for this chair than the console's: that chair
+        # starts now, on a timeline of its own.
+        start = self._sim_start if speed == self._speed else None
+        return PacedClock(speed, start=start)
 
     def restart(self, index: int, settings: Settings) -> ChairService:
         """Stop chair ``index`` cleanly (session closed, record flushed); start it anew.
@@ -174,13 +181,6 @@ def install_signal_handlers(console: ConsoleApp) -> QTimer:
     wake.timeout.connect(lambda: None)
     wake.start(500)
     return wake
-
-
-def make_clock(settings: Settings) -> Clock:
-    """The simulator's accelerated clock, or the real one for a real monitor."""
-    if settings.device.simulated and settings.simulator.speed != 1.0:
-        return ScaledClock(settings.simulator.speed)
-    return SystemClock()
 
 
 def build_app(
