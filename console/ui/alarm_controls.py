@@ -21,7 +21,8 @@ from console.ui.alarm_slots import chair_alarms
 from console.ui.flow_layout import FlowLayout
 
 
-def _default_operator() -> str:
+def default_operator() -> str:
+    """Who acts when no name was typed: the login name, or "nurse" (never empty)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name (a container, a service account)
@@ -45,7 +46,7 @@ class AlarmControls(QWidget):
         self.pause_button = QPushButton("Audio pause 2 min  [F3]")
         self.pause_button.setObjectName("pauseButton")
         self.pause_button.setToolTip("Silence alarm sounds for 2 minutes; alarms stay shown")
-        self.operator = QLineEdit(_default_operator())
+        self.operator = QLineEdit(default_operator())
         self.operator.setObjectName("operatorName")
         self.operator.setPlaceholderText("your name")
         self.operator.setMaximumWidth(140)
@@ -88,7 +89,7 @@ class AlarmControls(QWidget):
     @property
     def user(self) -> str:
         """The operator's name, never empty (an acknowledge must say who)."""
-        return self.operator.text().strip() or _default_operator()
+        return self.operator.text().strip() or default_operator()
 
     def refresh(self) -> None:
         """Show the service's alarm state."""

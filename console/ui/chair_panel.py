@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.domain.alarm_rules import AlarmCategory
 from console.domain.alarms import Priority
 from console.domain.heart_rate_source import shown_heart_rate
 from console.domain.session import (
@@ -42,6 +41,7 @@ from console.services.record_access import SessionSummary
 from console.ui import theme
 from console.ui.alarm_controls import AlarmControls
 from console.ui.alarm_log_view import AlarmLogView
+from console.ui.alarm_periods import AlarmPeriods
 from console.ui.dialog_guard import GuardedDialog
 from console.ui.flow_layout import fallback_scroll, flow_widget
 from console.ui.limits_dialog import LimitsDialog
@@ -58,7 +58,7 @@ from console.ui.session_dialogs import (
     ResumeDialog,
 )
 from console.ui.timeline_strip import TimelineStrip
-from console.ui.vitals_plot import PLOT_OF_METRIC, AlarmPeriod, TrendPlots
+from console.ui.vitals_plot import TrendPlots
 from devices.model import NIBP_METRICS, DeviceState, Metric
 
 log = logging.getLogger("ui.chair")
@@ -124,9 +124,18 @@ def _limits_text(service: ChairService, metric: Metric) -> str:
 class ChairPanel(QWidget):
     """Everything a nurse needs to see about one chair, readable from across the room."""
 
-    def __init__(self, service: ChairService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        service: ChairService,
+        parent: QWidget | None = None,
+        *,
+        periods: AlarmPeriods | None = None,
+    ) -> None:
+        """``periods``: the chair's alarm periods kept since the start by the window, when the
+        panel is built late (console.ui.alarm_periods); a panel of its own keeps its own."""
         super().__init__(parent)
         self.service = service
+        self.periods = periods if periods is not None else AlarmPeriods()
         self.title = QLabel(service.settings.chair_name)
         self.title.setObjectName("chairTitle")
         self.sim_badge = QLabel("SIMULATED")
@@ -231,10 +240,6 @@ class ChairPanel(QWidget):
             self._on_service_resume_offered(service.pending_resume)
         self._markers_for: tuple[int, int] = (-1, -1)
         self._shown_events = 0
-        #: Physiological alarm periods of this session: (key, onset) -> period on the trends.
-        #: An alarm's period ends when its condition ends or it leaves the alarm list.
-        self._alarm_periods: dict[tuple[str, datetime], AlarmPeriod] = {}
-
         service.sig_vitals_updated.connect(self._on_service_vitals_updated)
         service.sig_alarms_changed.connect(self._on_service_alarms_changed)
         service.sig_link_state_changed.connect(self._on_service_link_state_changed)
@@ -248,6 +253,9 @@ class ChairPanel(QWidget):
         self.redraw_offset_ms = 0
         self._on_service_link_state_changed(service.link_state)
         self._on_service_session_changed()
+        # Built late (the window builds a chair's view on first show): the alarms already on
+        # must colour the numerics at once, not at the next change.
+        self._on_service_alarms_changed()
         self.refresh()
 
     # -- redraw only while on screen (16 chairs: hidden panels must cost nothing) -----------
@@ -314,34 +322,8 @@ class ChairPanel(QWidget):
 
     def _update_alarm_periods(self) -> None:
         """Shade every physiological alarm on its trend: onset to end, or to now while on."""
-        svc = self.service
-        now_min = svc.session_seconds(svc.clock.now()) / 60.0
-        listed: set[tuple[str, datetime]] = set()
-        for a in svc.alarm_list:
-            metric = a.metric or a.tile_metric
-            if a.category is not AlarmCategory.PHYSIOLOGICAL or metric not in PLOT_OF_METRIC:
-                continue
-            ident = (a.key, a.onset)
-            listed.add(ident)
-            old = self._alarm_periods.get(ident)
-            if old is None:
-                old = AlarmPeriod(
-                    a.key, metric, a.priority, svc.session_seconds(a.onset) / 60.0, None
-                )
-            priority = max(old.priority, a.priority)
-            # A latched alarm whose condition ended: the period ends when that was first seen.
-            end = old.end_min
-            if end is None and not a.condition_active:
-                end = now_min
-            self._alarm_periods[ident] = AlarmPeriod(
-                old.key, old.metric, priority, old.start_min, end
-            )
-        for ident, period in self._alarm_periods.items():
-            if ident not in listed and period.end_min is None:
-                self._alarm_periods[ident] = AlarmPeriod(
-                    period.key, period.metric, period.priority, period.start_min, now_min
-                )
-        self.plots.set_alarm_periods(self._alarm_periods.values())
+        self.periods.follow(self.service)
+        self.plots.set_alarm_periods(self.periods.values())
 
     def _on_service_link_state_changed(self, state: str) -> None:
         bg, fg = _LINK_STYLE.get(state, ("#37474f", "#ffffff"))
@@ -594,8 +576,7 @@ class ChairPanel(QWidget):
             self._markers_for = key
             self.plots.clear_markers()
             self._shown_events = 0
-            self._alarm_periods.clear()
-            self._update_alarm_periods()
+            self._update_alarm_periods()  # a new session starts with none (AlarmPeriods)
         for ev in life.events[self._shown_events :]:
             self._add_marker(ev)
         self._shown_events = len(life.events)

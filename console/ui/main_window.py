@@ -36,6 +36,8 @@ from PySide6.QtWidgets import (
 
 from console.config import SIM_PROTOCOLS, Settings
 from console.services.chair_service import ChairService
+from console.ui.alarm_controls import default_operator
+from console.ui.alarm_periods import AlarmPeriods
 from console.ui.chair_panel import PLOT_REFRESH_MS, ChairPanel
 from console.ui.console_strip import ConsoleStrip
 from console.ui.overview import ChairOverview
@@ -66,7 +68,8 @@ class ChairView(QWidget):
         sig_back_requested(): the nurse asked for the overview.
     """
 
-    def __init__(self, panel: ChairPanel, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Empty until :meth:`set_panel`: the window builds a chair's panel on first show."""
         super().__init__(parent)
         self.back = QPushButton("◀  Overview  (Esc)")
         self.back.setObjectName("backToOverview")
@@ -74,19 +77,20 @@ class ChairView(QWidget):
         self.back.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self.panel = panel
+        self.panel: ChairPanel | None = None
+
+    def set_panel(self, panel: ChairPanel) -> ChairPanel | None:
+        """Show ``panel`` instead of the current one; returns the old one (not deleted)."""
+        old = self.panel
         # In the chair's own header row, not a row of its own: on a short screen every row
         # above the numerics counts (issue 11 item 1).
         panel.header.insertWidget(0, self.back)
-        self._layout.addWidget(panel, 1)
-
-    def set_panel(self, panel: ChairPanel) -> ChairPanel:
-        """Show ``panel`` instead of the current one; returns the old one (not deleted)."""
-        old = self.panel
-        old.header.removeWidget(self.back)
-        panel.header.insertWidget(0, self.back)
-        self._layout.replaceWidget(old, panel)
-        old.setParent(None)
+        if old is None:
+            self._layout.addWidget(panel, 1)
+        else:
+            old.header.removeWidget(self.back)
+            self._layout.replaceWidget(old, panel)
+            old.setParent(None)
         self.panel = panel
         return old
 
@@ -195,7 +199,10 @@ class MainWindow(QMainWindow):
             raise ValueError("the window needs at least one chair")
         self.chairs: list[ChairService] = list(chairs)
         self._restart_chair = restart_chair
-        self.panels: list[ChairPanel] = [ChairPanel(c) for c in self.chairs]
+        #: Each chair's full view, built when first shown (None until then): building 16
+        #: took 1.6 s of a 4.4 s start-up (issue 14).  Their alarm periods are kept meanwhile.
+        self._panels: list[ChairPanel | None] = [None] * len(self.chairs)
+        self.periods: list[AlarmPeriods] = [AlarmPeriods() for _ in self.chairs]
         self.overview: ChairOverview | None = None
         self.stack: QStackedWidget | None = None
         self.views: list[ChairView] = []
@@ -212,17 +219,14 @@ class MainWindow(QMainWindow):
         self.quit_dialog: QuitDialog | None = None
         self.close_confirmed = False
         if len(self.chairs) == 1:
-            self._central.addWidget(self.panels[0], 1)
+            self._central.addWidget(self.panel_at(0), 1)
         else:
             self.overview = ChairOverview(self.chairs)
             self.overview.sig_chair_selected.connect(self.show_chair)
             self.stack = QStackedWidget()
             self.stack.addWidget(self.overview)
-            count = len(self.panels)
-            for i, panel in enumerate(self.panels):
-                # Panels on screen together (none today, a split view later) redraw apart.
-                panel.redraw_offset_ms = i * PLOT_REFRESH_MS // count
-                view = ChairView(panel)
+            for _chair in self.chairs:
+                view = ChairView()
                 view.back.clicked.connect(self.show_overview)
                 self.views.append(view)
                 self.stack.addWidget(view)
@@ -267,7 +271,29 @@ class MainWindow(QMainWindow):
     @property
     def panel(self) -> ChairPanel:
         """The first (or only) chair's panel."""
-        return self.panels[0]
+        return self.panel_at(0)
+
+    @property
+    def panels(self) -> list[ChairPanel]:
+        """Every chair's panel, building those not shown yet (tests; the window itself
+        builds a panel only when it is shown, :meth:`panel_at`)."""
+        return [self.panel_at(i) for i in range(len(self.chairs))]
+
+    def built_panel(self, index: int) -> ChairPanel | None:
+        """Chair ``index``'s panel if it was built (shown, or asked a question)."""
+        return self._panels[index]
+
+    def panel_at(self, index: int) -> ChairPanel:
+        """Chair ``index``'s panel, built now if it was not yet (with its alarm periods)."""
+        panel = self._panels[index]
+        if panel is None:
+            panel = ChairPanel(self.chairs[index], periods=self.periods[index])
+            self._panels[index] = panel
+            if self.views:
+                # Panels on screen together (none today, a split view later) redraw apart.
+                panel.redraw_offset_ms = index * PLOT_REFRESH_MS // len(self.chairs)
+                self.views[index].set_panel(panel)
+        return panel
 
     # -- navigation -----------------------------------------------------------------------
     @property
@@ -288,6 +314,7 @@ class MainWindow(QMainWindow):
         if not 0 <= index < len(self.chairs):
             return
         if self.stack is not None:
+            self.panel_at(index)  # built before its page shows: never an empty page
             self.stack.setCurrentIndex(index + 1)
 
     # -- status ---------------------------------------------------------------------------
@@ -312,19 +339,21 @@ class MainWindow(QMainWindow):
         """
         if self._restart_chair is None:
             raise RuntimeError("this window cannot restart chairs")
-        old_panel = self.panels[index]
+        old_panel = self._panels[index]
         service = self._restart_chair(index, settings)
         self.chairs[index] = service
-        panel = ChairPanel(service)
-        self.panels[index] = panel
+        self.periods[index] = AlarmPeriods()
+        self._panels[index] = None
         if self.stack is None:
-            self._central.replaceWidget(old_panel, panel)
-            old_panel.deleteLater()
+            panel = self.panel_at(index)
+            if old_panel is not None:
+                self._central.replaceWidget(old_panel, panel)
+                old_panel.deleteLater()
         else:
             assert self.overview is not None
-            panel.redraw_offset_ms = old_panel.redraw_offset_ms
-            self.views[index].set_panel(panel)
-            old_panel.deleteLater()
+            if old_panel is not None:  # shown before: its page shows the new chair at once
+                self.panel_at(index)
+                old_panel.deleteLater()
             self.overview.replace_chair(index, service)
         self._watch(service)
         self.console_strip.set_chairs(self.chairs)
@@ -366,10 +395,16 @@ class MainWindow(QMainWindow):
     def terminate(self, reason: str, *, asked: bool = False) -> None:
         """Close without asking (SIGTERM) or after the question: each open session records
         ``reason`` as interrupted and stays resumable."""
-        by = (lambda i: self.panels[i].user) if asked else (lambda _i: "operating system")
+        by = self._operator if asked else (lambda _i: "operating system")
         interrupt_all(self.chairs, reason, by)
         self.close_confirmed = True
         self.close()
+
+    def _operator(self, index: int) -> str:
+        """Who is at chair ``index``: named in its panel, or the default operator when its
+        view was never opened."""
+        panel = self._panels[index]
+        return panel.user if panel is not None else default_operator()
 
     # -- menus ----------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -456,7 +491,7 @@ class MainWindow(QMainWindow):
     def _on_stack_current_changed(self, page: int) -> None:
         self._update_device_label()
         if page > 0:
-            self.panels[page - 1].setFocus()
+            self.panel_at(page - 1).setFocus()
 
     def _on_chair_technical_event(self, chair: ChairService, kind: str, detail: str) -> None:
         if chair not in self.chairs:
@@ -472,10 +507,25 @@ class MainWindow(QMainWindow):
 
     # -- helpers --------------------------------------------------------------------------
     def _watch(self, chair: ChairService) -> None:
+        # A chair's alarm periods are kept from the start, its view built or not.
+        chair.sig_alarms_changed.connect(lambda chair=chair: self._follow_periods(chair))
+        chair.sig_session_changed.connect(lambda chair=chair: self._follow_periods(chair))
+        # A question for the nurse (resume the interrupted session?) needs the chair's view.
+        chair.sig_resume_offered.connect(lambda _s, chair=chair: self._build_panel_of(chair))
+        if chair.pending_resume is not None:
+            self._build_panel_of(chair)
         chair.sig_technical_event.connect(
             lambda kind, detail, chair=chair: self._on_chair_technical_event(chair, kind, detail)
         )
         chair.sig_link_state_changed.connect(self._on_chair_link_state_changed)
+
+    def _follow_periods(self, chair: ChairService) -> None:
+        if chair in self.chairs:  # not a replaced chair's last words
+            self.periods[self.chairs.index(chair)].follow(chair)
+
+    def _build_panel_of(self, chair: ChairService) -> None:
+        if chair in self.chairs:
+            self.panel_at(self.chairs.index(chair))
 
     def _update_title(self) -> None:
         if len(self.chairs) == 1:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -12,14 +11,12 @@ from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from console.app import ConsoleApp
 from console.config import load
-from console.domain.alarm_engine import AlarmStatus
-from console.domain.alarm_rules import AlarmCategory, Direction
 from console.domain.alarms import Priority
 from console.services.plot_buffer import RingBuffer
 from console.ui.vitals_plot import X_STEP_MIN, AlarmPeriod, TrendPlots
 from devices.model import Metric
+from tests.console.ui.alarm_statuses import sbp_high
 
 pytestmark = pytest.mark.gui
 
@@ -119,36 +116,12 @@ def test_hr_and_spo2_alarms_go_to_their_plots(plots: TrendPlots) -> None:
     assert where == {"HR:high": plots.plots["hr"], "SPO2:low": plots.plots["spo2"]}
 
 
-def _status(app: ConsoleApp, minutes: float, *, active: bool = True) -> AlarmStatus:
-    onset = app.chair.session_start + timedelta(minutes=minutes)
-    return AlarmStatus(
-        key="NIBP_SYS:high",
-        category=AlarmCategory.PHYSIOLOGICAL,
-        priority=Priority.MEDIUM,
-        onset=onset,
-        condition_start=onset,
-        message="SBP 185 > 180",
-        value=185.0,
-        limit=180.0,
-        metric=Metric.NIBP_SYS,
-        direction=Direction.HIGH,
-        technical_kind=None,
-        tile_metric=Metric.NIBP_SYS,
-        condition_active=active,
-        latched=not active,
-        acknowledged_by=None,
-        acknowledged_at=None,
-        audio_paused_until=None,
-        escalated_unanswered=False,
-    )
-
-
 def test_panel_remembers_ended_alarm_periods(qtbot: QtBot, console_factory) -> None:
     app = console_factory()
     app.chair.stop()  # nothing else changes the alarm list
     panel = app.window.panel
     now_min = app.chair.session_seconds() / 60.0
-    app.chair.alarm_list = (_status(app, now_min - 3.0),)
+    app.chair.alarm_list = (sbp_high(app.chair, now_min - 3.0),)
     panel._update_alarm_periods()
     ((period, plot, region),) = panel.plots.alarm_regions.values()
     assert plot is panel.plots.plots["bp"]
