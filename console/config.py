@@ -7,10 +7,11 @@ clear message at start-up, never a surprise during a session.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,37 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} cannot be read: {err.strerror}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+
+
+#: Tables whose keys their own parsers check ([alarms], [[limits]], [[chairs]]).
+CHECKED_BY_PARSER = frozenset({"alarms", "limits", "chairs"})
+
+
+def _nearest(name: str, known: Iterable[str]) -> str:
+    """" (did you mean 'x'?)" for the closest known name, or "" when none is close."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _refuse_unknown(user: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
+    """Refuse a section or key of the user's file that the console does not know.
+
+    Why: a typo was silently ignored, and ``[storage] dburl = ...`` (the key is ``db_url``)
+    quietly sent the clinic's records to a local SQLite file (issue 15).  Every option is in
+    the default file, so its tables are the schema of the simple sections.
+    """
+    for section, table in user.items():
+        if section in CHECKED_BY_PARSER:
+            continue
+        if section not in defaults:
+            known = {*defaults, *CHECKED_BY_PARSER}
+            raise ConfigError(f"unknown section [{section}]{_nearest(section, known)}")
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[{section}] must be a table, got {type(table).__name__}")
+        for key in table:
+            if key not in defaults[section]:
+                hint = _nearest(key, defaults[section])
+                raise ConfigError(f"[{section}] unknown key {key!r}{hint}")
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -535,6 +567,7 @@ def load(
     raw = _read_toml(DEFAULT_CONFIG)
     if config_file is not None:
         user = _read_toml(config_file)
+        _refuse_unknown(user, raw)
         if "limits" in user:  # a user limit list replaces the defaults whole, never half-merges
             raw.pop("limits", None)
         raw = _merge(raw, user)

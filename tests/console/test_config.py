@@ -68,3 +68,40 @@ def test_bad_values_name_their_key(tmp_path: Path, toml: str, fragment: str) -> 
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load(tmp_path / "nope.toml", environ={})
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        # The hazard: the clinic's records silently went to a local SQLite file.
+        (
+            '[storage]\ndburl = "postgresql+psycopg://app@db/infusion"\n',
+            "[storage] unknown key 'dburl' (did you mean 'db_url'?)",
+        ),
+        ('[device]\nknd = "ge-datex"\n', "[device] unknown key 'knd' (did you mean 'kind'?)"),
+        ("[simulator]\nsped = 60\n", "[simulator] unknown key 'sped' (did you mean 'speed'?)"),
+        ('[chair]\nnmae = "Chair 3"\n', "[chair] unknown key 'nmae' (did you mean 'name'?)"),
+        (
+            '[strage]\ndb_url = "sqlite:///x"\n',
+            "unknown section [strage] (did you mean 'storage'?)",
+        ),
+        ("[colour]\ntheme = 1\n", "unknown section [colour]"),
+        ('storage = "sqlite:///x"\n', "[storage] must be a table, got str"),
+    ],
+)
+def test_an_unknown_key_or_section_is_refused_with_its_name(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    path = tmp_path / "console.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as err:
+        load(path, environ={})
+    assert str(err.value) == message
+
+
+def test_every_key_of_the_default_file_is_accepted_in_a_user_file(tmp_path: Path) -> None:
+    from console.config import DEFAULT_CONFIG
+
+    path = tmp_path / "console.toml"
+    path.write_bytes(DEFAULT_CONFIG.read_bytes())
+    assert load(path, environ={}) == load(environ={})
