@@ -50,6 +50,7 @@ from console.storage.schema import (
     ThresholdProfileRow,
     WaveformRow,
 )
+from console.storage.session_rows import session_rows
 from console.storage.writer import SessionEventItem, apply_ops, item_ops
 
 FloatArray = npt.NDArray[np.float64]
@@ -157,6 +158,22 @@ class StoredAlarmLog:
     message: str
     at: datetime
     actor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _TechnicalEvent:
+    kind: str
+    detail: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _DischargeCheck:
+    item: str
+    passed: bool
+    at: datetime
+    author: str
+    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,83 +581,42 @@ class SessionRepository:
     # -- live data, read back ----------------------------------------------------------------
     def readings(self, session_id: int, parameter: str | None = None) -> list[StoredReading]:
         """Readings of a session in arrival order."""
-        stmt = select(
-            ReadingRow.parameter,
-            ReadingRow.value,
-            ReadingRow.unit,
-            ReadingRow.valid,
-            ReadingRow.flags,
-            ReadingRow.device_time,
-            ReadingRow.received_at,
-        ).where(ReadingRow.session_id == session_id)
-        if parameter is not None:
-            stmt = stmt.where(ReadingRow.parameter == parameter)
-        stmt = stmt.order_by(ReadingRow.received_at, ReadingRow.id)
+        where = [] if parameter is None else [ReadingRow.parameter == parameter]
         with self.engine.connect() as conn:
-            return [StoredReading(**row._mapping) for row in conn.execute(stmt)]
+            return session_rows(
+                conn,
+                StoredReading,
+                ReadingRow,
+                session_id,
+                order=ReadingRow.received_at,
+                where=where,
+            )
 
     def alarms(self, session_id: int) -> list[StoredAlarm]:
         """Alarm conditions of a session by onset."""
-        stmt = (
-            select(
-                AlarmRow.condition,
-                AlarmRow.parameter,
-                AlarmRow.priority,
-                AlarmRow.limit_value,
-                AlarmRow.value,
-                AlarmRow.message,
-                AlarmRow.onset_at,
-                AlarmRow.ended_at,
-            )
-            .where(AlarmRow.session_id == session_id)
-            .order_by(AlarmRow.onset_at, AlarmRow.id)
-        )
         with self.engine.connect() as conn:
-            return [StoredAlarm(**row._mapping) for row in conn.execute(stmt)]
+            return session_rows(conn, StoredAlarm, AlarmRow, session_id, order=AlarmRow.onset_at)
 
     def alarm_log(self, session_id: int) -> list[StoredAlarmLog]:
         """Every alarm transition of a session in order."""
-        stmt = (
-            select(
-                AlarmLogRow.condition,
-                AlarmLogRow.kind,
-                AlarmLogRow.priority,
-                AlarmLogRow.value,
-                AlarmLogRow.message,
-                AlarmLogRow.at,
-                AlarmLogRow.actor,
-            )
-            .where(AlarmLogRow.session_id == session_id)
-            .order_by(AlarmLogRow.at, AlarmLogRow.id)
-        )
         with self.engine.connect() as conn:
-            return [StoredAlarmLog(**row._mapping) for row in conn.execute(stmt)]
+            return session_rows(conn, StoredAlarmLog, AlarmLogRow, session_id, order=AlarmLogRow.at)
 
     def technical_events(self, session_id: int) -> list[tuple[str, str, datetime]]:
         """(kind, detail, at) of a session's technical events."""
-        stmt = (
-            select(TechnicalEventRow.kind, TechnicalEventRow.detail, TechnicalEventRow.at)
-            .where(TechnicalEventRow.session_id == session_id)
-            .order_by(TechnicalEventRow.at, TechnicalEventRow.id)
-        )
         with self.engine.connect() as conn:
-            return [(k, d, a) for k, d, a in conn.execute(stmt)]
+            rows = session_rows(
+                conn, _TechnicalEvent, TechnicalEventRow, session_id, order=TechnicalEventRow.at
+            )
+        return [(r.kind, r.detail, r.at) for r in rows]
 
     def discharge_checks(self, session_id: int) -> list[tuple[str, bool, datetime, str, str]]:
         """(item, passed, at, author, note) of the session's discharge checklist answers."""
-        stmt = (
-            select(
-                DischargeCheckRow.item,
-                DischargeCheckRow.passed,
-                DischargeCheckRow.at,
-                DischargeCheckRow.author,
-                DischargeCheckRow.note,
-            )
-            .where(DischargeCheckRow.session_id == session_id)
-            .order_by(DischargeCheckRow.at, DischargeCheckRow.id)
-        )
         with self.engine.connect() as conn:
-            return [(i, p, a, au, n) for i, p, a, au, n in conn.execute(stmt)]
+            rows = session_rows(
+                conn, _DischargeCheck, DischargeCheckRow, session_id, order=DischargeCheckRow.at
+            )
+        return [(r.item, r.passed, r.at, r.author, r.note) for r in rows]
 
     # -- threshold profiles --------------------------------------------------------------------
     def save_profile(self, name: str, rules_json: str, *, by: str, at: datetime) -> int:

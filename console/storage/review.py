@@ -45,6 +45,7 @@ from console.storage.schema import (
     SessionReviewRow,
     SessionRow,
 )
+from console.storage.session_rows import session_rows
 
 #: Rows the browser fetches per page.
 PAGE_SIZE = 200
@@ -407,18 +408,10 @@ class ReviewRepository:
 
     def sign_offs(self, session_id: int) -> list[SignOff]:
         """Sign-off and addenda of a session, oldest first."""
-        stmt = (
-            select(
-                SessionReviewRow.kind,
-                SessionReviewRow.reviewed_by,
-                SessionReviewRow.reviewed_at,
-                SessionReviewRow.note,
-            )
-            .where(SessionReviewRow.session_id == session_id)
-            .order_by(SessionReviewRow.reviewed_at, SessionReviewRow.id)
-        )
         with self._read() as conn:
-            return [SignOff(*r) for r in conn.execute(stmt)]
+            return session_rows(
+                conn, SignOff, SessionReviewRow, session_id, order=SessionReviewRow.reviewed_at
+            )
 
     # -- one record ----------------------------------------------------------------------------
     def load(self, session_id: int) -> StoredSession:
