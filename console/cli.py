@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -27,6 +28,7 @@ from console.config import (
     simulated_chairs,
 )
 from console.log import install_excepthooks, setup_logging
+from console.qt_preflight import missing_platform_library
 from console.storage.engine import StorageConfigError, describe_url, parse_url
 from devices.cli_parser import OneLineParser
 from devices.registry import list_kinds
@@ -184,6 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"infusion-console: database error: {err}\n")
         return 2
 
+    missing = missing_platform_library(os.environ)
+    if missing is not None:  # before Qt, which would abort without a word we could add
+        sys.stderr.write(f"infusion-console: {missing}\n")
+        return 2
     from PySide6.QtWidgets import QApplication
 
     from console.app import build_app, install_signal_handlers

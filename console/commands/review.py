@@ -8,6 +8,7 @@ the review only reads, in short transactions, and writes a sign-off row when ask
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -15,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from console.commands.sessions import CommandError, add_db_option, run_command
 from console.config import ConfigError, load
+from console.qt_preflight import missing_platform_library
 from console.storage.engine import StorageConfigError, describe_url, make_engine
 from console.storage.repository import SessionRepository, UnknownSessionError
 from devices.cli_parser import OneLineParser
@@ -60,6 +62,9 @@ def main(argv: Sequence[str]) -> int:
                     f"cannot use the database {describe_url(settings.db_url)}: "
                     f"{str(getattr(err, 'orig', None) or err).strip().splitlines()[0]}"
                 ) from None
+            missing = missing_platform_library(os.environ)
+            if missing is not None:  # before Qt, which would abort without a word
+                raise CommandError(missing)
             from PySide6.QtWidgets import QApplication
 
             from console.ui.review import open_review_window
