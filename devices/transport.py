@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import termios
+import sys
 
 import serial
 
@@ -62,6 +62,21 @@ def open_transport(
             write_timeout=1.0,
             exclusive=True if url.startswith("/dev/") else None,
         )
-    except (OSError, ValueError, termios.error) as err:  # SerialException is an OSError
+    except (OSError, ValueError) as err:  # SerialException is an OSError
+        raise DeviceInitError(f"cannot open {url!r}: {err}") from err
+    except Exception as err:
+        if not _is_termios_error(err):
+            raise
         raise DeviceInitError(f"cannot open {url!r}: {err}") from err
     return port
+
+
+def _is_termios_error(err: BaseException) -> bool:
+    """A port's settings refused by the POSIX terminal layer (``termios.error``).
+
+    Why not ``import termios``: it does not exist on Windows, and importing it here stopped the
+    whole console from starting there (issue 15).  pyserial's POSIX backend, the only one
+    that can raise it, has imported the module already.
+    """
+    termios = sys.modules.get("termios")
+    return termios is not None and isinstance(err, termios.error)

@@ -31,11 +31,6 @@ from typing import Any
 
 from console.storage.private import FILE_MODE, fsync_dir, private_dir
 
-try:  # POSIX; on Windows each process simply uses its own file (see _lock)
-    import fcntl
-except ImportError:  # pragma: no cover - not on the CI platform
-    fcntl = None  # type: ignore[assignment]
-
 log = logging.getLogger("storage")
 
 JOURNAL_VERSION = 1
@@ -288,7 +283,14 @@ class Journal:
 
 
 def _lock(fd: int) -> bool:
-    if fcntl is None:  # pragma: no cover
+    """Take the journal file for this process alone (False: another console holds it).
+
+    POSIX only (``fcntl``, imported here so the module loads on Windows); on Windows each
+    process simply uses its own file.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on the CI platform
         return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -16,7 +16,6 @@ import select
 import socket
 import tempfile
 import threading
-import tty
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -256,6 +255,8 @@ class PtyEndpoint(WireEndpoint):
         self._fd = self._plug()
 
     def _plug(self) -> int:
+        import tty  # POSIX only, as is a pty: imported here so the package loads on Windows
+
         master, slave = os.openpty()
         tty.setraw(slave)
         os.set_blocking(master, False)
