@@ -166,7 +166,7 @@ CHECKED_BY_PARSER = frozenset({"alarms", "limits", "chairs"})
 
 
 def _nearest(name: str, known: Iterable[str]) -> str:
-    """" (did you mean 'x'?)" for the closest known name, or "" when none is close."""
+    """The hint ``(did you mean 'x'?)`` for the closest known name, or "" when none is close."""
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
