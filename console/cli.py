@@ -21,10 +21,10 @@ from console.commands import COMMANDS, load_command
 from console.config import (
     MAX_CHAIRS,
     SIM_PROFILES,
-    SIM_PROTOCOLS,
     ConfigError,
     Settings,
     load,
+    sim_protocols,
     simulated_chairs,
 )
 from console.log import install_excepthooks, setup_logging
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--protocol",
-        choices=SIM_PROTOCOLS,
+        choices=sim_protocols(),
         help="wire protocol of the simulated monitor (default: datex)",
     )
     parser.add_argument("--seed", type=int, metavar="N", help="simulator random seed (default: 1)")
@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help=f"demo: N simulated chairs (1-{MAX_CHAIRS}) named Chair 1..Chair N, seeds "
-        "SEED..SEED+N-1, protocols datex/intellivue/masimo/hl7 round-robin unless --protocol "
+        f"SEED..SEED+N-1, protocols {'/'.join(sim_protocols())} round-robin unless --protocol "
         "is given; replaces any [[chairs]] of --config; with N > 1 the window opens on the "
         "chairs overview",
     )
@@ -156,7 +156,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         },
     )
     if demo_chairs is not None:
-        protocols = (settings.simulator.protocol,) if args.protocol else SIM_PROTOCOLS
+        protocols = (settings.simulator.protocol,) if args.protocol else sim_protocols()
         settings = replace(
             settings, chairs=simulated_chairs(demo_chairs, settings.simulator, protocols=protocols)
         )

@@ -30,15 +30,20 @@ from console.domain.alarm_rules import (
 )
 from console.storage.private import private_dir
 from devices.model import Metric
+from devices.registry import list_kinds, protocol_aliases, simulated_protocols
 
 APP_NAME = "infusion-console"
 ENV_DB_URL = "INFUSION_CONSOLE_DB_URL"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEFAULT_CONFIG = RESOURCES / "default_config.toml"
 SIM_KIND = "sim"
-SIM_PROTOCOLS = ("datex", "intellivue", "masimo", "hl7")
-#: Older spellings of simulator protocols, still accepted in configuration files.
-SIM_PROTOCOL_ALIASES = {"ge-datex": "datex", "philips-intellivue": "intellivue"}
+#: The simulator's protocols as registered when this module loaded (for callers that want a
+#: constant).  Validation and the command line ask :func:`sim_protocols`, which also sees a
+#: protocol registered later (``devices.registry.register_protocol``).
+SIM_PROTOCOLS = tuple(simulated_protocols())
+#: Older spellings of simulator protocols, still accepted in configuration files (as
+#: registered at load time; validation asks the registry).
+SIM_PROTOCOL_ALIASES = protocol_aliases()
 SIM_PROFILES = ("routine", "hypertensive-surge")
 #: A nurse watches at most this many chairs on one console (the overview grid is 4 x 4).
 MAX_CHAIRS = 16
@@ -46,6 +51,19 @@ MAX_CHAIRS = 16
 
 class ConfigError(ValueError):
     """A configuration value is wrong; the message names the key."""
+
+
+def sim_protocols() -> tuple[str, ...]:
+    """The protocols a simulated chair may speak: the registry's, in its order."""
+    return tuple(simulated_protocols())
+
+
+def _sim_protocol(name: str, where: str) -> str:
+    """``name`` (or an older spelling of it) checked against the registered protocols."""
+    name = protocol_aliases().get(name, name)
+    if name not in sim_protocols():
+        raise ConfigError(f"{where} {name!r} is not one of {', '.join(sim_protocols())}")
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,12 +473,8 @@ def _parse_chair(
     values = {
         k: _chair_value(item, where, k, t, getattr(defaults, k)) for k, t in CHAIR_SIM_KEYS.items()
     }
-    values["protocol"] = SIM_PROTOCOL_ALIASES.get(values["protocol"], values["protocol"])
+    values["protocol"] = _sim_protocol(values["protocol"], f"{where}.protocol")
     simulator = replace(defaults, **values)
-    if simulator.protocol not in SIM_PROTOCOLS:
-        raise ConfigError(
-            f"{where}.protocol {simulator.protocol!r} is not one of {', '.join(SIM_PROTOCOLS)}"
-        )
     if simulator.profile not in SIM_PROFILES:
         raise ConfigError(
             f"{where}.profile {simulator.profile!r} is not one of {', '.join(SIM_PROFILES)}"
@@ -493,8 +507,6 @@ def _parse_chairs(items: Any, sim_defaults: SimulatorConfig) -> tuple[ChairConfi
         raise ConfigError(f"[[chairs]] lists {len(items)} chairs; at most {MAX_CHAIRS}")
     if not items:
         return ()
-    from devices.registry import list_kinds
-
     kinds = list_kinds()
     chairs: list[ChairConfig] = []
     seen: dict[str, int] = {}
@@ -513,17 +525,19 @@ def _parse_chairs(items: Any, sim_defaults: SimulatorConfig) -> tuple[ChairConfi
 
 
 def simulated_chairs(
-    count: int, simulator: SimulatorConfig, *, protocols: tuple[str, ...] = SIM_PROTOCOLS
+    count: int, simulator: SimulatorConfig, *, protocols: tuple[str, ...] | None = None
 ) -> tuple[ChairConfig, ...]:
     """``count`` simulated chairs for a demo: "Chair 1".."Chair N", seeds seed..seed+N-1.
 
-    Protocols are given round-robin, so a demo exercises every codec side by side.
+    Protocols are given round-robin (default: every registered one), so a demo exercises
+    every codec side by side.
 
     Raises:
         ConfigError: ``count`` is not 1-16.
     """
     if not 1 <= count <= MAX_CHAIRS:
         raise ConfigError(f"--chairs must be 1-{MAX_CHAIRS}, got {count}")
+    protocols = protocols or sim_protocols()
     return tuple(
         ChairConfig(
             f"Chair {i + 1}",
@@ -604,8 +618,6 @@ def load(
             f"[device] push_interval_s must be 1-600 s, got {device.push_interval_s:g}"
         )
     if not device.simulated:
-        from devices.registry import list_kinds
-
         kinds = list_kinds()
         if device.kind not in kinds:
             raise ConfigError(
@@ -614,7 +626,9 @@ def load(
     if not device.simulated and not device.url:
         raise ConfigError(f"[device] url is required for device kind {device.kind!r}")
     simulator = SimulatorConfig(
-        protocol=SIM_PROTOCOL_ALIASES.get(p := _get(sim, "simulator", "protocol", str, "datex"), p),
+        protocol=_sim_protocol(
+            _get(sim, "simulator", "protocol", str, "datex"), "[simulator] protocol"
+        ),
         profile=_get(sim, "simulator", "profile", str, "routine"),
         scenario=_get(sim, "simulator", "scenario", str, ""),
         seed=_get(sim, "simulator", "seed", int, 1),
@@ -624,10 +638,6 @@ def load(
         infusion_min=_get(sim, "simulator", "infusion_min", float, 40.0),
         observation_min=_get(sim, "simulator", "observation_min", float, 30.0),
     )
-    if simulator.protocol not in SIM_PROTOCOLS:
-        raise ConfigError(
-            f"[simulator] protocol {simulator.protocol!r} is not one of {', '.join(SIM_PROTOCOLS)}"
-        )
     if simulator.scenario:
         from devices.simulator.scenario import ScenarioError, load_scenario
 

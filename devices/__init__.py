@@ -24,7 +24,7 @@ from devices.model import (
     TechnicalEvent,
     TechnicalEventKind,
 )
-from devices.registry import driver_class, list_kinds
+from devices.registry import ProtocolSpec, driver_class, list_kinds, register_protocol
 
 __all__ = [
     "METRIC_UNITS",
@@ -40,6 +40,7 @@ __all__ = [
     "DriverOutput",
     "Metric",
     "ProtocolError",
+    "ProtocolSpec",
     "Reading",
     "ReadingFlag",
     "ScaledClock",
@@ -48,4 +49,5 @@ __all__ = [
     "TechnicalEventKind",
     "driver_class",
     "list_kinds",
+    "register_protocol",
 ]

@@ -8,9 +8,10 @@ simulator run the production decoding path.
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 
 from devices.errors import ProtocolError
 from devices.model import DeviceInfo, Metric, Reading, TechnicalEvent
@@ -48,6 +49,27 @@ class Driver(abc.ABC):
         A property so a driver can derive it from its own settings (DRI: 3 x interval + 2 s).
         """
         return 10.0
+
+    @classmethod
+    def from_config(cls, settings: Mapping[str, Any]) -> Self:
+        """A new driver configured from a chair's device settings (``[device]`` as a mapping).
+
+        Each driver picks the keys it understands and ignores the rest, so whoever builds a
+        chair (the console, ``run``) needs no knowledge of which protocol takes which setting.
+        The base builds a driver with no settings (those that have none); a driver with
+        settings overrides this.  A mapping, not the console's own type: ``devices`` never
+        imports ``console``.
+        """
+        del settings
+        return cls()
+
+    def set_session_mrn(self, mrn: str | None) -> None:
+        """The MRN of the session open on this chair (None: no patient session).
+
+        A driver that sees a patient identity on the wire (HL7 PID-3) refuses readings for
+        another patient; the others have none to check, so the default does nothing.
+        """
+        del mrn
 
     @classmethod
     def info(cls) -> DeviceInfo:

@@ -29,17 +29,15 @@ from devices.base import Driver
 from devices.cli_parser import OneLineParser
 from devices.errors import BackendUnavailable, DeviceInitError
 from devices.model import DeviceState, Reading, TechnicalEvent
-from devices.registry import driver_class
+from devices.registry import (
+    ProtocolSpec,
+    driver_class,
+    load_target,
+    protocol_names,
+    protocol_spec,
+)
 from devices.runner import DeviceRunner, LinkConfig
 from devices.transport import open_transport
-
-#: Protocol names of the command line -> driver kinds of the registry.
-PROTOCOLS: dict[str, str] = {
-    "intellivue": "philips-intellivue",
-    "datex": "ge-datex",
-    "masimo": "masimo-radical",
-    "hl7": "hl7-mllp",
-}
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -107,17 +105,23 @@ class JsonLinesSink:
         del state  # states are visible through the events; not part of the output contract
 
 
-def _driver_for(protocol: str) -> type[Driver]:
+def _protocol(name: str) -> tuple[ProtocolSpec, type[Driver]]:
+    """The registered protocol ``name`` and its driver class."""
     try:
-        kind = PROTOCOLS[protocol]
+        spec = protocol_spec(name)
     except KeyError:
         raise UsageError(
-            f"unknown protocol {protocol!r}; choose one of: {', '.join(PROTOCOLS)}"
+            f"unknown protocol {name!r}; choose one of: {', '.join(protocol_names())}"
         ) from None
     try:
-        return driver_class(kind)
+        return spec, driver_class(spec.kind)
     except BackendUnavailable as err:
         raise UsageError(str(err)) from None
+
+
+def _listening() -> str:
+    """The protocols ``decode --listen`` serves (those whose monitor connects to us)."""
+    return " or ".join(p for p in protocol_names() if protocol_spec(p).listener is not None)
 
 
 def _parse_listen(text: str) -> tuple[str, int]:
@@ -138,16 +142,16 @@ def _wait(sink: JsonLinesSink, seconds: float | None) -> None:
 
 def run_decode(args: argparse.Namespace, out: TextIO) -> int:
     """``decode``: print what a monitor says until --seconds or --count is reached."""
-    cls = _driver_for(args.protocol)
+    spec, cls = _protocol(args.protocol)
     sink = JsonLinesSink(out, args.count)
     if args.listen:
-        if args.protocol != "hl7":
-            raise UsageError("--listen is only for --protocol hl7 (the console is the server)")
+        if spec.listener is None:
+            raise UsageError(
+                f"--listen is only for --protocol {_listening()} (the console is the server)"
+            )
         host, port = _parse_listen(args.listen)
-        from devices.mllp_server import MllpListener
-
         try:
-            listener = MllpListener(host, port, sink)
+            listener = load_target(spec.listener)(host, port, sink)
         except OSError as err:
             raise UsageError(f"cannot listen on {host}:{port}: {err}") from None
         listener.start()
@@ -159,7 +163,7 @@ def run_decode(args: argparse.Namespace, out: TextIO) -> int:
             listener.stop()
         return EXIT_OK
     if not args.port:
-        raise UsageError("--port URL is required (or --listen HOST:PORT for hl7)")
+        raise UsageError(f"--port URL is required (or --listen HOST:PORT for {_listening()})")
     parity = args.parity or cls.parity
     link = LinkConfig(args.port, args.baud or cls.default_baud, parity, args.rtscts)
     # Fail fast on a port that cannot be opened at all: a typo should not look like a retry loop.
@@ -214,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open a monitor with the console's own driver and print one JSON object "
         "per reading or technical event.",
     )
-    dec.add_argument("--protocol", required=True, help=f"one of: {', '.join(PROTOCOLS)}")
+    dec.add_argument("--protocol", required=True, help=f"one of: {', '.join(protocol_names())}")
     where = dec.add_mutually_exclusive_group()
     where.add_argument(
         "--port",
@@ -225,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--listen",
         metavar="HOST:PORT",
-        help="hl7 only: accept MLLP connections here and ACK each message",
+        help=f"{_listening()} only: accept connections here and acknowledge each message",
     )
     dec.add_argument("--baud", type=int, metavar="N", help="baud rate (default: the protocol's)")
     dec.add_argument(

@@ -1,26 +1,143 @@
-"""Driver kinds by name, imported lazily (python-can's backend table).
+"""Wire protocols and driver kinds by name, imported lazily (python-can's backend table).
 
-Adding a monitor is one line here; outside packages may register through the entry-point group
-``infusion_console.devices``.  Listing kinds does not import every protocol module.
+A protocol is **one** :class:`ProtocolSpec` in :data:`PROTOCOLS`: its command-line name, the
+driver kind and class that read it, the virtual monitor the simulator plays it with, and the
+older spellings configuration files may use.  Everything that lists protocols reads this table:
+the driver kinds (:func:`list_kinds`), the simulator (:mod:`devices.simulator.launch`), the
+``decode`` and ``simulate`` tools, the console's configuration check and command line, and the
+headless ``run``.  So adding a protocol is one entry here (or one :func:`register_protocol`
+call), and nothing else names it.
+
+Outside packages may also add a bare driver kind through the entry-point group
+``infusion_console.devices``.  Listing kinds or protocols imports no protocol module.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.metadata import entry_points
+from typing import Any
 
 from devices.base import Driver
 from devices.errors import BackendUnavailable
 
 ENTRY_POINT_GROUP = "infusion_console.devices"
 
-#: kind -> "module:Class"
-BACKENDS: dict[str, str] = {
-    "ge-datex": "devices.drivers.ge_datex:DatexDriver",
-    "philips-intellivue": "devices.drivers.philips_intellivue:IntelliVueDriver",
-    "masimo-radical": "devices.drivers.masimo_radical:MasimoDriver",
-    "hl7-mllp": "devices.drivers.hl7_gateway:Hl7Driver",
+
+@dataclass(frozen=True, slots=True)
+class ProtocolSpec:
+    """One wire protocol, as every tool that offers a choice of protocols needs to know it.
+
+    Targets are ``"module:attribute"`` strings so that naming a protocol imports nothing.
+    """
+
+    #: Short name on the command lines and in ``[simulator] protocol`` (``datex``).
+    name: str
+    #: Registry kind of the driver that reads it (``ge-datex``; ``[device] kind``).
+    kind: str
+    #: ``"module:Class"`` of that :class:`~devices.base.Driver`.
+    driver: str
+    #: ``"module:factory"`` of the simulator's virtual monitor, called as
+    #: ``factory(patient, session_start, nibp=NibpSchedule)``; None: not simulated.
+    monitor: str | None = None
+    #: Older names still accepted for it in configuration files.
+    aliases: tuple[str, ...] = ()
+    #: ``"module:Class"`` of a TCP server for ``decode --listen`` (the console is the server:
+    #: HL7 over MLLP), called as ``Class(host, port, sink)``; None: ``--listen`` is refused.
+    listener: str | None = None
+
+
+#: name -> protocol, in the order demos hand protocols out (round-robin over the chairs).
+PROTOCOLS: dict[str, ProtocolSpec] = {
+    spec.name: spec
+    for spec in (
+        ProtocolSpec(
+            "datex",
+            "ge-datex",
+            "devices.drivers.ge_datex:DatexDriver",
+            monitor="devices.simulator.monitor:DatexMonitorSim",
+            aliases=("ge-datex",),
+        ),
+        ProtocolSpec(
+            "intellivue",
+            "philips-intellivue",
+            "devices.drivers.philips_intellivue:IntelliVueDriver",
+            monitor="devices.simulator.intellivue_monitor:IntelliVueMonitorSim",
+            aliases=("philips-intellivue",),
+        ),
+        ProtocolSpec(
+            "masimo",
+            "masimo-radical",
+            "devices.drivers.masimo_radical:MasimoDriver",
+            monitor="devices.simulator.launch:masimo_monitor",
+        ),
+        ProtocolSpec(
+            "hl7",
+            "hl7-mllp",
+            "devices.drivers.hl7_gateway:Hl7Driver",
+            monitor="devices.simulator.launch:hl7_gateway",
+            listener="devices.mllp_server:MllpListener",
+        ),
+    )
 }
+
+#: kind -> "module:Class": every protocol's driver (kept in step by :func:`register_protocol`).
+BACKENDS: dict[str, str] = {spec.kind: spec.driver for spec in PROTOCOLS.values()}
+
+
+def register_protocol(spec: ProtocolSpec) -> Callable[[], None]:
+    """Add ``spec`` (and its driver kind); returns the function that takes it away again.
+
+    Raises:
+        ValueError: its name, an alias or its kind is already taken by another protocol.
+    """
+    taken = {alias for other in PROTOCOLS.values() for alias in (other.name, *other.aliases)}
+    clash = sorted(taken & {spec.name, *spec.aliases})
+    if clash or spec.kind in BACKENDS:
+        raise ValueError(f"protocol {spec.name!r}: {', '.join(clash) or spec.kind} already taken")
+    PROTOCOLS[spec.name] = spec
+    BACKENDS[spec.kind] = spec.driver
+
+    def unregister() -> None:
+        PROTOCOLS.pop(spec.name, None)
+        BACKENDS.pop(spec.kind, None)
+
+    return unregister
+
+
+def protocol_names() -> list[str]:
+    """Every registered protocol, in registration order (decode can read them all)."""
+    return list(PROTOCOLS)
+
+
+def simulated_protocols() -> list[str]:
+    """The protocols the simulator can speak, in registration order."""
+    return [name for name, spec in PROTOCOLS.items() if spec.monitor is not None]
+
+
+def protocol_aliases() -> dict[str, str]:
+    """Older spelling -> protocol name, for configuration files."""
+    return {alias: spec.name for spec in PROTOCOLS.values() for alias in spec.aliases}
+
+
+def protocol_spec(name: str) -> ProtocolSpec:
+    """The protocol called ``name``.
+
+    Raises:
+        KeyError: no such protocol (the message lists the known ones).
+    """
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        raise KeyError(f"unknown protocol {name!r}; one of: {', '.join(PROTOCOLS)}") from None
+
+
+def load_target(target: str) -> Any:
+    """Import ``"module:attribute"`` and return the attribute."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def _all_backends() -> dict[str, str]:
@@ -48,10 +165,8 @@ def driver_class(kind: str) -> type[Driver]:
         raise BackendUnavailable(
             f"unknown device kind {kind!r}; known kinds: {', '.join(sorted(table))}"
         ) from None
-    module_name, _, class_name = target.partition(":")
     try:
-        module = importlib.import_module(module_name)
-        cls = getattr(module, class_name)
+        cls = load_target(target)
     except (ImportError, AttributeError) as err:
         raise BackendUnavailable(
             f"device kind {kind!r} ({target}) cannot be loaded: {err}"

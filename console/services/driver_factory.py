@@ -1,36 +1,33 @@
 """Building a chair's driver from its ``[device]`` settings, and telling it the patient.
 
-One place knows which driver takes which setting (Datex: the record interval; HL7: the push
-interval, the accepted message types and the bed location), so the chair service builds the
-driver and derives its communication-lost budget the same way every time.
+Each driver class says itself which settings it takes (:meth:`devices.base.Driver.from_config`:
+Datex the record interval; HL7 the push interval, the accepted message types and the bed), so
+the console and ``run`` build every driver the same way without naming any protocol, and a new
+protocol needs no change here.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from console.config import DeviceConfig
 from devices.base import Driver
-from devices.drivers.ge_datex import DatexDriver
-from devices.drivers.hl7_gateway import Hl7Driver
 
 
 def build_driver(cls: type[Driver], device: DeviceConfig) -> Driver:
-    """A new driver of class ``cls`` configured from ``device``."""
-    if cls is DatexDriver:
-        return DatexDriver(interval_s=device.interval_s)
-    if cls is Hl7Driver:
-        return Hl7Driver(
-            push_interval_s=device.push_interval_s,
-            accepted_types=device.hl7_accept,
-            location=device.hl7_location,
-        )
-    return cls()  # the other drivers take no settings
+    """A new driver of class ``cls`` configured from ``device``.
+
+    The settings cross into ``devices`` as a plain mapping: ``devices`` never imports the
+    console's configuration types.
+    """
+    return cls.from_config(asdict(device))
 
 
 def tell_session_mrn(driver: Driver | None, mrn: str | None) -> None:
-    """Give an HL7 driver the MRN of the chair's open session (None: no patient session).
+    """Give the chair's driver the MRN of its open session (None: no patient session).
 
-    The driver then refuses messages naming another patient (PID-3).  Other drivers have no
-    patient identity on the wire and ignore it.
+    An HL7 driver then refuses messages naming another patient (PID-3).  Other drivers have no
+    patient identity on the wire and ignore it (:meth:`devices.base.Driver.set_session_mrn`).
     """
-    if isinstance(driver, Hl7Driver):
+    if driver is not None:
         driver.set_session_mrn(mrn)

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.config import SIM_PROTOCOLS, Settings
+from console.config import Settings, sim_protocols
 from console.services.chair_service import ChairService
 from console.ui.alarm_controls import default_operator
 from console.ui.alarm_periods import AlarmPeriods
@@ -112,7 +112,7 @@ class ScenarioDialog(QDialog):
         self.scenario = QComboBox()
         self.scenario.addItems([PROFILE_ONLY, *builtin_scenarios()])
         self.protocol = QComboBox()
-        self.protocol.addItems(list(SIM_PROTOCOLS))
+        self.protocol.addItems(list(sim_protocols()))
         self.seed = QSpinBox()
         self.seed.setRange(0, 1_000_000)
         self.speed = QDoubleSpinBox()

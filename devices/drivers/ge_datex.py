@@ -9,9 +9,10 @@ in every record long after the cuff measured it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 
 from devices.base import Driver, DriverOutput
 from devices.errors import ProtocolError
@@ -65,6 +66,11 @@ class DatexDriver(Driver):
         self.device_id = device_id
         self._framer = DatexFramer()
         self._nibp_prev: _NibpSeen | None = None
+
+    @classmethod
+    def from_config(cls, settings: Mapping[str, Any]) -> Self:
+        """The configured record interval (``[device] interval_s``); the rest is fixed."""
+        return cls(interval_s=int(settings.get("interval_s", 1)))
 
     @property
     def quiet_after_s(self) -> float:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 
 from devices.base import Driver, DriverOutput
 from devices.errors import ProtocolError
@@ -56,7 +56,6 @@ class Hl7Driver(Driver):
     manufacturer: ClassVar[str] = "HL7 v2 gateway (IHE PCD-01)"
     model: ClassVar[str] = "ORU^R01 over MLLP"
     default_baud: ClassVar[int] = 9600
-    parity: ClassVar[str] = "N"
     metrics: ClassVar[frozenset[Metric]] = MULTIPARAMETER_METRICS
 
     def __init__(
@@ -113,6 +112,16 @@ class Hl7Driver(Driver):
         self.messages_ok = 0
         self.messages_rejected = 0
         self.duplicates = 0
+
+    @classmethod
+    def from_config(cls, settings: Mapping[str, Any]) -> Self:
+        """The gateway's push interval (``push_interval_s``), the message types applied
+        (``hl7_accept``) and this chair's bed (``hl7_location``); unset keys keep the defaults."""
+        return cls(
+            push_interval_s=float(settings.get("push_interval_s", 10.0)),
+            accepted_types=tuple(settings.get("hl7_accept", DEFAULT_ACCEPTED_TYPES)),
+            location=str(settings.get("hl7_location", "")),
+        )
 
     @property
     def quiet_after_s(self) -> float:

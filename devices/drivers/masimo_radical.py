@@ -44,7 +44,6 @@ class MasimoDriver(Driver):
     manufacturer: ClassVar[str] = "Masimo"
     model: ClassVar[str] = "Radical-7 / Rad-8 / Rad-97 (serial ASCII 1)"
     default_baud: ClassVar[int] = 9600
-    parity: ClassVar[str] = "N"
     metrics: ClassVar[frozenset[Metric]] = frozenset({Metric.SPO2, Metric.PR})
 
     def __init__(self, device_id: str = "", *, device_tz: tzinfo = UTC) -> None:

@@ -95,7 +95,6 @@ class IntelliVueDriver(Driver):
     manufacturer: ClassVar[str] = "Philips"
     model: ClassVar[str] = "IntelliVue MP/MX/X2 (MIB/RS232 Data Export)"
     default_baud: ClassVar[int] = 115200
-    parity: ClassVar[str] = "N"
     metrics: ClassVar[frozenset[Metric]] = MULTIPARAMETER_METRICS
 
     def __init__(

@@ -27,6 +27,7 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from devices.clock import Clock
 from devices.errors import ProtocolError
@@ -45,7 +46,7 @@ from devices.protocols.philips_intellivue import (
 from devices.simulator.faults import MonitorFaults, corrupt_frame
 from devices.simulator.monitor import CUFF_MEASUREMENT_S, NibpSchedule
 from devices.simulator.pty_endpoint import PtyEndpoint
-from devices.simulator.signals import PatientModel, SessionTimeline
+from devices.simulator.signals import PatientModel
 
 log = logging.getLogger("devices.simulator")
 
@@ -455,23 +456,12 @@ class IntelliVueMonitorSim:
         return out
 
 
-def start_intellivue_on_pty(
-    clock: Clock,
-    *,
-    profile: str = "routine",
-    seed: int = 0,
-    nibp_interval_s: float = 300.0,
-    timeline: SessionTimeline | None = None,
-    session_start: datetime | None = None,
-    name: str = "sim-pty",
-) -> PtyEndpoint:
-    """Start a simulated IntelliVue monitor on a fresh pty; open ``endpoint.path`` at 115200 8N1."""
-    patient = PatientModel(profile, seed=seed, timeline=timeline)
-    monitor = IntelliVueMonitorSim(
-        patient,
-        session_start or clock.now(),
-        nibp=NibpSchedule(interval_s=nibp_interval_s),
-    )
-    endpoint = PtyEndpoint(monitor, clock=clock, name=name)
-    endpoint.start()
-    return endpoint
+def start_intellivue_on_pty(clock: Clock, **options: Any) -> PtyEndpoint:
+    """Start a simulated IntelliVue monitor on a fresh pty; open ``endpoint.path`` at 115200 8N1.
+
+    Options as :func:`devices.simulator.launch.start_on_pty` (imported late: ``launch`` finds
+    this module through the protocol registry).
+    """
+    from devices.simulator.launch import start_on_pty
+
+    return start_on_pty(clock, "intellivue", **options)

@@ -1,29 +1,46 @@
-"""Compose a virtual monitor, its scenario and the pty it is served on."""
+"""Compose a virtual monitor, its scenario and the pty it is served on.
+
+Which monitor plays which protocol is the protocol's registration
+(:data:`devices.registry.PROTOCOLS`); nothing here names a protocol but the replay of a GE
+capture and the factories of the two monitors that need arguments of their own.
+"""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from devices.clock import Clock
-from devices.simulator.monitor import DatexMonitorSim, NibpSchedule
+from devices.registry import PROTOCOLS, load_target, simulated_protocols
+from devices.simulator.monitor import NibpSchedule
 from devices.simulator.pty_endpoint import PtyEndpoint
 from devices.simulator.scenario import Scenario, ScenarioDirector, load_scenario
 from devices.simulator.signals import PatientModel, SessionTimeline
 
-#: Protocol name -> ("module:factory" of its virtual monitor, driver kind that reads it).
-#: A factory is called as ``factory(patient, session_start, nibp=NibpSchedule)``.
-SIM_MONITORS: dict[str, tuple[str, str]] = {
-    "datex": ("devices.simulator.monitor:DatexMonitorSim", "ge-datex"),
-    "intellivue": (
-        "devices.simulator.intellivue_monitor:IntelliVueMonitorSim",
-        "philips-intellivue",
-    ),
-    "masimo": ("devices.simulator.launch:masimo_monitor", "masimo-radical"),
-    "hl7": ("devices.simulator.launch:hl7_gateway", "hl7-mllp"),
-}
+
+class _SimMonitors(Mapping[str, tuple[str, str]]):
+    """Protocol name -> ("module:factory" of its virtual monitor, driver kind that reads it).
+
+    A live view of the registry (kept for the callers that index it), so a protocol registered
+    later is here too.  A factory is called as ``factory(patient, session_start, nibp=...)``.
+    """
+
+    def __getitem__(self, protocol: str) -> tuple[str, str]:
+        spec = PROTOCOLS[protocol]
+        if spec.monitor is None:
+            raise KeyError(protocol)
+        return spec.monitor, spec.kind
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(simulated_protocols())
+
+    def __len__(self) -> int:
+        return len(simulated_protocols())
+
+
+SIM_MONITORS: Mapping[str, tuple[str, str]] = _SimMonitors()
 
 
 def masimo_monitor(patient: PatientModel, session_start: datetime, *, nibp: NibpSchedule) -> Any:
@@ -48,7 +65,7 @@ def hl7_gateway(patient: PatientModel, session_start: datetime, *, nibp: NibpSch
 
 
 def protocols() -> list[str]:
-    """Protocols the simulator can speak."""
+    """Protocols the simulator can speak (sorted, as the tools list them)."""
     return sorted(SIM_MONITORS)
 
 
@@ -67,9 +84,7 @@ def make_monitor(
         raise ValueError(
             f"the simulator does not speak {protocol!r}; one of: {', '.join(protocols())}"
         ) from None
-    module_name, _, factory_name = target.partition(":")
-    factory = getattr(importlib.import_module(module_name), factory_name)
-    return factory(patient, session_start, nibp=nibp)
+    return load_target(target)(patient, session_start, nibp=nibp)
 
 
 def make_scenario_monitor(
@@ -133,8 +148,9 @@ def start_simulator(
     return SimulatedMonitor(endpoint, monitor, director, scenario, protocol, start)
 
 
-def start_datex_on_pty(
+def start_on_pty(
     clock: Clock,
+    protocol: str = "datex",
     *,
     profile: str = "routine",
     seed: int = 0,
@@ -143,13 +159,17 @@ def start_datex_on_pty(
     session_start: datetime | None = None,
     name: str = "sim-pty",
 ) -> PtyEndpoint:
-    """Start an unscripted simulated Datex monitor on a fresh pty (tests, benchmarks)."""
+    """Start an unscripted virtual monitor of ``protocol`` on a fresh pty (tests, benchmarks);
+    open ``endpoint.path`` with the protocol's driver's baud rate and parity."""
     patient = PatientModel(profile, seed=seed, timeline=timeline)
-    monitor = DatexMonitorSim(
-        patient,
-        session_start or clock.now(),
-        nibp=NibpSchedule(interval_s=nibp_interval_s),
+    monitor = make_monitor(
+        protocol, patient, session_start or clock.now(), NibpSchedule(interval_s=nibp_interval_s)
     )
     endpoint = PtyEndpoint(monitor, clock=clock, name=name)
     endpoint.start()
     return endpoint
+
+
+def start_datex_on_pty(clock: Clock, **options: Any) -> PtyEndpoint:
+    """Start an unscripted simulated Datex monitor on a fresh pty (see :func:`start_on_pty`)."""
+    return start_on_pty(clock, "datex", **options)
