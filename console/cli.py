@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -47,6 +48,21 @@ def _epilog() -> str:
     return "\n".join(lines)
 
 
+def version_line() -> str:
+    """``infusion-console 0.1.0 (Python 3.11.7, PySide6 6.x)``, read from the installed
+    distributions (no Qt is started to say it)."""
+    try:
+        ours = metadata.version("infusion-console")
+    except metadata.PackageNotFoundError:  # run from a checkout without installing
+        ours = "unknown (not installed)"
+    try:
+        qt = f"PySide6 {metadata.version('PySide6-Essentials')}"
+    except metadata.PackageNotFoundError:
+        qt = "PySide6 not installed"
+    python = ".".join(str(n) for n in sys.version_info[:3])
+    return f"infusion-console {ours} (Python {python}, {qt})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The documented command line."""
     parser = OneLineParser(
@@ -59,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=version_line(),
+        help="print the console's, Python's and Qt's versions and exit",
     )
     parser.add_argument(
         "--db",

@@ -58,3 +58,13 @@ def test_unusable_database_url_is_refused() -> None:
     result = _run("--db", "nosuchdb://x")
     assert result.returncode == 2
     assert "database" in result.stderr
+
+
+def test_version_names_the_console_python_and_qt() -> None:
+    from importlib import metadata
+
+    result = _run("--version")
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.strip()
+    assert line.startswith(f"infusion-console {metadata.version('infusion-console')} (Python 3.")
+    assert f"PySide6 {metadata.version('PySide6-Essentials')}" in line
