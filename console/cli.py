@@ -28,7 +28,7 @@ from console.config import (
     sim_protocols,
     simulated_chairs,
 )
-from console.log import install_excepthooks, setup_logging
+from console.log import default_log_dir, install_excepthooks, setup_logging
 from console.qt_preflight import missing_platform_library
 from console.storage.engine import StorageConfigError, describe_url, parse_url
 from devices.cli_parser import OneLineParser
@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         return load_command(argv[0])(argv[1:])
     args = build_parser().parse_args(argv)
-    setup_logging(args.log_level)
+    setup_logging(args.log_level, log_dir=default_log_dir())
     install_excepthooks()
     try:
         settings = settings_from_args(args)
