@@ -32,7 +32,7 @@ from console.log import default_log_dir, install_excepthooks, setup_logging
 from console.qt_preflight import missing_platform_library
 from console.storage.engine import StorageConfigError, describe_url, parse_url
 from devices.cli_parser import OneLineParser
-from devices.registry import list_kinds
+from devices.registry import list_kinds, protocol_names
 
 log = logging.getLogger("console")
 
@@ -93,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--device",
         metavar="KIND",
         help="'sim' for the built-in simulator (default) or a driver kind: "
-        + ", ".join(list_kinds()),
+        + ", ".join(list_kinds())
+        + " (or its protocol's name: "
+        + ", ".join(protocol_names())
+        + ")",
     )
     parser.add_argument(
         "--port",

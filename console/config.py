@@ -30,7 +30,7 @@ from console.domain.alarm_rules import (
 )
 from console.storage.private import private_dir
 from devices.model import Metric
-from devices.registry import list_kinds, protocol_aliases, simulated_protocols
+from devices.registry import canonical_kind, list_kinds, protocol_aliases, simulated_protocols
 
 APP_NAME = "infusion-console"
 ENV_DB_URL = "INFUSION_CONSOLE_DB_URL"
@@ -445,6 +445,7 @@ def _parse_chair(
         for k, t in CHAIR_DEVICE_KEYS.items()
     }
     values["hl7_accept"] = _hl7_accept(values["hl7_accept"], f"{where}.hl7_accept")
+    values["kind"] = canonical_kind(values["kind"])
     device = DeviceConfig(**values)
     if not device.simulated and device.kind not in device_kinds:
         raise ConfigError(
@@ -596,7 +597,7 @@ def load(
     storage, chair = raw.get("storage", {}), raw.get("chair", {})
     dev, sim = raw.get("device", {}), raw.get("simulator", {})
     device = DeviceConfig(
-        kind=_get(dev, "device", "kind", str, SIM_KIND),
+        kind=canonical_kind(_get(dev, "device", "kind", str, SIM_KIND)),
         url=_get(dev, "device", "url", str, ""),
         baud=_get(dev, "device", "baud", int, 0),
         rtscts=_get(dev, "device", "rtscts", bool, False),

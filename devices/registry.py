@@ -147,6 +147,22 @@ def _all_backends() -> dict[str, str]:
     return table
 
 
+def canonical_kind(name: str) -> str:
+    """The driver kind ``name`` means: a kind itself, or a protocol's name or alias
+    (``datex`` and ``ge-datex`` are both ``ge-datex``).  Anything else comes back unchanged,
+    for the caller to refuse with its list.
+
+    Why: ``--protocol datex`` but ``--device ge-datex`` was two names for one monitor, and
+    ``run --device datex`` was an error (issue 15).  Both vocabularies are accepted.
+    """
+    if name in _all_backends():
+        return name
+    for spec in PROTOCOLS.values():
+        if name == spec.name or name in spec.aliases:
+            return spec.kind
+    return name
+
+
 def list_kinds() -> list[str]:
     """Every driver kind that can be opened."""
     return sorted(_all_backends())

@@ -77,7 +77,7 @@ from devices.clock import Clock, ScaledClock, SystemClock
 from devices.errors import BackendUnavailable, DeviceInitError
 from devices.model import DeviceState, Metric, Reading, TechnicalEvent, TechnicalEventKind
 from devices.pacing import PacedClock
-from devices.registry import driver_class
+from devices.registry import canonical_kind, driver_class
 from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.cli import parse_speed
 from devices.simulator.launch import SIM_MONITORS, driver_kind, protocols, start_simulator
@@ -356,7 +356,7 @@ def main(argv: Sequence[str]) -> int:
         kind = driver_kind(args.protocol)
     else:
         clock = SystemClock() if args.speed in (None, 1.0) else ScaledClock(args.speed)
-        kind = args.device
+        kind = canonical_kind(args.device)
     try:
         driver_cls = driver_class(kind)
     except BackendUnavailable as err:

@@ -105,3 +105,36 @@ def test_every_key_of_the_default_file_is_accepted_in_a_user_file(tmp_path: Path
     path = tmp_path / "console.toml"
     path.write_bytes(DEFAULT_CONFIG.read_bytes())
     assert load(path, environ={}) == load(environ={})
+
+
+@pytest.mark.parametrize(
+    ("written", "kind"),
+    [
+        ("datex", "ge-datex"),
+        ("ge-datex", "ge-datex"),
+        ("intellivue", "philips-intellivue"),
+        ("masimo", "masimo-radical"),
+        ("hl7", "hl7-mllp"),
+        ("hl7-mllp", "hl7-mllp"),
+    ],
+)
+def test_a_device_is_named_by_its_kind_or_its_protocol(
+    tmp_path: Path, written: str, kind: str
+) -> None:
+    path = tmp_path / "console.toml"
+    path.write_text(
+        f'[device]\nkind = "{written}"\nurl = "/dev/ttyUSB0"\n'
+        f'[[chairs]]\nname = "Chair 2"\nkind = "{written}"\nurl = "/dev/ttyUSB1"\n'
+    )
+    settings = load(path, environ={})
+    assert settings.device.kind == kind
+    assert settings.chairs[0].device.kind == kind
+    assert (
+        load(overrides={"device.kind": written, "device.url": "COM3"}, environ={}).device.kind
+        == kind
+    )
+
+
+def test_an_unknown_device_name_is_still_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="kind 'datexx' is not one of"):
+        load(overrides={"device.kind": "datexx", "device.url": "COM3"}, environ={})

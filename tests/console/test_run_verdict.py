@@ -73,13 +73,14 @@ def test_a_port_that_cannot_be_opened_is_one_line_and_exit_2(
 
 
 # -- item 7: a device that opens and never talks ------------------------------------------------
-def test_a_silent_device_fails_with_the_communication_loss(tmp_path: Path) -> None:
+@pytest.mark.parametrize("device", ["ge-datex", "datex"])  # the kind or the protocol (issue 15)
+def test_a_silent_device_fails_with_the_communication_loss(tmp_path: Path, device: str) -> None:
     master, slave = os.openpty()
     try:
         code, summary, stderr = run(
             run_env(tmp_path),
             "--device",
-            "ge-datex",
+            device,
             "--port",
             os.ttyname(slave),
             "--duration",
