@@ -226,7 +226,7 @@ def main() -> None:
     while time.monotonic() < deadline:
         app.processEvents()
         while to_acknowledge:  # clear the latched alarm so the next trial is a new onset
-            chairs[to_acknowledge.pop()].acknowledge_all("bench")
+            chairs[to_acknowledge.pop()].alarms.acknowledge_all("bench")
         time.sleep(0.002)
     stop.set()
     for f in feeders:
