@@ -140,8 +140,8 @@ class DeviceBridge(QObject):
         for healthy, detail in storage:
             self.sig_storage_status.emit(healthy, detail)
         if not calls:
-            for call in posted:
-                self._inbox.put(("c", call))
+            for call in posted:  # run by the drain after the current slot returns
+                self.post_call(call)
             return
         for i, call in enumerate(posted):
             try:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -174,7 +175,8 @@ def test_module_imports_no_qt() -> None:
         "import sys, console.services.session_workflow, console.services.chair_alarm_actions\n"
         "sys.exit(any(m.split('.')[0] == 'PySide6' for m in sys.modules))"
     )
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    root = Path(__file__).resolve().parents[3]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
 
 
 def test_a_session_from_new_session_to_discharge(chair: _Chair) -> None:
