@@ -372,7 +372,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         app.processEvents()
         while to_acknowledge:  # clear the latched alarm so the next trial is a new onset
             index = to_acknowledge.pop()
-            chairs[index].acknowledge_all("bench")
+            chairs[index].alarms.acknowledge_all("bench")
             acknowledged[index].set()
         if hang_at is not None and time.monotonic() >= hang_at:
             hang_at = None

@@ -113,7 +113,7 @@ class ChairFleet:
         alarm (a chair that cannot open its record already shows its own reason)."""
         for chair in self.chairs:
             if chair.storage_problem is None:
-                chair.set_storage_available(healthy, detail)
+                chair.alarms.set_storage_available(healthy, detail)
 
     def stop_all(self) -> None:
         """Stop every chair that still runs (idempotent)."""

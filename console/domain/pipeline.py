@@ -38,10 +38,10 @@ from typing import TypeVar
 from console.domain.alarm_engine import AlarmEngine, AlarmSnapshot
 from console.domain.alarm_events import AlarmEvent
 from console.domain.alarm_profiles import ThresholdProfile
-from console.domain.alarm_rules import AlarmPolicy, Direction, Priority
+from console.domain.alarm_rules import AlarmPolicy
 from console.domain.heart_rate_source import HeartRateSource
 from devices.clock import Clock
-from devices.model import DeviceState, Metric, Reading, TechnicalEvent
+from devices.model import DeviceState, Reading, TechnicalEvent
 
 log = logging.getLogger("alarms")
 
@@ -222,39 +222,16 @@ class ChairPipeline:
             )
         self._deliver()
 
-    def change_profile(
-        self, profile: ThresholdProfile, *, actor: str, reason: str, now: datetime
-    ) -> list[AlarmEvent]:
-        """See :meth:`AlarmEngine.change_profile`; raises LimitError when refused."""
-        return self._act(
-            lambda: self.engine.change_profile(profile, actor=actor, reason=reason, now=now)
-        )
+    def act(self, action: Callable[[AlarmEngine], list[AlarmEvent]]) -> list[AlarmEvent]:
+        """Run one engine action under the lock and deliver what it produced.
 
-    def override_limit(
-        self,
-        metric: Metric,
-        direction: Direction,
-        priority: Priority,
-        limit: float,
-        *,
-        actor: str,
-        reason: str,
-        now: datetime,
-        unit: str | None = None,
-    ) -> list[AlarmEvent]:
-        """See :meth:`AlarmEngine.override_limit`; raises LimitError when refused."""
-        return self._act(
-            lambda: self.engine.override_limit(
-                metric,
-                direction,
-                priority,
-                limit,
-                actor=actor,
-                reason=reason,
-                now=now,
-                unit=unit,
-            )
-        )
+        The way in for the nurse's alarm actions (console.services.chair_alarm_actions): the
+        caller names the engine's method itself, so its arguments are written once on their
+        way to the engine, not again here (issue 13: a limit change went through three layers
+        with the same signature).  Raises what the engine raises (LimitError when refused).
+        The shorthands below serve the headless ``run`` and the tests.
+        """
+        return self._act(lambda: action(self.engine))
 
     def acknowledge(self, key: str, user: str, now: datetime) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.acknowledge`."""
@@ -270,10 +247,6 @@ class ChairPipeline:
         """See :meth:`AlarmEngine.pause_audio`."""
         return self._act(lambda: self.engine.pause_audio(user, now, duration_s))
 
-    def resume_audio(self, user: str, now: datetime) -> list[AlarmEvent]:
-        """See :meth:`AlarmEngine.resume_audio`."""
-        return self._act(lambda: self.engine.resume_audio(user, now))
-
     def set_infusion_running(self, running: bool, now: datetime) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.set_infusion_running`."""
         return self._act(lambda: self.engine.set_infusion_running(running, now))
@@ -283,28 +256,6 @@ class ChairPipeline:
     ) -> list[AlarmEvent]:
         """See :meth:`AlarmEngine.set_audio_available`."""
         return self._act(lambda: self.engine.set_audio_available(available, now, reason))
-
-    def set_storage_available(
-        self, available: bool, now: datetime, reason: str = ""
-    ) -> list[AlarmEvent]:
-        """See :meth:`AlarmEngine.set_storage_available`."""
-        return self._act(lambda: self.engine.set_storage_available(available, now, reason))
-
-    def set_nibp_interval(self, interval_s: float, now: datetime) -> list[AlarmEvent]:
-        """See :meth:`AlarmEngine.set_nibp_interval`."""
-        return self._act(lambda: self.engine.set_nibp_interval(interval_s, now))
-
-    def set_baseline(
-        self,
-        sbp: float | None,
-        dbp: float | None,
-        hr: float | None,
-        at: datetime,
-        *,
-        actor: str | None = None,
-    ) -> list[AlarmEvent]:
-        """See :meth:`AlarmEngine.set_baseline`."""
-        return self._act(lambda: self.engine.set_baseline(sbp, dbp, hr, at, actor=actor))
 
     def hand_over(
         self,

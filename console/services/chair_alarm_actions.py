@@ -1,21 +1,24 @@
 """A chair's alarm actions, from the nurse's buttons to the alarm engine and back to the screen.
 
 One job of the chair (issue 13): every action goes to the alarm pipeline (which serialises it
-with the device thread under its lock), then the chair re-reads the engine's state for the
-widgets.  Nothing here runs a widget's slot under the pipeline's lock: the signal is emitted
-after the pipeline call returned, and the alarm events the call produced reach the screen
-through the bridge's queue (console.services.device_bridge).
+with the device thread under its lock), then the alarm state shown is re-read from the engine
+and ``on_changed`` tells the chair (which emits its Qt signal).  Nothing here runs a widget's
+slot under the pipeline's lock: ``on_changed`` is called after the pipeline call returned, and
+the alarm events the call produced reach the screen through the bridge's queue
+(console.services.device_bridge).
 
-A mixin of :class:`~console.services.chair_service.ChairService`: the actions share the
-chair's live alarm state, which the screen reads from the chair.
+A part the chair *holds* (``ChairService.alarms``), not a mixin, and Qt-free: the widgets call
+the actions here directly, so an action's arguments are written once on its way to the engine
+(the pipeline only takes the lock: :meth:`ChairPipeline.act`).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import SignalInstance
+from collections.abc import Callable
+from datetime import datetime
 
-from console.domain.alarm_engine import AlarmSnapshot, AlarmStatus, AudioStatus
-from console.domain.alarm_events import RepeatRequest
+from console.domain.alarm_engine import AlarmEngine, AlarmSnapshot, AlarmStatus, AudioStatus
+from console.domain.alarm_events import AlarmEvent, RepeatRequest
 from console.domain.alarms import AlarmPolicy, Direction, Priority
 from console.domain.pipeline import ChairPipeline
 from console.services.session_values import ShownAlarm
@@ -24,53 +27,69 @@ from devices.model import Metric
 
 
 class ChairAlarmActions:
-    """Alarm actions of a chair and the alarm state the screen shows (GUI thread)."""
+    """Alarm actions of a chair and the alarm state the screen shows (GUI thread).
 
-    pipeline: ChairPipeline
-    clock: Clock
-    policy: AlarmPolicy
-    active_alarms: dict[str, ShownAlarm]
-    alarm_list: tuple[AlarmStatus, ...]
-    audio: AudioStatus
-    repeat_requests: tuple[RepeatRequest, ...]
-    sig_alarms_changed: SignalInstance
+    Args:
+        pipeline: the chair's alarm pipeline.
+        clock: the chair's clock (time of each action).
+        policy: the limits shown before the engine was first read.
+        on_changed: called after every re-read of the engine's state (the chair's signal).
+    """
+
+    def __init__(
+        self,
+        pipeline: ChairPipeline,
+        clock: Clock,
+        policy: AlarmPolicy,
+        on_changed: Callable[[], None],
+    ) -> None:
+        self.pipeline = pipeline
+        self.clock = clock
+        #: The limits in force (the patient's changes included).
+        self.policy = policy
+        #: Listed alarms about a parameter, by key (the tiles and plots show them).
+        self.active_alarms: dict[str, ShownAlarm] = {}
+        #: Every listed alarm (technical ones about no parameter included), most urgent first.
+        self.alarm_list: tuple[AlarmStatus, ...] = ()
+        #: What the alarm sound should do (the UI's sound player follows it).
+        self.audio: AudioStatus = AudioStatus(None)
+        #: Pending repeat-NIBP requests to show (confirm-by-repeat, clinical.md b2).
+        self.repeat_requests: tuple[RepeatRequest, ...] = ()
+        self._on_changed = on_changed
 
     def acknowledge(self, key: str, user: str) -> None:
         """Acknowledge one alarm (a latched, cleared alarm is removed)."""
-        self.pipeline.acknowledge(key, user, self.clock.now())
-        self.refresh_alarms()
+        self._act(lambda engine, now: engine.acknowledge(key, user, now))
 
     def acknowledge_all(self, user: str) -> None:
         """Acknowledge every listed alarm."""
-        self.pipeline.acknowledge_all(user, self.clock.now())
-        self.refresh_alarms()
+        self._act(lambda engine, now: engine.acknowledge_all(user, now))
 
     def pause_audio(self, user: str, duration_s: float | None = None) -> None:
         """Pause alarm audio (default length from the profile); raises LimitError if refused."""
-        self.pipeline.pause_audio(user, self.clock.now(), duration_s)
-        self.refresh_alarms()
+        self._act(lambda engine, now: engine.pause_audio(user, now, duration_s))
 
     def resume_audio(self, user: str) -> None:
         """End an audio pause early."""
-        self.pipeline.resume_audio(user, self.clock.now())
-        self.refresh_alarms()
+        self._act(lambda engine, now: engine.resume_audio(user, now))
 
     def set_audio_available(self, available: bool, reason: str = "") -> None:
         """Whether alarms can be heard; unavailable raises a visible high technical alarm."""
-        self.pipeline.set_audio_available(available, self.clock.now(), reason)
-        self.refresh_alarms()
+        self._act(lambda engine, now: engine.set_audio_available(available, now, reason))
+
+    def set_storage_available(self, available: bool, reason: str = "") -> None:
+        """Whether the session is being recorded; unavailable raises a visible alarm."""
+        self._act(lambda engine, now: engine.set_storage_available(available, now, reason))
 
     def set_infusion_running(self, running: bool) -> None:
         """Tell the alarm engine the infusion started or stopped (NIBP overdue, comm lost)."""
-        self.pipeline.set_infusion_running(running, self.clock.now())
-        self.refresh_alarms()
+        self._act(lambda engine, now: engine.set_infusion_running(running, now))
 
     def set_baseline(
         self, sbp: float | None, dbp: float | None, hr: float | None, user: str
     ) -> None:
         """Set the pre-dose baseline; raises LimitError for implausible values."""
-        self.pipeline.set_baseline(sbp, dbp, hr, self.clock.now(), actor=user)
-        self.refresh_alarms()
+        self._act(lambda engine, now: engine.set_baseline(sbp, dbp, hr, now, actor=user))
 
     def override_limit(
         self,
@@ -84,23 +103,22 @@ class ChairAlarmActions:
         unit: str | None = None,
     ) -> None:
         """Change one limit for this patient; raises LimitError (naming the parameter)."""
-        self.pipeline.override_limit(
-            metric,
-            direction,
-            priority,
-            limit,
-            actor=user,
-            reason=reason,
-            now=self.clock.now(),
-            unit=unit,
+        self._act(
+            lambda engine, now: engine.override_limit(
+                metric, direction, priority, limit, actor=user, reason=reason, now=now, unit=unit
+            )
         )
-        self.policy = self.pipeline.policy
-        self.refresh_alarms()
 
-    def refresh_alarms(self) -> None:
-        """Re-read the engine's alarm state and tell the widgets (safe to call any time)."""
+    def _act(self, action: Callable[[AlarmEngine, datetime], list[AlarmEvent]]) -> None:
+        """Run ``action`` on the engine (under the pipeline's lock) now, then re-read."""
+        now = self.clock.now()
+        self.pipeline.act(lambda engine: action(engine, now))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the engine's alarm state and tell the chair (safe to call any time)."""
         self._apply_snapshot(self.pipeline.snapshot())
-        self.sig_alarms_changed.emit()
+        self._on_changed()
 
     def _apply_snapshot(self, snap: AlarmSnapshot) -> None:
         shown: dict[str, ShownAlarm] = {}

@@ -4,11 +4,11 @@ The service wires the parts together (simulator pty or real port -> runner -> pi
 storage writer and bridge) and keeps the chair's live state on the GUI thread.  Widgets observe
 it through signals and never reach into the device layer.
 
-It also runs the chair's session workflow (clinical.md A-G): every nurse action goes through
-the chair's :class:`~console.domain.session.SessionLifecycle` first (an illegal step raises
-:class:`~console.domain.session.SessionRuleError` and changes nothing), is then stored through
-the writer with time and author, and finally drives the alarm engine (infusion running,
-pre-dose baseline).  One rule order, one place: the widgets only ask and show.
+The nurse's session workflow (clinical.md A-G) is a Qt-free part of its own,
+:class:`~console.services.session_workflow.SessionWorkflow` (``chair.workflow``), and the alarm
+actions another (``chair.alarms``): the widgets call them directly, and the chair is their
+host on the GUI thread (it turns what they report into Qt signals, switches records and
+drives the simulator).
 
 Simulated chairs: only a scenario that says ``session = "scripted"`` starts a *demo session*
 at once (demo patient ``SIMULATED``, plan 0.5 mg/kg for 70 kg, baseline from the simulated
@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import QObject, Signal
@@ -39,22 +37,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from console.config import Settings
 from console.domain.alarm_engine import AlarmStatus, AudioStatus
 from console.domain.alarm_events import RepeatRequest
-from console.domain.alarm_rules import LimitError
-from console.domain.alarms import (
-    AlarmEvent,
-    AlarmPolicy,
-)
-from console.domain.discharge_gate import DischargeGate, DischargeRefusedError, assess_discharge
+from console.domain.alarms import AlarmEvent, AlarmPolicy
 from console.domain.heart_rate_source import HEART_RATE_METRICS
 from console.domain.session import (
-    EventKind,
-    IllegalTransitionError,
-    InfusionState,
     Phase,
     SessionEvent,
     SessionLifecycle,
     SessionPolicy,
-    SessionRuleError,
 )
 from console.services.chair_alarm_actions import ChairAlarmActions
 from console.services.chair_assembly import make_pipeline, simulated_scenario
@@ -72,23 +61,17 @@ from console.services.driver_factory import tell_session_mrn
 from console.services.plot_buffer import NO_SAMPLES, RingBuffer
 from console.services.record_keeper import RecordKeeper
 from console.services.record_opener import RecordOpener
-from console.services.session_handover import DEMO_STOP_REASON, hand_over, start_clean
-from console.services.session_status import checkpoint_status, cuff_baseline, discharge_needs
+from console.services.session_handover import hand_over, start_clean
+from console.services.session_status import checkpoint_status
 from console.services.session_values import (
-    InfusionProgress,
     LatestValue,
     ResumePolicy,
     SessionPlan,
     ShownAlarm,
-    infusion_progress,
-    plan_from,
 )
+from console.services.session_workflow import SessionWorkflow
 from console.storage.repository import PatientRecord, SessionRepository, SessionSummary
-from console.storage.writer import (
-    SessionEndItem,
-    SessionEventItem,
-    StorageWriter,
-)
+from console.storage.writer import SessionEndItem, StorageWriter
 from devices.base import Driver
 from devices.clock import Clock
 from devices.model import (
@@ -111,12 +94,14 @@ log = logging.getLogger("ui.chair")
 ALARM_LOG_SHOWN = 200
 #: Trend history kept in memory per metric: 6 h of 1 Hz samples.
 TREND_CAPACITY = 6 * 3600
-#: Author of baseline vitals taken from the monitor's cuff readings.
-MONITOR_AUTHOR = "monitor"
 
 
-class ChairService(ChairAlarmActions, QObject):
-    """Live state and plumbing of one chair.
+class ChairService(QObject):
+    """Live state and plumbing of one chair; host of its workflow and alarm actions.
+
+    Attributes:
+        alarms: the chair's alarm actions and the alarm state shown (Qt-free).
+        workflow: the nurse's session workflow (Qt-free).
 
     Signals:
         sig_vitals_updated(): new readings are in ``latest`` and the trend buffers.
@@ -171,20 +156,12 @@ class ChairService(ChairAlarmActions, QObject):
         self.writer = writer
         self.repository = repository
         self.clock = clock
-        self.policy: AlarmPolicy = settings.alarm_policy
         self.simulated = settings.device.simulated
         #: Where the chair's data go: its record, the held spool, or nowhere.
         self.keeper = RecordKeeper(writer, settings.chair_name)
         self.session_start: datetime = clock.now()
         self.latest: dict[Metric, LatestValue] = {}
         self.last_nibp_at: datetime | None = None
-        self.active_alarms: dict[str, ShownAlarm] = {}
-        #: Every listed alarm (technical ones about no parameter included), most urgent first.
-        self.alarm_list: tuple[AlarmStatus, ...] = ()
-        #: What the alarm sound should do (the UI's sound player follows it).
-        self.audio: AudioStatus = AudioStatus(None)
-        #: Pending repeat-NIBP requests to show (confirm-by-repeat, clinical.md b2).
-        self.repeat_requests: tuple[RepeatRequest, ...] = ()
         #: The newest alarm log entries of this session (the full log is in the database).
         self.alarm_log: deque[AlarmEvent] = deque(maxlen=ALARM_LOG_SHOWN)
         self.link_state = DeviceState.CONNECTING.value
@@ -212,33 +189,28 @@ class ChairService(ChairAlarmActions, QObject):
         self.script = DemoScript(self)
         #: The device link: simulator, port, runner thread, alarm ticker.
         self.link = ChairLink(settings, self.pipeline, clock, self.driver_cls, self.scenario)
-        # -- the session workflow ------------------------------------------------------------
-        #: The clinic's lifecycle presets (observation minimum, gate, discharge checklist).
-        self.session_policy = SessionPolicy()
-        #: The current session's rules and timeline (a closed one stays until the next).
-        self.lifecycle = SessionLifecycle(self.session_policy)
-        #: The start-session plan (volume, duration, pump); None without a patient session.
-        self.plan: SessionPlan | None = None
-        #: The session's patient as registered (None for a monitoring-only record).
-        self.patient_record: PatientRecord | None = None
-        #: The session's number in the patient's series (clinical.md A 2).
-        self.series_number: int | None = None
-        #: True while the simulator's script drives the demo session's infusion.
+        #: The chair's alarm actions and the alarm state the screen shows.
+        self.alarms = ChairAlarmActions(
+            self.pipeline, clock, settings.alarm_policy, self.sig_alarms_changed.emit
+        )
+        #: The nurse's session workflow, with this chair as its host.
+        self.workflow = SessionWorkflow(
+            settings.chair_name,
+            keeper=self.keeper,
+            alarms=self.alarms,
+            latest=self.latest,
+            host=self,
+            measures_nibp=Metric.NIBP_SYS in self.driver_cls.metrics,
+            policy=SessionPolicy(),
+        )
         self.resume_policy = resume_policy
-        #: The unfinished session waiting for :meth:`decide_resume` (ResumePolicy.ASK).
-        self.pending_resume: SessionSummary | None = None
-        #: When the nurse last asked for an NIBP measurement ("NIBP now").
-        self.nibp_requested_at: datetime | None = None
-        self._last_baseline_at: datetime | None = None
-        #: The console closed with this session open (interrupt): stop() leaves it unfinished.
-        self.interrupted = False
         records = ChairRecordStore(
             repository,
             chair=settings.chair_name,
             simulated=self.simulated,
             device_kind=self.driver_kind,
             device_url=lambda: self.device_url,
-            session_policy=self.session_policy,
+            session_policy=self.workflow.policy,
             clock=clock,
         )
         #: The record's conversation with the database, on the chair's database worker.
@@ -246,8 +218,9 @@ class ChairService(ChairAlarmActions, QObject):
             settings.chair_name,
             records,
             on_opened=self._on_record_opened,
-            on_health=self.set_storage_available,
+            on_health=self.alarms.set_storage_available,
             on_retry=self._on_record_retry_timeout,
+            bridge=self.bridge,
             parent=self,
         )
 
@@ -301,7 +274,7 @@ class ChairService(ChairAlarmActions, QObject):
         self.link.stop()
         self.bridge.drain()
         self.opener.stop()  # a record open still on its way is applied first
-        if self.session_id is not None and self.interrupted:
+        if self.session_id is not None and self.workflow.interrupted:
             self.writer.flush()  # everything written; the record stays open for resume
         elif self.session_id is not None:
             # Through the writer, behind the session's last readings: with the database away
@@ -335,27 +308,91 @@ class ChairService(ChairAlarmActions, QObject):
         """Seconds since the session started (on the chair's clock)."""
         return ((at or self.clock.now()) - self.session_start).total_seconds()
 
-    # -- session records: open, resume, hand over ------------------------------------------
+    # -- the workflow's and the alarms' state, as the screen reads it --------------------------
+    @property
+    def lifecycle(self) -> SessionLifecycle:
+        """The current session's rules and timeline (a closed one stays until the next)."""
+        return self.workflow.lifecycle
+
+    @property
+    def plan(self) -> SessionPlan | None:
+        """The start-session plan; None without a patient session."""
+        return self.workflow.plan
+
+    @property
+    def patient_record(self) -> PatientRecord | None:
+        """The session's patient as registered (None for a monitoring-only record)."""
+        return self.workflow.patient_record
+
+    @property
+    def series_number(self) -> int | None:
+        """The session's number in the patient's series (clinical.md A 2)."""
+        return self.workflow.series_number
+
+    @property
+    def pending_resume(self) -> SessionSummary | None:
+        """The unfinished session waiting for :meth:`decide_resume` (ResumePolicy.ASK)."""
+        return self.workflow.pending_resume
+
+    @property
+    def nibp_requested_at(self) -> datetime | None:
+        """When the nurse last asked for an NIBP measurement ("NIBP now")."""
+        return self.workflow.nibp_requested_at
+
+    @nibp_requested_at.setter
+    def nibp_requested_at(self, at: datetime | None) -> None:
+        self.workflow.nibp_requested_at = at  # start_clean forgets it with the screen
+
+    @property
+    def session_policy(self) -> SessionPolicy:
+        """The clinic's lifecycle presets (observation minimum, gate, discharge checklist)."""
+        return self.workflow.policy
+
     @property
     def patient(self) -> str | None:
         """The patient as a label ("MRN name"), or None: what the overview tiles show."""
-        rec = self.patient_record
-        if rec is None or self.lifecycle.plan is None:
-            return None
-        return f"{rec.mrn} {rec.display_name}".strip()
+        return self.workflow.patient
 
     @property
     def phase(self) -> Phase | None:
         """The session's phase, or None without a patient session (overview tiles)."""
-        if self.pending_resume is not None or self.lifecycle.plan is None:
-            return None
-        return self.lifecycle.phase
+        return self.workflow.phase
 
     @property
     def session_open(self) -> bool:
         """True while a session record takes the chair's data and its lifecycle is not closed."""
-        return self.session_id is not None and not self.lifecycle.closed
+        return self.workflow.session_open
 
+    @property
+    def policy(self) -> AlarmPolicy:
+        """The limits in force (the patient's changes included)."""
+        return self.alarms.policy
+
+    @property
+    def active_alarms(self) -> dict[str, ShownAlarm]:
+        """Listed alarms about a parameter, by key."""
+        return self.alarms.active_alarms
+
+    @property
+    def alarm_list(self) -> tuple[AlarmStatus, ...]:
+        """Every listed alarm, most urgent first."""
+        return self.alarms.alarm_list
+
+    @alarm_list.setter
+    def alarm_list(self, shown: tuple[AlarmStatus, ...]) -> None:
+        self.alarms.alarm_list = shown  # tests stand in for the engine
+
+    @property
+    def audio(self) -> AudioStatus:
+        """What the alarm sound should do."""
+        return self.alarms.audio
+
+    @property
+    def repeat_requests(self) -> tuple[RepeatRequest, ...]:
+        """Pending repeat-NIBP requests to show."""
+        return self.alarms.repeat_requests
+
+    # -- session records: open, resume, hand over ------------------------------------------
     def decide_resume(self, resume: bool, *, user: str) -> None:
         """Answer the resume question asked at start (:attr:`pending_resume`).
 
@@ -382,315 +419,22 @@ class ChairService(ChairAlarmActions, QObject):
                 demo=self._demo_session,
             )
         )
-        self.pending_resume = None
+        self.workflow.pending_resume = None
+        self._take_opened(opened, reading=True)
+
+    def _take_opened(self, opened: OpenedRecord, *, reading: bool) -> None:
+        """The record the worker opened (or reopened) becomes the chair's; a demo session's
+        script follows the scenario (at start-up only while the chair is ``reading``)."""
         if opened.resumed is not None:
             self._resume(opened)
         else:
             self._open_initial_session(self.session_start, opened)
-            if self.scripted_infusion and self.scenario is not None:
+            if self.scripted_infusion and self.scenario is not None and reading:
                 timeline = self.scenario.timeline
                 self.script.follow(timeline.infusion_start_s, timeline.infusion_end_s)
         self.sig_session_changed.emit()
 
-    def new_session(self, plan: SessionPlan, *, user: str) -> int:
-        """Start a patient's session from the start-session dialog; returns the record's id.
-
-        The current record (a demo or monitoring-only session, or a finished patient) is
-        ended first: a record belongs to one patient, and the repository numbers the new one
-        in the patient's series.  The alarm limits go back to the clinic default, the trends
-        start again at 0 and a simulated patient waits for the nurse's start button.
-
-        Raises:
-            IllegalTransitionError: the resume question is open, or an infusion still runs.
-            SessionRuleError: the plan breaks a lifecycle rule (weight, dose, rate, route).
-        """
-        if self.pending_resume is not None:
-            raise IllegalTransitionError(
-                "answer the resume question first (resume the unfinished session or start new)"
-            )
-        old = self.lifecycle
-        running = self.session_id is not None and old.infusion in (
-            InfusionState.RUNNING,
-            InfusionState.PAUSED,
-        )
-        if running and not self.scripted_infusion:  # the script's demo infusion is nobody's
-            raise IllegalTransitionError(
-                "the current session's infusion is still running: stop it (with a reason) "
-                "before starting a new session"
-            )
-        if not plan.mrn.strip():
-            raise SessionRuleError("a patient needs an MRN or clinic code")
-        now = self.clock.now()
-        # The rules first, on a scratch lifecycle: a refused plan changes nothing.
-        SessionLifecycle(self.session_policy).plan_infusion(
-            now,
-            weight_kg=plan.weight_kg,
-            weight_measured_on=plan.weight_measured_on,
-            dose_mg_per_kg=plan.dose_mg_per_kg,
-            rate_ml_per_h=plan.rate_ml_per_h,
-            route=plan.route,
-        )
-        # The patient and the new record first, on the database worker (the screen stays
-        # live; a database that cannot be reached refuses the action and changes nothing).
-        # The limits go back to the clinic default as the old record ends (_end_record): that
-        # is the profile this session starts with.
-        opened = self.opener.ask(
-            lambda: self.opener.records.new_patient_session(
-                mrn=plan.mrn,
-                display_name=plan.display_name,
-                weight_kg=plan.weight_kg,
-                weight_measured_on=plan.weight_measured_on,
-                at=now,
-                profile=self.settings.alarm_profile,
-            )
-        )
-        patient, sid = opened.patient, opened.session_id
-        assert patient is not None
-        assert sid is not None
-        self.series_number = opened.series_number
-        now = max(now, self.clock.now())  # the screen (and script) ran on while it was stored
-        running = self.session_id is not None and old.infusion in (
-            InfusionState.RUNNING,
-            InfusionState.PAUSED,
-        )
-        if running:  # a scripted demo infusion: stopped by the person who takes the chair
-            self.stop_infusion(user, DEMO_STOP_REASON)
-            now = max(now, self.clock.now())  # the steps that follow come after the stop
-        if self.session_id is not None and not old.closed:
-            why = "replaced by a new session (New session)"
-            self._record(old.abort(now, author=user, reason=why))
-        self._end_record(now, user=user, then=sid)
-        self.lifecycle = SessionLifecycle(self.session_policy)
-        self.patient_record = patient
-        self.session_start = now
-        for buf in self.trends.values():
-            buf.clear()
-        self._last_baseline_at = None
-        start_clean(self)
-        self.sig_vitals_updated.emit()  # the screen drops the last patient's values now
-        self._record_plan(plan, now, user)
-        self._retime_simulated_patient()
-        log.info("chair %s: new session %s", self.settings.chair_name, sid)  # no MRN in logs
-        self._tell_link_patient()
-        self.sig_session_changed.emit()
-        return sid
-
-    # -- nurse actions (GUI thread): lifecycle first, then the record, then the engine ------
-    def physician_review(self, *, physician: str, reason: str) -> SessionEvent:
-        """Record a physician's review of an elevated baseline (b1 "review")."""
-        self._require_session("record a physician review")
-        ev = self.lifecycle.physician_review(self.clock.now(), physician=physician, reason=reason)
-        return self._accepted(ev)
-
-    def physician_override(self, *, physician: str, reason: str) -> SessionEvent:
-        """Record a physician's override of a blocked pre-dose gate (b1 "do not start")."""
-        self._require_session("record a physician override")
-        ev = self.lifecycle.physician_override(self.clock.now(), physician=physician, reason=reason)
-        return self._accepted(ev)
-
-    def start_infusion(self, user: str, reason: str = "") -> SessionEvent:
-        """Start the pump: fixes the engine's pre-dose baseline and starts infusion alarms.
-
-        Raises:
-            SessionRuleError: no session, not in baseline, no plan or the gate not passed.
-        """
-        self._require_session("start the infusion")
-        ev = self.lifecycle.start_infusion(self.clock.now(), author=user, reason=reason)
-        self._record(ev)
-        self.script.take_over()
-        self.apply_baseline(user)
-        self.set_infusion_running(True)
-        self._retime_simulated_patient()
-        self.sig_session_changed.emit()
-        return ev
-
-    def pause_infusion(self, user: str, reason: str) -> SessionEvent:
-        """Pause the pump with a reason (C 16).
-
-        The alarm engine keeps infusion-phase monitoring (NIBP overdue, comm-lost escalation)
-        during a pause: the drug is on board and the pump may restart any minute.
-        """
-        self._require_session("pause the infusion")
-        ev = self.lifecycle.pause_infusion(self.clock.now(), author=user, reason=reason)
-        self.script.take_over()
-        return self._accepted(ev)
-
-    def resume_infusion(self, user: str, reason: str = "") -> SessionEvent:
-        """Restart a paused pump at the current rate."""
-        self._require_session("resume the infusion")
-        ev = self.lifecycle.resume_infusion(self.clock.now(), author=user, reason=reason)
-        self.script.take_over()
-        return self._accepted(ev)
-
-    def change_rate(self, rate_ml_per_h: float, user: str, reason: str) -> SessionEvent:
-        """Change the pump rate with a reason (C 16); the remaining time follows."""
-        self._require_session("change the rate")
-        ev = self.lifecycle.change_rate(
-            self.clock.now(), rate_ml_per_h=rate_ml_per_h, author=user, reason=reason
-        )
-        self.script.take_over()
-        return self._accepted(ev)
-
-    def stop_infusion(self, user: str, reason: str) -> SessionEvent:
-        """Stop the pump: observation starts; the dose given is computed from the pump events."""
-        self._require_session("stop the infusion")
-        now = self.clock.now()
-        progress = self.progress(now)
-        ev = self.lifecycle.stop_infusion(
-            now,
-            author=user,
-            reason=reason,
-            dose_given_mg=None if progress is None else progress.dose_given_mg,
-        )
-        self._record(ev)
-        self.script.take_over()
-        self.set_infusion_running(False)
-        self._retime_simulated_patient()
-        self.sig_session_changed.emit()
-        return ev
-
-    def request_nibp(self, user: str) -> SessionEvent:
-        """ "NIBP now": record the request and, on the simulator, start the cuff at once.
-
-        A real monitor's cuff is started on the monitor (no driver sends that command); the
-        request still goes on the record, so the timeline shows who asked and when.
-        """
-        self._require_session("request an NIBP")
-        now = self.clock.now()
-        ev = self.lifecycle.annotate(
-            EventKind.NOTE, now, author=user, text="NIBP measurement requested (NIBP now)"
-        )
-        ev = replace(ev, data={"request": "nibp"})
-        self.lifecycle.events[-1] = ev
-        self.nibp_requested_at = now
-        if self.simulator is not None:
-            request = getattr(self.simulator.monitor, "request_nibp", None)
-            if callable(request) and not request(now):
-                log.info("chair %s: the cuff is already measuring", self.settings.chair_name)
-        return self._accepted(ev)
-
-    def annotate(
-        self,
-        kind: EventKind,
-        user: str,
-        *,
-        text: str = "",
-        score: float | None = None,
-        dose_mg: float | None = None,
-    ) -> SessionEvent:
-        """Time-stamp an observation: nausea, vomiting, dissociation, intervention, note."""
-        self._require_session("annotate the session")
-        ev = self.lifecycle.annotate(
-            kind, self.clock.now(), author=user, text=text, score=score, dose_mg=dose_mg
-        )
-        return self._accepted(ev)
-
-    def discharge(
-        self,
-        checks: Mapping[str, bool],
-        user: str,
-        note: str = "",
-        *,
-        physician: str = "",
-        override_reason: str = "",
-    ) -> bool:
-        """Answer the discharge checklist (clinical.md F 29) and close when every item passed.
-
-        Opens the checklist first when the minimum observation is over; a refused opening
-        (too early) changes nothing.  Answers are recorded even when some items fail, so the
-        record shows what was checked; the session stays in discharge until all pass.  Even
-        then it closes only when :meth:`discharge_gate` passes, or a ``physician`` overrides
-        it with an ``override_reason`` (recorded before the close, issue 11 item 5).
-
-        Returns:
-            True when the session was closed.
-
-        Raises:
-            SessionRuleError: no session, wrong phase, or the observation minimum not reached.
-            DischargeRefusedError: the gate refused and nobody overrode it (checks kept).
-        """
-        self._require_session("close the session")
-        life = self.lifecycle
-        if life.phase not in (Phase.OBSERVATION, Phase.DISCHARGE):
-            raise IllegalTransitionError(
-                f"cannot run the discharge checks in the {life.phase.value} phase: stop the "
-                "infusion and complete the observation first (or end the session early with "
-                "a reason)"
-            )
-        now = self.clock.now()
-        if life.phase is Phase.OBSERVATION:
-            self._record(life.begin_discharge(now, author=user))
-        for item in self.session_policy.discharge_items:
-            if item in checks and life.discharge_checks.get(item) is not checks[item]:
-                self._record(
-                    life.check_discharge_item(
-                        now, item=item, passed=bool(checks[item]), author=user, note=note
-                    )
-                )
-        closed = all(life.discharge_checks.get(i) for i in self.session_policy.discharge_items)
-        gate = self.discharge_gate() if closed else None
-        if gate is not None and not gate.passed:
-            if not (physician.strip() and override_reason.strip()):
-                self.sig_session_changed.emit()
-                raise DischargeRefusedError(f"discharge refused: {gate.describe()}")
-            self._record(
-                life.override_discharge(
-                    now, physician=physician, reason=override_reason, refused=gate.describe()
-                )
-            )
-        if closed:
-            self._record(life.close(now, author=user))
-            self._end_record(now, user=user)
-        self.sig_session_changed.emit()
-        return closed
-
-    def discharge_gate(self) -> DischargeGate:
-        """Whether alarms and the last NIBP allow discharge now (console.domain.discharge_gate)."""
-        snap = self.pipeline.snapshot()
-        sys_, dia, base = self.latest.get(Metric.NIBP_SYS), self.latest.get(Metric.NIBP_DIA), None
-        if snap.baseline is not None:
-            base = (snap.baseline.sbp, snap.baseline.dbp)
-        return assess_discharge(
-            snap.alarms,
-            policy=snap.profile.policy,
-            last_nibp=None if sys_ is None or dia is None else (sys_.value, dia.value),
-            baseline=base,
-            measures_nibp=Metric.NIBP_SYS in self.driver_cls.metrics,
-        )
-
-    def interrupt(self, user: str, reason: str) -> SessionEvent | None:
-        """Record that the console closes with this session open (issue 11 item 4); the
-        record is then left unfinished at :meth:`stop` and offered for resume next start.
-
-        Returns:
-            The ``interrupted`` event, or None when no patient session is open.
-        """
-        if not self.session_open or self.lifecycle.plan is None:
-            return None
-        ev = self._record(self.lifecycle.interrupt(self.clock.now(), author=user, reason=reason))
-        self.interrupted = True
-        return ev
-
-    def end_session_early(self, user: str, reason: str) -> SessionEvent:
-        """End the session without the full checklist (declined, transfer): reason required."""
-        self._require_session("end the session")
-        now = self.clock.now()
-        ev = self.lifecycle.abort(now, author=user, reason=reason)
-        self._record(ev)
-        self._end_record(now, user=user)
-        self.sig_session_changed.emit()
-        return ev
-
     # -- session status for the screen ---------------------------------------------------------
-    def progress(self, now: datetime | None = None) -> InfusionProgress | None:
-        """Pump progress of the session (None before a plan exists)."""
-        life = self.lifecycle
-        if life.plan is None:
-            return None
-        volume = self.plan.volume_ml if self.plan is not None else life.plan.rate_ml_per_h * 40 / 60
-        end = life.infusion_stopped_at or now or self.clock.now()
-        return infusion_progress(life.events, volume_ml=volume, dose_mg=life.plan.dose_mg, now=end)
-
     def nibp_interval_s(self) -> float:
         """The cuff's automatic cycle (the simulator's, or the configured one)."""
         if self.scenario is not None:
@@ -720,10 +464,6 @@ class ChairService(ChairAlarmActions, QObject):
             now or self.clock.now(),
         )
 
-    def discharge_needs(self, now: datetime | None = None) -> list[str]:
-        """What still stands between the patient and the door, in plain words."""
-        return discharge_needs(self.lifecycle, now or self.clock.now())
-
     # -- session helpers ------------------------------------------------------------------------
     @property
     def record_opening(self) -> bool:
@@ -749,42 +489,6 @@ class ChairService(ChairAlarmActions, QObject):
     def last_session_id(self) -> int | None:
         """The newest record this chair wrote to (still set after a session is closed)."""
         return self.keeper.last_session_id
-
-    def _record(self, ev: SessionEvent) -> SessionEvent:
-        self.keeper.submit(lambda sid: SessionEventItem(sid, ev))
-        self.sig_session_event.emit(ev)
-        return ev
-
-    def record_step(self, ev: SessionEvent) -> SessionEvent:
-        """Store a lifecycle step another part took (the demo script) and show it."""
-        return self._record(ev)
-
-    def _retime_simulated_patient(self) -> None:
-        """Make the simulated patient's infusion follow the record (the nurse's buttons)."""
-        if self.simulator is not None and not self.scripted_infusion:
-            planned = self.plan.infusion_min if self.plan is not None else None
-            retime_simulated_patient(self.simulator, self.lifecycle, planned)
-
-    def _accepted(self, ev: SessionEvent) -> SessionEvent:
-        self._record(ev)
-        self.sig_session_changed.emit()
-        return ev
-
-    def _require_session(self, action: str) -> None:
-        if self.pending_resume is not None:
-            raise IllegalTransitionError(
-                f"cannot {action}: answer the resume question first (resume or start new)"
-            )
-        if self.session_id is None or self.lifecycle.plan is None:
-            raise IllegalTransitionError(
-                f"cannot {action}: no patient session on this chair; "
-                "start one with New session (Ctrl+N)"
-            )
-
-    def set_storage_available(self, available: bool, reason: str = "") -> None:
-        """Whether the session is being recorded; unavailable raises a visible alarm."""
-        self.pipeline.set_storage_available(available, self.clock.now(), reason)
-        self.refresh_alarms()
 
     @property
     def _demo_session(self) -> bool:
@@ -813,21 +517,16 @@ class ChairService(ChairAlarmActions, QObject):
         )
 
     def _on_record_opened(self, opened: OpenedRecord) -> None:
-        if opened.offer is not None:
-            self.pending_resume = opened.offer
-            log.info(
-                "chair %s: unfinished session %s waits for resume or new",
-                self.settings.chair_name,
-                opened.offer.id,
-            )
-            self.sig_resume_offered.emit(opened.offer)
-        elif opened.resumed is not None:
-            self._resume(opened)
-        else:
-            self._open_initial_session(self.session_start, opened)
-            if self.scripted_infusion and self.scenario is not None and self.runner is not None:
-                timeline = self.scenario.timeline
-                self.script.follow(timeline.infusion_start_s, timeline.infusion_end_s)
+        if opened.offer is None:
+            self._take_opened(opened, reading=self.runner is not None)
+            return
+        self.workflow.pending_resume = opened.offer
+        log.info(
+            "chair %s: unfinished session %s waits for resume or new",
+            self.settings.chair_name,
+            opened.offer.id,
+        )
+        self.sig_resume_offered.emit(opened.offer)
         self.sig_session_changed.emit()
 
     def _on_record_retry_timeout(self) -> None:
@@ -838,51 +537,19 @@ class ChairService(ChairAlarmActions, QObject):
         """The record opened at start-up: a demo session on a simulated chair whose scenario
         scripts one, else a monitoring-only record that "New session" replaces with the
         patient's."""
-        self.lifecycle = SessionLifecycle(self.session_policy)
-        self.plan = None
-        self.patient_record = None
-        assert opened.session_id is not None
-        self.series_number = opened.series_number
-        self.keeper.adopt(opened.session_id)
-        if self.scenario is not None and opened.patient is not None:
-            self.patient_record = opened.patient
-            plan = demo_plan(self.scenario, started_at, self.settings.alarm_profile.name)
-            self._record_plan(plan, started_at, SCRIPT_AUTHOR)
+        demo = None
+        if self.scenario is not None:
+            demo = demo_plan(self.scenario, started_at, self.settings.alarm_profile.name)
+        if self.workflow.begin_record(opened, demo, started_at, SCRIPT_AUTHOR):
             self.scripted_infusion = True
-            self._maybe_record_baseline()  # a cuff reading taken while the record opened
-
-    def _record_plan(self, plan: SessionPlan, at: datetime, author: str) -> None:
-        life = self.lifecycle
-        life.plan_infusion(
-            at,
-            weight_kg=plan.weight_kg,
-            weight_measured_on=plan.weight_measured_on,
-            dose_mg_per_kg=plan.dose_mg_per_kg,
-            rate_ml_per_h=plan.rate_ml_per_h,
-            route=plan.route,
-            author=author,
-        )
-        self._record(life.events[-1])
-        # The lifecycle's plan has no bag volume, duration or pump: a note carries them, so
-        # a resumed session can still say how much is left.
-        note = life.annotate(EventKind.NOTE, at, author=author, text=plan.summary())
-        note = replace(note, data=plan.data())
-        life.events[-1] = note
-        self._record(note)
-        self.plan = plan
+            self.workflow.maybe_record_baseline()  # a cuff reading taken while it opened
 
     def _resume(self, opened: OpenedRecord) -> None:
         """Continue the session the worker reopened (:meth:`ChairRecordStore.load_resume`)."""
         loaded = opened.resumed
         assert loaded is not None
-        summary, by, record, life = loaded.summary, loaded.by, loaded.record, loaded.lifecycle
-        for ev in loaded.events:
-            if ev.kind == EventKind.RESUMED and not life.closed:
-                life.apply(ev)  # the gap shows on the timeline and the trends
-        self.lifecycle = life
-        self.patient_record = loaded.patient
-        self.series_number = record.series_number
-        self.plan = plan_from(life, self.patient_record)
+        summary, by, record = loaded.summary, loaded.by, loaded.record
+        self.workflow.adopt_resumed(loaded)
         shift_min = (self.session_start - record.started_at).total_seconds() / 60.0
         self.session_start = record.started_at
         t0 = self.session_start.timestamp()
@@ -896,14 +563,46 @@ class ChairService(ChairAlarmActions, QObject):
         self.scripted_infusion = False
         self.script.cancel()
         self.keeper.adopt(summary.id)
-        if life.phase is Phase.INFUSION:
-            self.apply_baseline(by)
-            self.set_infusion_running(True)
-        self._retime_simulated_patient()
+        if self.lifecycle.phase is Phase.INFUSION:
+            self.workflow.apply_baseline(by)
+            self.alarms.set_infusion_running(True)
+        self.retime_patient()
         log.info("chair %s: session %s resumed by %s", self.settings.chair_name, summary.id, by)
         self._tell_link_patient()
 
-    def _end_record(self, now: datetime, *, user: str = "console", then: int | None = None) -> None:
+    def _tell_link_patient(self) -> None:
+        """The HL7 driver checks PID-3 against the open session's MRN (simulators: their own)."""
+        rec = None if self.simulated or self.session_id is None else self.patient_record
+        tell_session_mrn(self.runner.driver if self.runner else None, rec.mrn if rec else None)
+
+    # -- the workflow's host (console.services.session_workflow.WorkflowHost) -------------------
+    def on_session_event(self, ev: SessionEvent) -> None:
+        """A lifecycle step was stored: show it."""
+        self.sig_session_event.emit(ev)
+
+    def on_session_changed(self) -> None:
+        """The session changed: show it."""
+        self.sig_session_changed.emit()
+
+    def take_over_script(self) -> None:
+        """A person acts on the infusion: the simulator's script stops driving the record."""
+        self.script.take_over()
+
+    def retime_patient(self) -> None:
+        """Make the simulated patient's infusion follow the record (the nurse's buttons)."""
+        if self.simulator is not None and not self.scripted_infusion:
+            planned = self.plan.infusion_min if self.plan is not None else None
+            retime_simulated_patient(self.simulator, self.lifecycle, planned)
+
+    def request_cuff(self, now: datetime) -> None:
+        """ "NIBP now" on the simulator starts its cuff at once (a real one is on the monitor)."""
+        if self.simulator is None:
+            return
+        request = getattr(self.simulator.monitor, "request_nibp", None)
+        if callable(request) and not request(now):
+            log.info("chair %s: the cuff is already measuring", self.settings.chair_name)
+
+    def end_record(self, now: datetime, *, user: str, then: int | None = None) -> None:
         """End the current record (its alarms closed in it) and switch to record ``then``."""
 
         def switch(at: datetime) -> None:
@@ -913,42 +612,35 @@ class ChairService(ChairAlarmActions, QObject):
                 self.keeper.adopt(then)
 
         hand_over(self.pipeline, self.settings.alarm_profile, now, switch, user=user)
-        self.bridge.drain()  # the closing events reach the screen's log now, not after a reset
-        self.refresh_alarms()
+        # The closing events reach the screen's log now, not after a reset; a database
+        # result of another request waits for the next drain (not in the middle of this).
+        self.bridge.drain(calls=False)
+        self.alarms.refresh()
         self.script.take_over()
         self._tell_link_patient()
 
-    def _tell_link_patient(self) -> None:
-        """The HL7 driver checks PID-3 against the open session's MRN (simulators: their own)."""
-        rec = None if self.simulated or self.session_id is None else self.patient_record
-        tell_session_mrn(self.runner.driver if self.runner else None, rec.mrn if rec else None)
+    def open_patient_record(self, plan: SessionPlan, now: datetime) -> OpenedRecord:
+        """Register the patient and open their record on the database worker (the screen stays
+        live); a database that cannot be reached refuses the action and changes nothing."""
+        return self.opener.ask(
+            lambda: self.opener.records.new_patient_session(
+                mrn=plan.mrn,
+                display_name=plan.display_name,
+                weight_kg=plan.weight_kg,
+                weight_measured_on=plan.weight_measured_on,
+                at=now,
+                profile=self.settings.alarm_profile,
+            )
+        )
 
-    def apply_baseline(self, user: str) -> None:
-        """Give the alarm engine the baseline the pre-dose gate decided on (its newest set)."""
-        sets = [v for v in self.lifecycle.baseline if v.sbp is not None or v.dbp is not None]
-        if not sets:
-            return  # the engine derives its own from the readings it saw
-        last = sets[-1]
-        try:
-            self.set_baseline(last.sbp, last.dbp, last.hr, user)
-        except LimitError as err:
-            log.info("baseline not given to the alarm engine: %s", err)
-
-    def _maybe_record_baseline(self) -> None:
-        """A new pre-dose cuff reading becomes a baseline set (b1) while in baseline."""
-        life = self.lifecycle
-        if self.session_id is None or life.plan is None or life.phase is not Phase.BASELINE:
-            return
-        found = cuff_baseline(self.latest, life.events, self._last_baseline_at)
-        if found is None:
-            return
-        self._last_baseline_at, vitals = found
-        try:
-            life.record_baseline(vitals, author=MONITOR_AUTHOR)
-        except SessionRuleError as err:
-            log.info("baseline reading not recorded: %s", err)
-            return
-        self._accepted(life.events[-1])
+    def start_clean(self, now: datetime) -> None:
+        """The new patient's screen: trends from 0, no values, log or NIBP request of the last."""
+        self.session_start = now
+        for buf in self.trends.values():
+            buf.clear()
+        start_clean(self)
+        self.sig_vitals_updated.emit()  # the screen drops the last patient's values now
+        self._tell_link_patient()
 
     # -- GUI-thread side --------------------------------------------------------------------
     def _on_bridge_readings(self, readings: list[Reading]) -> None:
@@ -965,7 +657,7 @@ class ChairService(ChairAlarmActions, QObject):
                 self.last_nibp_at = r.received_at
                 cuff = True
         if cuff:
-            self._maybe_record_baseline()
+            self.workflow.maybe_record_baseline()
         self.sig_vitals_updated.emit()
 
     def _on_bridge_alarms(self, events: list[AlarmEvent]) -> None:
@@ -974,7 +666,7 @@ class ChairService(ChairAlarmActions, QObject):
         # The log view gets the events themselves: onset, escalation, who acknowledged, pauses.
         self.alarm_log.extend(events)
         self.sig_alarm_logged.emit(events)
-        self.refresh_alarms()
+        self.alarms.refresh()
 
     def _on_bridge_state(self, state: str) -> None:
         self.link_state = state

@@ -13,7 +13,9 @@ painted or sounded meanwhile (issue 12, item 9).  So no database call runs on th
 
 Calls of one :class:`DatabaseTasks` run one at a time, in order, on a one-thread
 :class:`QThreadPool` (its idle thread expires by itself, so a review window left open
-holds no thread).
+holds no thread).  The results cross back to the GUI thread through a
+:class:`~console.services.device_bridge.DeviceBridge` (the chair's own, or one of the tasks'
+own for a review window): one thread-to-Qt crossing for the whole console (issue 13).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, QThreadPool, Signal
+from PySide6.QtCore import QEventLoop, QObject, QThreadPool
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from console.domain.session import IllegalTransitionError
+from console.services.device_bridge import DeviceBridge
 
 log = logging.getLogger("storage")
 
@@ -45,27 +48,24 @@ class TasksClosedError(RuntimeError):
 class DatabaseTasks(QObject):
     """One worker for database calls, in order; results are delivered on the GUI thread.
 
-    Signals:
-        sig_finished(): a call finished (internal: wakes the GUI thread to deliver it).
-
     Args:
         name: the worker's thread name while it runs a call (``"db-Chair 1"``), for logs.
         parent: Qt parent (lives on the GUI thread).
+        bridge: the bridge the results cross by (the chair's); None makes one of its own.
     """
 
-    sig_finished = Signal()
-    """A call finished; its result waits for delivery on the GUI thread."""
-
-    def __init__(self, name: str, parent: QObject | None = None) -> None:
+    def __init__(
+        self, name: str, parent: QObject | None = None, *, bridge: DeviceBridge | None = None
+    ) -> None:
         super().__init__(parent)
         self.name = name
+        self.bridge = bridge if bridge is not None else DeviceBridge(self, name=f"bridge-{name}")
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one at a time, in order
         self._lock = threading.Lock()
         self._pending = 0
         self._done: deque[_Done] = deque()
         self._closed = False
-        self.sig_finished.connect(self.deliver, Qt.ConnectionType.QueuedConnection)
 
     @property
     def busy(self) -> bool:
@@ -113,7 +113,7 @@ class DatabaseTasks(QObject):
         def finished(f: Future[Any]) -> None:
             with self._lock:
                 self._done.append((f, on_done, on_error))
-            self.sig_finished.emit()  # from the worker: queued to the GUI thread
+            self.bridge.post_call(self.deliver)  # from the worker: to the GUI thread
 
         future.add_done_callback(finished)
 

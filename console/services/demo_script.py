@@ -87,8 +87,8 @@ class DemoScript(QObject):
         """The scenario's scripted infusion start or stop (demo session only)."""
         if not self.active:
             return
-        chair = self._chair
-        life, now = chair.lifecycle, chair.clock.now()
+        chair, flow = self._chair, self._chair.workflow
+        life, now = flow.lifecycle, chair.clock.now()
         try:
             if running and life.phase is Phase.BASELINE and life.plan is not None:
                 if not life.may_start_infusion():
@@ -98,12 +98,12 @@ class DemoScript(QObject):
                         ev = life.physician_review(now, physician=SCRIPT_AUTHOR, reason=reason)
                     else:
                         ev = life.physician_override(now, physician=SCRIPT_AUTHOR, reason=reason)
-                    chair.record_step(ev)
-                chair.record_step(life.start_infusion(now, author=SCRIPT_AUTHOR, reason="scripted"))
-                chair.apply_baseline(SCRIPT_AUTHOR)
+                    flow.record_step(ev)
+                flow.record_step(life.start_infusion(now, author=SCRIPT_AUTHOR, reason="scripted"))
+                flow.apply_baseline(SCRIPT_AUTHOR)
             elif not running and life.infusion in (InfusionState.RUNNING, InfusionState.PAUSED):
-                progress = chair.progress(now)
-                chair.record_step(
+                progress = flow.progress(now)
+                flow.record_step(
                     life.stop_infusion(
                         now,
                         author=SCRIPT_AUTHOR,
@@ -113,7 +113,7 @@ class DemoScript(QObject):
                 )
         except SessionRuleError as err:
             log.info("the script's infusion step is not on the record: %s", err)
-        chair.set_infusion_running(running)
+        chair.alarms.set_infusion_running(running)
         chair.sig_session_changed.emit()
 
 

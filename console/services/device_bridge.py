@@ -1,8 +1,11 @@
 """The only place where other threads hand data to the Qt GUI thread.
 
-Runner threads, and the storage writer for its health, put items on a ``SimpleQueue`` (never
-blocks, never touches Qt); a ~20 Hz QTimer on the GUI thread drains it and emits typed signals
-carrying batches, at once when an alarm or the storage health changes.  Batching bounds the Qt
+Runner threads, the storage writer for its health and the database workers for their results
+(console.services.db_tasks) put items on a ``SimpleQueue`` (never blocks, never touches Qt); a
+~20 Hz QTimer on the GUI thread drains it and emits typed signals carrying batches, at once
+when an alarm, the storage health or a database result arrives.  One crossing, one set of
+rules: the wake-up is always queued, so no slot runs on the thread that posts (issue 13; test:
+tests/console/services/test_one_crossing.py).  Batching bounds the Qt
 event queue however fast a device talks, and lets tests call :meth:`DeviceBridge.drain`
 synchronously (design.md, Threads).
 """
@@ -10,6 +13,7 @@ synchronously (design.md, Threads).
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -31,6 +35,8 @@ class DeviceBridge(QObject):
         sig_state_changed(str): the newest link state (a ``DeviceState`` value).
         sig_storage_status(bool, str): the storage writer's health (database reachable?,
             and why not), each change in order.
+
+    Calls posted with :meth:`post_call` run at the end of a drain, in order.
     """
 
     sig_readings_received = Signal(list)
@@ -78,6 +84,12 @@ class DeviceBridge(QObject):
         self._inbox.put(("w", (healthy, detail)))
         self._sig_wake.emit()
 
+    def post_call(self, call: Callable[[], None]) -> None:
+        """Run ``call`` on the GUI thread at the next drain (a database worker's result,
+        any thread); the GUI thread is woken at once."""
+        self._inbox.put(("c", call))
+        self._sig_wake.emit()
+
     def start(self) -> None:
         """Start draining periodically."""
         self._timer.start()
@@ -86,13 +98,20 @@ class DeviceBridge(QObject):
         """Stop draining (pending items stay until the next :meth:`drain`)."""
         self._timer.stop()
 
-    def drain(self) -> None:
-        """Emit everything queued so far as batched signals."""
+    def drain(self, *, calls: bool = True) -> None:
+        """Emit everything queued so far as batched signals, then run the posted calls.
+
+        Args:
+            calls: False leaves the posted calls queued for the next drain (the chair drains
+                its alarm events in the middle of a nurse's action, where a database result
+                of another request must not run).
+        """
         readings: list[Reading] = []
         alarms: list[AlarmEvent] = []
         technical: list[TechnicalEvent] = []
         state: DeviceState | None = None
         storage: list[tuple[bool, str]] = []
+        posted: list[Callable[[], None]] = []
         while True:
             try:
                 tag, payload = self._inbox.get_nowait()
@@ -106,6 +125,8 @@ class DeviceBridge(QObject):
                 technical.append(payload)
             elif tag == "w":
                 storage.append(payload)
+            elif tag == "c":
+                posted.append(payload)
             else:
                 state = payload
         if technical:
@@ -118,3 +139,14 @@ class DeviceBridge(QObject):
             self.sig_state_changed.emit(state.value)
         for healthy, detail in storage:
             self.sig_storage_status.emit(healthy, detail)
+        if not calls:
+            for call in posted:  # run by the drain after the current slot returns
+                self.post_call(call)
+            return
+        for i, call in enumerate(posted):
+            try:
+                call()
+            except BaseException:
+                for later in posted[i + 1 :]:  # a failing call does not lose the ones after it
+                    self.post_call(later)
+                raise

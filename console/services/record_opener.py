@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from console.domain.session import IllegalTransitionError
 from console.services.chair_record import ChairRecordStore, OpenedRecord
 from console.services.db_tasks import DatabaseTasks, refuse_on_database_error
+from console.services.device_bridge import DeviceBridge
 from console.storage.engine import StorageConfigError
 
 log = logging.getLogger("ui.chair")
@@ -37,6 +38,7 @@ class RecordOpener(QObject):
         on_opened: the answer to :meth:`open`, on the GUI thread.
         on_health: whether the record can be written (False with the reason), on a change.
         on_retry: the retry timer fired; the chair opens again if it still needs to.
+        bridge: the chair's bridge, which the worker's results cross by.
         parent: Qt parent (the chair).
     """
 
@@ -48,13 +50,14 @@ class RecordOpener(QObject):
         on_opened: Callable[[OpenedRecord], None],
         on_health: Callable[[bool, str], None],
         on_retry: Callable[[], None],
+        bridge: DeviceBridge,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.chair = chair
         self.records = records
         #: The chair's database calls run here, never on the GUI thread (issue 12 item 9).
-        self.db_tasks = DatabaseTasks(f"db-{chair}", self)
+        self.db_tasks = DatabaseTasks(f"db-{chair}", self, bridge=bridge)
         #: True while the record is being opened on the worker (the chair's data are held).
         self.opening = False
         #: Why the record cannot be opened right now (database unreachable), if so.

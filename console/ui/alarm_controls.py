@@ -124,14 +124,14 @@ class AlarmControls(QWidget):
 
     def _on_ack_button_clicked(self) -> None:
         if self.service.alarm_list:
-            self.service.acknowledge_all(self.user)
+            self.service.alarms.acknowledge_all(self.user)
 
     def _on_pause_button_clicked(self) -> None:
         audio = self.service.audio
         if audio.paused_until is not None and audio.paused_until > self.service.clock.now():
-            self.service.resume_audio(self.user)
+            self.service.alarms.resume_audio(self.user)
         else:
-            self.service.pause_audio(self.user)
+            self.service.alarms.pause_audio(self.user)
 
 
 def _describe(request: RepeatRequest) -> str:

@@ -149,7 +149,7 @@ class AlarmAudioController(QObject):
         self.chairs.append(chair)
         chair.sig_alarms_changed.connect(self.update)
         if self.player.reason:
-            chair.set_audio_available(False, self.player.reason)
+            chair.alarms.set_audio_available(False, self.player.reason)
         self.update()
 
     def remove_chair(self, chair: ChairService) -> None:
@@ -166,8 +166,8 @@ class AlarmAudioController(QObject):
 
     def _on_player_audio_unavailable(self, reason: str) -> None:
         for chair in self.chairs:
-            chair.set_audio_available(False, reason)
+            chair.alarms.set_audio_available(False, reason)
 
     def _on_player_audio_available(self) -> None:
         for chair in self.chairs:
-            chair.set_audio_available(True)
+            chair.alarms.set_audio_available(True)

@@ -389,7 +389,7 @@ class ChairPanel(QWidget):
             and not life.may_start_infusion()
         )
         if not blocked:
-            self._act(lambda: self.service.start_infusion(self.user), "Infusion started")
+            self._act(lambda: self.service.workflow.start_infusion(self.user), "Infusion started")
             return
         dialog = GateDialog(life.gate, self)
         self._guard(dialog, lambda: self._on_gate_accepted(dialog), "Infusion started")
@@ -399,23 +399,23 @@ class ChairPanel(QWidget):
         """Pause a running pump (with a reason) or resume a paused one."""
         state = self.service.lifecycle.infusion
         if state is InfusionState.PAUSED:
-            self._act(lambda: self.service.resume_infusion(self.user), "Infusion resumed")
+            self._act(lambda: self.service.workflow.resume_infusion(self.user), "Infusion resumed")
         elif state is InfusionState.RUNNING and self.service.session_open:
             dialog = ReasonDialog("Pause infusion", PAUSE_REASONS, ok_text="Pause", parent=self)
             self._guard(
                 dialog,
-                lambda: self.service.pause_infusion(self.user, dialog.reason_text()),
+                lambda: self.service.workflow.pause_infusion(self.user, dialog.reason_text()),
                 "Infusion paused",
             )
             self._open(dialog)
         else:  # the lifecycle explains why not
-            self._act(lambda: self.service.pause_infusion(self.user, "-"), "")
+            self._act(lambda: self.service.workflow.pause_infusion(self.user, "-"), "")
 
     def change_rate(self) -> None:
         """Ask for the new rate and its reason."""
         life = self.service.lifecycle
         if life.infusion not in (InfusionState.RUNNING, InfusionState.PAUSED):
-            self._act(lambda: self.service.change_rate(1.0, self.user, "-"), "")
+            self._act(lambda: self.service.workflow.change_rate(1.0, self.user, "-"), "")
             return
         dialog = ReasonDialog(
             "Change rate",
@@ -428,7 +428,7 @@ class ChairPanel(QWidget):
         def step() -> None:
             assert dialog.rate is not None
             rate = dialog.rate.value()
-            self.service.change_rate(rate, self.user, dialog.reason_text())
+            self.service.workflow.change_rate(rate, self.user, dialog.reason_text())
             self._show_message(f"Rate changed to {rate:g} mL/h ({self.user})", ok=True)
 
         self._guard(dialog, step)
@@ -438,13 +438,13 @@ class ChairPanel(QWidget):
         """Stop the pump with a reason ("completed" for a normal end)."""
         life = self.service.lifecycle
         if life.infusion not in (InfusionState.RUNNING, InfusionState.PAUSED):
-            self._act(lambda: self.service.stop_infusion(self.user, "-"), "")
+            self._act(lambda: self.service.workflow.stop_infusion(self.user, "-"), "")
             return
         dialog = ReasonDialog("Stop infusion", STOP_REASONS, ok_text="Stop", parent=self)
         dialog.set_reason("completed")
         self._guard(
             dialog,
-            lambda: self.service.stop_infusion(self.user, dialog.reason_text()),
+            lambda: self.service.workflow.stop_infusion(self.user, dialog.reason_text()),
             "Infusion stopped; observation started",
         )
         self._open(dialog)
@@ -452,18 +452,20 @@ class ChairPanel(QWidget):
     def nibp_now(self) -> None:
         """Record an NIBP request and start the simulated cuff."""
         how = " (cuff started)" if self.service.simulator is not None else " (start the cuff)"
-        self._act(lambda: self.service.request_nibp(self.user), f"NIBP requested{how}")
+        self._act(lambda: self.service.workflow.request_nibp(self.user), f"NIBP requested{how}")
 
     def annotate(self) -> None:
         """Open the annotation dialog (nausea, vomiting, dissociation, intervention, note)."""
         if not self.service.session_open:
-            self._act(lambda: self.service.annotate(EventKind.NOTE, self.user, text="-"), "")
+            self._act(
+                lambda: self.service.workflow.annotate(EventKind.NOTE, self.user, text="-"), ""
+            )
             return
         dialog = AnnotationDialog(self)
 
         def step() -> None:
             kind, text, score = dialog.annotation()
-            self.service.annotate(kind, self.user, text=text, score=score)
+            self.service.workflow.annotate(kind, self.user, text=text, score=score)
             scored = "" if score is None else f", score {score:g}"
             self._show_message(f"Recorded: {text or kind.value}{scored} ({self.user})", ok=True)
 
@@ -474,7 +476,7 @@ class ChairPanel(QWidget):
         """Open the discharge checklist, or end early with a reason."""
         svc = self.service
         if not svc.session_open:
-            self._act(lambda: svc.end_session_early(self.user, "-"), "")
+            self._act(lambda: svc.workflow.end_session_early(self.user, "-"), "")
             return
         life, now = svc.lifecycle, svc.clock.now()
         blocker = ""
@@ -494,14 +496,14 @@ class ChairPanel(QWidget):
             svc.session_policy.discharge_items,
             answered=dict(life.discharge_checks),
             blocker=blocker,
-            gate=None if blocker else svc.discharge_gate(),
+            gate=None if blocker else svc.workflow.discharge_gate(),
             parent=self,
         )
         self._guard(dialog, lambda: self._on_discharge_accepted(dialog))
         if not blocker:  # the refusal follows new cuff readings and alarms while it is open
 
             def follow() -> None:
-                dialog.set_gate(svc.discharge_gate())
+                dialog.set_gate(svc.workflow.discharge_gate())
 
             svc.sig_vitals_updated.connect(follow)
             svc.sig_alarms_changed.connect(follow)
@@ -511,7 +513,7 @@ class ChairPanel(QWidget):
     # -- workflow slots --------------------------------------------------------------------
     def _on_new_session_accepted(self, dialog: NewSessionDialog) -> None:
         plan = dialog.plan()
-        self.service.new_session(plan, user=self.user)
+        self.service.workflow.new_session(plan, user=self.user)
         self._show_message(
             f"Session started for {plan.mrn}: {plan.dose_mg:g} mg at {plan.rate_ml_per_h:g} "
             f"mL/h ({self.user})",
@@ -521,22 +523,26 @@ class ChairPanel(QWidget):
     def _on_gate_accepted(self, dialog: GateDialog) -> None:
         physician, reason = dialog.physician.text().strip(), dialog.reason.text().strip()
         svc = self.service
-        record = svc.physician_override if dialog.override else svc.physician_review
+        record = (
+            svc.workflow.physician_override if dialog.override else svc.workflow.physician_review
+        )
         if not dialog.recorded:  # a start refused after the decision: not recorded twice
             record(physician=physician, reason=reason)
             dialog.recorded = True
-        svc.start_infusion(self.user)
+        svc.workflow.start_infusion(self.user)
 
     def _on_discharge_accepted(self, dialog: DischargeDialog) -> None:
         svc = self.service
         if dialog.action == DischargeDialog.END_EARLY:
-            svc.end_session_early(self.user, dialog.end_reason())
+            svc.workflow.end_session_early(self.user, dialog.end_reason())
             self._show_message(f"Session ended early ({self.user})", ok=True)
             return
         answers = dialog.answers()
         note = dialog.note.text().strip()
         physician, why = dialog.override()
-        closed = svc.discharge(answers, self.user, note, physician=physician, override_reason=why)
+        closed = svc.workflow.discharge(
+            answers, self.user, note, physician=physician, override_reason=why
+        )
         if closed and physician:
             self._show_message(f"Session closed: discharge gate overridden by {physician}", ok=True)
         elif closed:

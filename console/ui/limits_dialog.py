@@ -108,7 +108,7 @@ class LimitsDialog(QDialog):
             self.message.setText("A reason is required: it is stored with the change.")
             return False
         try:
-            self.service.override_limit(
+            self.service.alarms.override_limit(
                 rule.metric,
                 rule.direction,
                 rule.priority,

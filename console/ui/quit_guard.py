@@ -76,7 +76,7 @@ def interrupt_all(chairs: Sequence[ChairService], reason: str, user: Callable[[i
     """
     count = 0
     for chair, _text in open_sessions(chairs):
-        if chair.interrupt(user(chairs.index(chair)), reason) is not None:
+        if chair.workflow.interrupt(user(chairs.index(chair)), reason) is not None:
             count += 1
     return count
 

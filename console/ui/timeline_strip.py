@@ -167,7 +167,7 @@ class TimelineStrip(QFrame):
             return
         dose = f"{plan.dose_mg:g} mg ({plan.dose_mg_per_kg:g} mg/kg)"
         rate = f"{life.rate_ml_per_h or plan.rate_ml_per_h:g} mL/h"
-        progress = svc.progress(now)
+        progress = svc.workflow.progress(now)
         if life.infusion is InfusionState.NOT_STARTED or progress is None:
             gate = life.gate
             note = {
@@ -238,5 +238,5 @@ class TimelineStrip(QFrame):
         if svc.lifecycle.closed:
             cell.show_text("session closed", "done")
             return
-        needs = svc.discharge_needs(now)
+        needs = svc.workflow.discharge_needs(now)
         cell.show_text(", ".join(needs) if needs else "ready: close the session (Ctrl+E)")

@@ -148,7 +148,7 @@ def test_chair_service_stores_the_profile_of_each_session(console: ConsoleApp) -
     demo = chair.session_id
     assert demo is not None
     assert repo.session_profile(demo) == clinic  # the demo session opened at start-up
-    chair.override_limit(
+    chair.alarms.override_limit(
         Metric.HR, Direction.HIGH, Priority.MEDIUM, 120.0, user="Dr Lee", reason="known tachy"
     )
     plan = SessionPlan(
@@ -158,7 +158,7 @@ def test_chair_service_stores_the_profile_of_each_session(console: ConsoleApp) -
         weight_measured_on=date.today(),
         dose_mg_per_kg=0.5,
     )
-    sid = chair.new_session(plan, user="Nurse Kim")
+    sid = chair.workflow.new_session(plan, user="Nurse Kim")
     assert sid != demo
     # The new session starts under the clinic default (the override was reset), the demo
     # session keeps the profile it started with; its override is a logged change.

@@ -103,6 +103,7 @@ class FakeChair(QObject):
         super().__init__()
         self.audio = AudioStatus(None)
         self.audio_available: list[tuple[bool, str]] = []
+        self.alarms = self  # the fake is its own alarm actions (ChairService.alarms)
 
     def set_audio_available(self, available: bool, reason: str = "") -> None:
         self.audio_available.append((available, reason))

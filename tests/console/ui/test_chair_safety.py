@@ -89,7 +89,7 @@ def test_new_session_starts_clean_and_the_old_record_keeps_its_alarms(
     _streaming(qtbot, chair)
     sid_a = _new_session(panel, "MRN-A")
     # A per-patient limit change, a high SBP that latches, a DBP waiting for its repeat.
-    chair.override_limit(
+    chair.alarms.override_limit(
         Metric.SPO2, Direction.LOW, Priority.MEDIUM, 93, user=NURSE, reason="COPD, usual 93"
     )
     _cuff(chair, 215, 100)  # SBP >= 200: high at once, latching
@@ -267,7 +267,7 @@ def _to_observation_end(qtbot: QtBot, panel: ChairPanel) -> ChairService:
     qtbot.waitUntil(lambda: bool(chair.lifecycle.baseline), timeout=10_000)
     panel.trigger("start")
     assert chair.lifecycle.phase is Phase.INFUSION, panel.workflow_message.text()
-    chair.stop_infusion(NURSE, "completed")
+    chair.workflow.stop_infusion(NURSE, "completed")
     ends = chair.lifecycle.observation_ends_at()
     assert ends is not None
     qtbot.waitUntil(lambda: chair.clock.now() >= ends, timeout=20_000)
@@ -309,7 +309,7 @@ def test_discharge_is_refused_with_an_open_high_alarm_unless_a_physician_overrid
     assert not chair.lifecycle.closed
     # The service refuses too, whoever asks (and keeps the checks).
     with pytest.raises(DischargeRefusedError, match="high alarm"):
-        chair.discharge(dict.fromkeys(chair.session_policy.discharge_items, True), NURSE)
+        chair.workflow.discharge(dict.fromkeys(chair.session_policy.discharge_items, True), NURSE)
     assert not chair.lifecycle.closed
     assert all(chair.lifecycle.discharge_checks.values())
 
@@ -351,7 +351,7 @@ def test_discharge_passes_when_vitals_are_back_and_alarms_answered(
     app = _console(console_factory)
     panel = app.window.panel
     chair = _to_observation_end(qtbot, panel)
-    gate = chair.discharge_gate()
+    gate = chair.workflow.discharge_gate()
     assert gate.passed, gate.describe()  # the routine simulated patient is back near baseline
     panel.trigger("end")
     dialog: DischargeDialog = _dialog(panel, DischargeDialog)
@@ -420,8 +420,10 @@ def _infusing(qtbot: QtBot, panel: ChairPanel, mrn: str) -> int:
     chair = panel.service
     _streaming(qtbot, chair)
     sid = _new_session(panel, mrn)
-    chair.physician_override(physician="Dr Lee", reason="manual BP 128/80 before the start")
-    chair.start_infusion(NURSE)
+    chair.workflow.physician_override(
+        physician="Dr Lee", reason="manual BP 128/80 before the start"
+    )
+    chair.workflow.start_infusion(NURSE)
     assert chair.lifecycle.phase is Phase.INFUSION
     return sid
 
@@ -504,11 +506,11 @@ def test_resume_continues_the_infusion_clock_and_the_gap_runs_forward(
     app = _console(console_factory)  # x300: the record runs ahead of the real time
     chair = app.chair
     sid = _infusing(qtbot, app.window.panel, "MRN-11")
-    qtbot.waitUntil(lambda: chair.progress().running_s > 600, timeout=15_000)  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: chair.workflow.progress().running_s > 600, timeout=15_000)  # type: ignore[union-attr]
     app.window.terminate("test: console restart")  # the record stays unfinished
     stored_end = app.repository.last_stored_at(sid)
     assert stored_end is not None
-    progress = chair.progress(stored_end)
+    progress = chair.workflow.progress(stored_end)
     assert progress is not None
     ran_s = progress.running_s
 
@@ -525,7 +527,7 @@ def test_resume_continues_the_infusion_clock_and_the_gap_runs_forward(
     assert chair.lifecycle.phase is Phase.INFUSION
 
     # The infusion clock continues from the stored elapsed time.
-    progress = chair.progress()
+    progress = chair.workflow.progress()
     assert progress is not None
     assert progress.running_s >= ran_s
     panel.refresh()
@@ -599,7 +601,7 @@ def test_a_refused_new_session_keeps_the_dialog_open_with_what_was_typed(
     assert (dialog.weight.value(), dialog.dose.value()) == (64.0, 0.6)
     assert chair.session_id == sid
     # Once the infusion is stopped, the same dialog goes through with what was typed.
-    chair.stop_infusion(NURSE, "completed")
+    chair.workflow.stop_infusion(NURSE, "completed")
     dialog.accept()
     assert not dialog.isVisible()
     assert chair.session_id != sid

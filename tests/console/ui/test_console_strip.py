@@ -41,7 +41,7 @@ def test_console_fault_shows_once_and_the_patient_alarm_leads_its_tile(
     app.window.show()
     try:
         for chair in app.chairs:  # what the speaker does when no audio output exists
-            chair.set_audio_available(False, "no audio output")
+            chair.alarms.set_audio_available(False, "no audio output")
         desat = app.chairs[3]
 
         def spo2_high() -> bool:

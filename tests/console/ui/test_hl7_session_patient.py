@@ -46,9 +46,9 @@ def test_new_sessions_set_the_drivers_patient(console_factory: ConsoleFactory) -
         assert isinstance(driver, Hl7Driver)
         assert driver.location == "INFUSION^BAY3"
         assert driver.session_mrn is None  # the monitoring-only record has no patient
-        chair.new_session(_plan("MRN-7001"), user="Nurse Kim")
+        chair.workflow.new_session(_plan("MRN-7001"), user="Nurse Kim")
         assert driver.session_mrn == "MRN-7001"
-        chair.new_session(_plan("MRN-7002"), user="Nurse Kim")
+        chair.workflow.new_session(_plan("MRN-7002"), user="Nurse Kim")
         assert driver.session_mrn == "MRN-7002"
     finally:
         os.close(master)

@@ -187,7 +187,7 @@ def test_whole_session_through_the_dialogs_is_stored(
 
     # -- the pre-dose gate: no baseline BP yet, so the start asks for a physician ----------
     with pytest.raises(IllegalTransitionError, match="pre-dose gate not passed"):
-        chair.start_infusion(NURSE)
+        chair.workflow.start_infusion(NURSE)
     panel.trigger("start")
     gate: GateDialog = _dialog(panel, GateDialog)
     assert gate.override
@@ -249,7 +249,7 @@ def test_whole_session_through_the_dialogs_is_stored(
     assert not early.close_button.isEnabled()
     early.reject()
     with pytest.raises(IllegalTransitionError, match="minimum observation"):
-        chair.discharge(dict.fromkeys(chair.session_policy.discharge_items, True), NURSE)
+        chair.workflow.discharge(dict.fromkeys(chair.session_policy.discharge_items, True), NURSE)
     assert "left" in panel.strip.observation.text()
     ends = chair.lifecycle.observation_ends_at()
     assert ends is not None
@@ -336,10 +336,12 @@ def test_illegal_steps_are_refused_with_a_message_and_change_nothing(
     assert not dialog.end_button.isEnabled()  # a reason is required
     dialog.reject()
     assert chair.lifecycle.events == before
-    chair.physician_override(physician="Dr Lee", reason="baseline cuff failed, manual BP 128/80")
-    chair.start_infusion(NURSE)
+    chair.workflow.physician_override(
+        physician="Dr Lee", reason="baseline cuff failed, manual BP 128/80"
+    )
+    chair.workflow.start_infusion(NURSE)
     with pytest.raises(IllegalTransitionError, match="still running"):
-        chair.new_session(chair.plan, user=NURSE)  # type: ignore[arg-type]
+        chair.workflow.new_session(chair.plan, user=NURSE)  # type: ignore[arg-type]
     panel.trigger("new")
     new = _dialog(panel, NewSessionDialog)
     new.mrn.setText("MRN-2002")
@@ -429,7 +431,7 @@ def test_resume_is_offered_and_continues_the_same_record(
     assert chair.plan.volume_ml == 100.0
     assert panel.strip.phase.text() == "INFUSION"
     assert [label for _m, label in panel.plots.markers] == ["start", "resumed (gap)"]
-    chair.annotate(EventKind.NAUSEA, NURSE, text="nausea", score=3)
+    chair.workflow.annotate(EventKind.NAUSEA, NURSE, text="nausea", score=3)
     assert app.writer.flush()
     repo = app.repository
     record = repo.session(sid)
