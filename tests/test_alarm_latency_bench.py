@@ -36,7 +36,7 @@ def test_the_benchmark_ends_with_the_json_line_qa_reads(tmp_path: Path) -> None:
         [
             sys.executable,
             str(ROOT / "benchmarks" / "alarm_latency_bench.py"),
-            *("--chairs", "2", "--seconds", "10", "--trial-every", "2"),
+            *("--chairs", "2", "--seconds", "12", "--trial-every", "2"),
             *("--view", "overview", "--load", "1", "--gui-hang", "2"),
         ],
         capture_output=True,
@@ -50,7 +50,10 @@ def test_the_benchmark_ends_with_the_json_line_qa_reads(tmp_path: Path) -> None:
     summary = json.loads(lines[-1])
     assert summary.keys() >= CONTRACT
     assert (summary["chairs"], summary["view"], summary["load"]) == (2, "overview", 1)
-    assert summary["trials"] >= 4  # every chair had trials
+    # Every chair had trials; one due while the GUI hung (its last alarm not yet acknowledged)
+    # is skipped and counted, not missing.
+    assert summary["trials"] >= 2
+    assert summary["trials"] + summary["trials_skipped"] >= 4
     assert 0 <= summary["missing"] < summary["trials"]
     assert 0 < summary["engine_p50_ms"] <= summary["engine_p99_ms"] <= summary["engine_max_ms"]
     assert summary["painted_p50_ms"] > 0
