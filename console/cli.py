@@ -13,7 +13,6 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from importlib import metadata
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +30,7 @@ from console.config import (
 from console.log import default_log_dir, install_excepthooks, setup_logging
 from console.qt_preflight import missing_platform_library
 from console.storage.engine import StorageConfigError, describe_url, parse_url
+from console.version import version_line
 from devices.cli_parser import OneLineParser
 from devices.registry import list_kinds, protocol_names
 
@@ -46,21 +46,6 @@ def _epilog() -> str:
         lines += ["", "Headless subcommands (each has its own --help):"]
         lines += [f"  {name:<10} {help_}" for name, (_t, help_) in sorted(COMMANDS.items())]
     return "\n".join(lines)
-
-
-def version_line() -> str:
-    """``infusion-console 0.1.0 (Python 3.11.7, PySide6 6.x)``, read from the installed
-    distributions (no Qt is started to say it)."""
-    try:
-        ours = metadata.version("infusion-console")
-    except metadata.PackageNotFoundError:  # run from a checkout without installing
-        ours = "unknown (not installed)"
-    try:
-        qt = f"PySide6 {metadata.version('PySide6-Essentials')}"
-    except metadata.PackageNotFoundError:
-        qt = "PySide6 not installed"
-    python = ".".join(str(n) for n in sys.version_info[:3])
-    return f"infusion-console {ours} (Python {python}, {qt})"
 
 
 def build_parser() -> argparse.ArgumentParser:

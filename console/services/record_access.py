@@ -9,6 +9,8 @@ values.  Naming them here, once, is what the UI may know of storage; everything 
 
 from __future__ import annotations
 
+import sqlite3
+
 from console.storage.repository import PatientRecord, SessionRepository, SessionSummary
 from console.storage.review import (
     PAGE_SIZE,
@@ -19,6 +21,20 @@ from console.storage.review import (
     SortKey,
     StoredSession,
 )
+
+
+def database_version(repository: SessionRepository) -> str:
+    """``SQLite 3.40.1`` or ``PostgreSQL 15.8``: what the engine learnt at its first
+    connection.  No query: the About box asks on the GUI thread, where no database call runs."""
+    dialect = repository.engine.dialect
+    if dialect.name == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version}"
+    name = "PostgreSQL" if dialect.name == "postgresql" else dialect.name
+    info = getattr(dialect, "server_version_info", None)
+    if not info:
+        return f"{name} (version not known: not connected yet)"
+    return f"{name} {'.'.join(str(part) for part in info)}"
+
 
 __all__ = [
     "PAGE_SIZE",
@@ -31,4 +47,5 @@ __all__ = [
     "SessionSummary",
     "SortKey",
     "StoredSession",
+    "database_version",
 ]

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from console.config import Settings, sim_protocols
 from console.services.chair_service import ChairService
+from console.services.record_access import database_version
 from console.ui.alarm_controls import default_operator
 from console.ui.alarm_periods import AlarmPeriods
 from console.ui.chair_panel import PLOT_REFRESH_MS, ChairPanel
@@ -43,6 +44,7 @@ from console.ui.console_strip import ConsoleStrip
 from console.ui.overview import ChairOverview
 from console.ui.quit_guard import QuitDialog, interrupt_all, open_sessions
 from console.ui.shortcut_guard import ShortcutGuard
+from console.version import console_version, python_version, qt_version
 from devices.model import DeviceState
 from devices.simulator.scenario import builtin_scenarios
 
@@ -207,6 +209,7 @@ class MainWindow(QMainWindow):
         self.stack: QStackedWidget | None = None
         self.views: list[ChairView] = []
         self._review_box: QMessageBox | None = None
+        self.about_box: QMessageBox | None = None
         self.review_window: QWidget | None = None
         # Console faults (audio, storage) once, above the chairs: never in a chair's slot.
         self.console_strip = ConsoleStrip(self.chairs)
@@ -424,6 +427,32 @@ class MainWindow(QMainWindow):
         self.review_action.setObjectName("action-review-sessions")
         self.review_action.triggered.connect(self._on_review_triggered)
         review_menu.addAction(self.review_action)
+        help_menu = bar.addMenu("&Help")
+        self.about_action = QAction("About Infusion Console…", self)
+        self.about_action.setObjectName("action-about")
+        self.about_action.triggered.connect(self._on_about_triggered)
+        help_menu.addAction(self.about_action)
+
+    def about_text(self) -> str:
+        """What the About box says: every version a bug report needs (issue 15)."""
+        return (
+            f"Infusion Console {console_version()}\n\n"
+            f"Python {python_version()}\n{qt_version()} (Qt {qVersion()})\n"
+            f"Database: {database_version(self.chair.repository)}\n"
+            f"Records in: {self.storage_label.text().removeprefix('Database: ')}"
+        )
+
+    def _on_about_triggered(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "About Infusion Console",
+            self.about_text(),
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("aboutBox")
+        self.about_box = box  # reachable from tests while it is open
+        box.open()  # window-modal, not blocking: the chairs keep updating behind it
 
     def _rebuild_chair_menu(self) -> None:
         menu = self.chairs_menu

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from console.app import ConsoleApp, build_app
@@ -12,6 +13,7 @@ from console.config import SimulatorConfig, load
 from console.domain.alarms import Priority
 from devices.model import DeviceState, Metric
 from devices.simulator.monitor import NibpSchedule
+from tests.console.ui.conftest import ConsoleFactory
 from tests.expected_logs import NO_AUDIO_OUTPUT, expect_logs
 from tests.sim_time import cuff_cycles_done
 
@@ -140,3 +142,26 @@ def test_console_without_sound_says_so_at_high_priority(qtbot: QtBot, tmp_path: 
             assert "ALARM AUDIO UNAVAILABLE" not in app.window.panel.banner.text()
     finally:
         app.shutdown()
+
+
+def test_help_about_names_every_version_without_a_database_call(
+    qtbot: QtBot, console_factory: ConsoleFactory
+) -> None:
+    import sqlite3
+    from importlib import metadata
+
+    app = console_factory()
+    window = app.window
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    assert isinstance(help_menu, QMenu)
+    (about,) = (a for a in help_menu.actions() if a.objectName() == "action-about")
+    about.trigger()
+    box = window.about_box
+    assert box is not None
+    qtbot.waitUntil(box.isVisible, timeout=2_000)
+    text = box.text()
+    assert f"Infusion Console {metadata.version('infusion-console')}" in text
+    assert f"PySide6 {metadata.version('PySide6-Essentials')}" in text
+    assert f"Database: SQLite {sqlite3.sqlite_version}" in text
+    assert "Python 3." in text
+    box.accept()
