@@ -143,7 +143,10 @@ def test_postgres_down_for_a_minute(pg_cluster: tuple[str, str, str], tmp_path: 
     finally:
         writer.stop()
     assert statuses == [False, True]
-    assert slowest_submit[0] < 0.05  # the producer never waited for the database
+    # The producer never waited for the database: a wait on it lasts a connect timeout
+    # (seconds) or the outage itself.  The bound is not 50 ms: under a loaded CI machine one
+    # submit() took 63 ms of scheduling (the GIL), which says nothing about the database.
+    assert slowest_submit[0] < 1.0
     assert journal.stat().st_size == 0
     values = [r.value for r in repo.readings(sid)]
     assert values == submitted  # all of them, once, in order
