@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 from pytestqt.qtbot import QtBot
@@ -23,7 +22,6 @@ from console.services.chair_service import ChairService
 from console.services.session_values import LatestValue
 from console.ui import theme
 from console.ui.overview import ChairOverview, ChairTile, flash_lit
-from console.ui.pleth_sweep import PlethSweep
 from console.ui.theme import STYLE_SHEET
 from devices.model import DeviceState, Metric
 
@@ -232,31 +230,6 @@ def test_overview_flashes_tiles_in_step_and_click_selects(qtbot: QtBot) -> None:
     with qtbot.waitSignal(overview.sig_chair_selected) as blocker:
         qtbot.mouseClick(overview.tiles[2], Qt.MouseButton.LeftButton)
     assert blocker.args == [2]
-
-
-def test_pleth_sweep_overwrites_the_oldest_samples(qtbot: QtBot) -> None:
-    sweep = PlethSweep(rate_hz=100.0, window_s=2.0, y_range=(0.0, 1.0))
-    qtbot.addWidget(sweep)
-    sweep.resize(400, 80)
-    sweep.show()
-    qtbot.waitExposed(sweep)
-    sweep.append(np.full(150, 0.2))
-    assert sweep.write_index == 150
-    sweep.append(np.full(100, 0.8))  # wraps: 50 at the end, 50 at the start
-    assert sweep.write_index == 50
-    values = sweep.values()
-    assert np.all(values[:50] == 0.8)
-    assert np.all(values[50:150] == 0.2)
-    assert np.all(values[150:] == 0.8)
-    sweep.append(np.arange(1000) / 1000)  # more than one sweep at once: the newest is kept
-    assert sweep.samples_written == 1250
-    assert sweep.values()[(1250 - 1) % 200] == pytest.approx(0.999)
-    image = sweep.grab().toImage()
-    assert image.width() == 400
-    # The gap ahead of the write position is blank (the erase bar).
-    gap_x = int((sweep.write_index + 5) * 400 / 200)
-    blank = {image.pixelColor(gap_x, y).name() for y in range(image.height())}
-    assert blank == {theme.BACKGROUND}
 
 
 # -- the real console: several chairs on the simulator ---------------------------------------------
