@@ -1,6 +1,6 @@
 """The one thread that writes session records, in batches, off the UI thread.
 
-Readings, alarm transitions, technical events, waveform seconds and lifecycle events are queued
+Readings, alarm transitions, technical events and lifecycle events are queued
 by any thread and written every :data:`BATCH_INTERVAL_S` or :data:`BATCH_MAX_ITEMS` items,
 whichever comes first, in one transaction, so a reading is durable well within a second of
 arrival.
@@ -28,6 +28,29 @@ What else keeps the record (issue 12):
   back (:mod:`console.storage.file_watch`); meanwhile batches wait in the journal.
 - *Data of a chair with no record yet* are journalled per chair (:mod:`console.storage.held`).
 
+Bounded memory (issue 14: at x60 the queue grew by 330 items/s without bound, and closing the
+window then took 45-65 s):
+
+- *Spill*: when more than ``spill_at`` items wait, the writer stops committing and appends its
+  batches to the journal instead (JSON and one fsync per batch: far faster than the
+  database), and says
+  RECORDING FALLING BEHIND (``on_status`` with a detail starting with
+  :data:`~console.domain.alarm_technical.RECORDING_BEHIND`).  New batches go behind the
+  journal as during an outage, so the order holds; the journal is replayed in slices of
+  at most :data:`CATCH_UP_SLICE_S` between visits to the queue (less as soon as items pile up
+  again), in transactions sized from the database's recent speed to last about
+  :data:`TXN_TARGET_S` (at most :data:`REPLAY_MAX_OPS` rows, at least one batch), so the writer
+  is never away from its queue for long.  The alarm ends once the
+  journal is replayed and the queue is short again.
+- *Back-pressure*, the backstop: a producer that finds ``max_queued`` items waiting waits for
+  room, at most :data:`SUBMIT_WAIT_S`, and only once per episode: a writer hung in the
+  database driver (reported after :data:`STALL_ALARM_S`) must never stop the runner threads,
+  which judge the alarms, so after that wait items are queued beyond the bound (and counted in
+  ``over_bound``) rather than dropped.
+- *Stop* writes what is queued, then replays the journal file for at most
+  :data:`STOP_CATCH_UP_S`; the rest stays in the fsync'd journal and is replayed at the next
+  start (a writer without a journal file replays everything: its spool dies with the process).
+
 Messages and logs never carry SQL parameters (patient values) or a database password.
 """
 
@@ -48,6 +71,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
+from console.domain.alarm_technical import RECORDING_BEHIND
 from console.storage.engine import describe_url, sqlite_path
 from console.storage.file_watch import DatabaseFile
 from console.storage.held import HELD_SESSION_ID, HeldSpools, for_session
@@ -60,7 +84,6 @@ from console.storage.items import (
     SessionEndItem,
     SessionEventItem,
     TechnicalItem,
-    WaveformItem,
     apply_batches,
     apply_ops,
     event_values,
@@ -86,7 +109,6 @@ __all__ = [
     "SessionEventItem",
     "StorageWriter",
     "TechnicalItem",
-    "WaveformItem",
     "apply_batches",
     "apply_ops",
     "event_values",
@@ -99,6 +121,13 @@ log = logging.getLogger("storage")
 
 BATCH_INTERVAL_S = 0.25
 BATCH_MAX_ITEMS = 200
+#: Most items in one transaction when more than a batch is already waiting: under load the
+#: writer commits less often (a PostgreSQL commit waits for its WAL flush), as long as the
+#: transaction stays within :data:`TXN_TARGET_S` at the database's recent speed.
+BATCH_TAKE_MAX = 1_000
+#: How long one transaction the writer builds (a batch, a replay chunk) should take at the
+#: database's recent speed: the writer is away from its queue for that long.
+TXN_TARGET_S = 0.1
 RETRY_AFTER_S = 1.0
 #: Journal batches replayed per transaction when catching up.
 REPLAY_CHUNK = 64
@@ -110,6 +139,21 @@ WATCH_INTERVAL_S = 1.0
 STALL_ALARM_S = 10.0
 #: Pause before a stopped writer loop is started again (so a loop that keeps failing cannot spin).
 RESTART_PAUSE_S = 0.5
+#: Most items waiting in memory (an item is one readings batch, alarm transition or event: a
+#: few KB at most, so about 10 MB); a producer then meets back-pressure (module docstring).
+MAX_QUEUED = 4_000
+#: Items waiting beyond which the writer spills to the journal (default: a quarter of the bound,
+#: so the bound leaves room for one slow transaction).
+SPILL_FRACTION = 4
+#: Longest the writer replays the journal before it looks at its queue again (s).
+CATCH_UP_SLICE_S = 0.25
+#: Rows of one replay transaction at most.
+REPLAY_MAX_OPS = 5_000
+#: Longest a producer waits for room in a full queue, once per episode (s).
+SUBMIT_WAIT_S = 0.1
+#: At stop, longest the writer replays its journal file before it leaves the rest for the next
+#: start (s); ``stop()`` waits 10 s by default.
+STOP_CATCH_UP_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +217,10 @@ class StorageWriter(threading.Thread):
         journal_dir: where the fsync'd spool lives (the per-user data dir in the app); None
             keeps the spool in memory, which survives an outage but not a crash.
         batch_interval_s: longest time an item waits before its transaction.
+        max_queued: items waiting in memory before producers meet back-pressure (default
+            :data:`MAX_QUEUED`).
+        spill_at: items waiting beyond which batches are spilled to the journal (default: a
+            quarter of ``max_queued``).
     """
 
     def __init__(
@@ -182,11 +230,15 @@ class StorageWriter(threading.Thread):
         on_status: StatusCallback | None = None,
         journal_dir: Path | None = None,
         batch_interval_s: float = BATCH_INTERVAL_S,
+        max_queued: int | None = None,
+        spill_at: int | None = None,
     ) -> None:
         super().__init__(name="storage-writer", daemon=False)
         self.engine = engine
         self.journal_dir = journal_dir
         self.batch_interval_s = batch_interval_s
+        self.max_queued = MAX_QUEUED if max_queued is None else max_queued
+        self.spill_at = max(1, self.max_queued // SPILL_FRACTION) if spill_at is None else spill_at
         self._queue: queue.SimpleQueue[Queued] = queue.SimpleQueue()
         self._on_status = on_status
         self._status_lock = threading.Lock()
@@ -210,7 +262,13 @@ class StorageWriter(threading.Thread):
         self._in_hand: list[Batch] = []
         self._held_in_hand: list[tuple[str, Batch]] = []
         self._stopping = False
+        self._stop_asked = False
         self._finished = False
+        self._spilling = False  # too many items waiting: batches go to the journal
+        self._behind = False  # RECORDING FALLING BEHIND reported, not yet caught up
+        self._room_waited = False  # a producer waited in vain for room this episode
+        self._s_per_row = 0.0  # recent seconds per row written (sizes transactions)
+        self._ops_per_item = 5.0  # recent rows per item (a readings batch is about five)
         self._beat = time.monotonic()
         self._next_watch = 0.0
         self.rows_written = 0
@@ -221,6 +279,12 @@ class StorageWriter(threading.Thread):
         self.rows_isolated = 0
         #: Times the writer loop stopped unexpectedly and was started again.
         self.restarts = 0
+        #: Times the writer began spilling to the journal because too many items waited.
+        self.spill_episodes = 0
+        #: Most items seen waiting by the writer loop.
+        self.max_waiting = 0
+        #: Items queued beyond ``max_queued`` (the writer did not make room in time).
+        self.over_bound = 0
 
     @property
     def journal_path(self) -> Path | None:
@@ -249,9 +313,36 @@ class StorageWriter(threading.Thread):
         return on_disk, in_memory
 
     # -- producer side (any thread) -------------------------------------------------------
+    @property
+    def waiting(self) -> int:
+        """Items queued and not yet taken by the writer loop (approximate, like ``qsize``)."""
+        return self._queue.qsize()
+
     def submit(self, item: Item | HeldItem | AdoptHeldItem) -> None:
-        """Queue an item; never blocks."""
+        """Queue an item; never drops it.
+
+        Returns at once unless ``max_queued`` items already wait: then it waits for room, at
+        most :data:`SUBMIT_WAIT_S` and once per episode (module docstring).
+        """
+        if self._queue.qsize() >= self.max_queued:
+            self._wait_for_room()
         self._queue.put(item)
+
+    def _wait_for_room(self) -> None:
+        if not self._room_waited:
+            give_up = time.monotonic() + SUBMIT_WAIT_S
+            while self._queue.qsize() >= self.max_queued:
+                if time.monotonic() >= give_up:
+                    self._room_waited = True
+                    log.error(
+                        "storage writer queue over its bound (%d items); queueing anyway",
+                        self.max_queued,
+                    )
+                    break
+                time.sleep(0.002)
+            else:
+                return
+        self.over_bound += 1
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until everything queued before this call is in the database; False on time-out.
@@ -264,7 +355,12 @@ class StorageWriter(threading.Thread):
         return marker.done.wait(timeout_s)
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Write (or spool) what is pending, then end the thread."""
+        """Write (or spool) what is pending, then end the thread.
+
+        What the database has not taken after :data:`STOP_CATCH_UP_S` stays in the journal
+        file for the next start (module docstring).
+        """
+        self._stop_asked = True  # no catch-up slices while the queue drains up to the stop
         self._queue.put(_Stop())
         if self.is_alive():
             self.join(timeout_s)
@@ -352,26 +448,20 @@ class StorageWriter(threading.Thread):
         deadline = time.monotonic() + self.batch_interval_s
         while True:
             self._beat = time.monotonic()
-            timeout = max(0.0, min(deadline, self._next_watch) - time.monotonic())
-            try:
-                got = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                got = None
-            adopt = False
-            if isinstance(got, _Stop):
-                self._stopping = True
-            elif isinstance(got, _Flush):
-                self._waiting.append(got)
-            elif got is not None:
-                self._pending.append(got)
-                adopt = isinstance(got, AdoptHeldItem)
+            catching_up = self._can_catch_up() and not self._spilling and not self._stop_asked
+            timeout = (
+                0.0 if catching_up else max(0.0, min(deadline, self._next_watch) - time.monotonic())
+            )
+            adopt = self._take(timeout)
             if time.monotonic() >= self._next_watch:
                 self._watch_file()
                 self._next_watch = time.monotonic() + WATCH_INTERVAL_S
+            self._note_pressure()
             due = (
                 self._stopping
                 or self._waiting
                 or adopt
+                or catching_up
                 or len(self._pending) >= BATCH_MAX_ITEMS
                 or time.monotonic() >= deadline
             )
@@ -379,12 +469,10 @@ class StorageWriter(threading.Thread):
                 continue
             if self._pending:
                 self._write_pending()
-            if (
-                not self._backlog_empty()
-                and self._file_problem is None
-                and time.monotonic() >= self._retry_at
-            ):
-                self._catch_up()
+            if self._stopping:
+                self._catch_up_at_stop()
+            elif catching_up and self._can_catch_up():
+                self._catch_up(CATCH_UP_SLICE_S)
             if self._backlog_empty():
                 for marker in self._waiting:
                     marker.done.set()
@@ -395,13 +483,79 @@ class StorageWriter(threading.Thread):
                 return
             deadline = time.monotonic() + self.batch_interval_s
 
+    def _take(self, timeout: float) -> bool:
+        """Move queued items to ``_pending``: wait up to ``timeout`` for the first, then take
+        what is there, up to a batch; True when an adoption was taken (it is written at once).
+        """
+        try:
+            got: Queued = (
+                self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
+            )
+        except queue.Empty:
+            return False
+        adopt = False
+        # Sized from the database's recent speed, spilling or not: a spilled batch is replayed
+        # in one transaction, which must stay short on a slow database.
+        limit = self._take_limit()
+        while True:
+            if isinstance(got, _Stop):
+                self._stopping = True
+                return adopt
+            if isinstance(got, _Flush):
+                self._waiting.append(got)
+            else:
+                self._pending.append(got)
+                adopt = adopt or isinstance(got, AdoptHeldItem)
+            if len(self._pending) >= limit:
+                return adopt
+            try:
+                got = self._queue.get_nowait()
+            except queue.Empty:
+                return adopt
+
+    def _note_pressure(self) -> None:
+        """Start spilling when too many items wait (and say so), stop when few do."""
+        waiting = self._queue.qsize() + len(self._pending)
+        self.max_waiting = max(self.max_waiting, waiting)
+        if waiting < self.max_queued // 2:
+            self._room_waited = False
+        if not self._spilling and waiting > self.spill_at:
+            self._spilling = True
+            self.spill_episodes += 1
+            log.warning("storage: %d items waiting; spilling to the journal", waiting)
+            if self._healthy or self._behind:
+                # An outage already says "not recorded"; this is news only while healthy.
+                self._behind = True
+                self._status(
+                    False,
+                    f"{RECORDING_BEHIND}: {waiting} items waiting for the database are kept "
+                    "in the local journal",
+                )
+        elif self._spilling and waiting <= self.spill_at // 2:
+            self._spilling = False
+
+    def _can_catch_up(self) -> bool:
+        return (
+            not self._backlog_empty()
+            and self._file_problem is None
+            and time.monotonic() >= self._retry_at
+        )
+
+    def _catch_up_at_stop(self) -> None:
+        """Replay what the journal holds before the thread ends: all of it when it is kept in
+        memory (it would be lost), at most :data:`STOP_CATCH_UP_S` of a journal file (the rest
+        is replayed at the next start)."""
+        in_memory = isinstance(self._journal, MemoryJournal) or not self._overflow.empty
+        if self._can_catch_up():
+            self._catch_up(None if in_memory else STOP_CATCH_UP_S, yield_to_queue=False)
+
     def _say_what_is_left(self) -> None:
         assert self._journal is not None
         if self._file is not None and self._file_problem is not None:
             self._rescue_file()
         if not self._journal.empty:
             log.warning(
-                "database unavailable at shutdown: %d batches kept in %s for next start",
+                "not in the database at shutdown: %d batches kept in %s for next start",
                 self._journal.pending_batches,
                 self._journal.path,
             )
@@ -432,6 +586,9 @@ class StorageWriter(threading.Thread):
                     items.append(got)
             self._held_in_hand = [(chair, make_batch(its)) for chair, its in held.items()]
             self._in_hand = [make_batch(items)] if items else []
+            if items and self._in_hand[0].ops:
+                per_item = len(self._in_hand[0].ops) / len(items)
+                self._ops_per_item = 0.7 * self._ops_per_item + 0.3 * per_item
             del self._pending[:cut]
             self._resume_in_hand(spool=False)
             if self._pending:  # an adoption: after everything before it
@@ -563,8 +720,9 @@ class StorageWriter(threading.Thread):
         marker is then in the database and it is skipped), and its marker is kept until the
         caller has emptied the spool.
         """
-        if self._backlog_empty():
+        if self._backlog_empty() and not self._spilling:
             screened, isolated = screen(batch)
+            started = time.monotonic()
             try:
                 with self.engine.begin() as conn:
                     if (
@@ -584,13 +742,14 @@ class StorageWriter(threading.Thread):
                 else:
                     self._unavailable(err)
             else:
+                self._note_speed(len(screened.ops), started)
                 if not held:
                     self._deletable_markers.append(batch.uid)
                 self._set_aside(batch, isolated)
                 if not isolated:
-                    self._status(True, "")
+                    self._recording_again()
                 return True
-        # Behind a non-empty journal, or the database just failed: keep the order, spool.
+        # Behind a non-empty journal, spilling, or the database just failed: keep the order.
         self._spool(batch)
         return False
 
@@ -706,23 +865,43 @@ class StorageWriter(threading.Thread):
             return f"lost: cannot write {path.name}"
         return f"kept aside in {path.name}"
 
-    def _catch_up(self) -> None:
-        """Replay spooled batches, oldest first, until none is left or the database fails."""
+    def _catch_up(self, budget_s: float | None, *, yield_to_queue: bool = True) -> None:
+        """Replay spooled batches, oldest first, until none is left, the database fails, or
+        ``budget_s`` has passed (None: no limit); ``yield_to_queue``: also stop when items pile
+        up in the queue (not at stop: nothing more is read from it)."""
         assert self._journal is not None
+        until = None if budget_s is None else time.monotonic() + budget_s
         for spool in (self._journal, self._overflow):
-            if not self._replay(spool):
+            if not self._replay(spool, until, yield_to_queue=yield_to_queue):
                 return
         # The journal file is empty and fsync'd: no batch can be replayed again.
         self._deletable_markers.extend(self._replayed_markers)
         self._replayed_markers = []
-        self._status(True, "")
+        self._recording_again()
         log.info("journal replayed; storage caught up")
 
-    def _replay(self, spool: Journal) -> bool:
-        """Replay one spool; False when the database failed (retry later)."""
+    def _recording_again(self) -> None:
+        """Say the record is complete again, unless the writer is still behind (its journal
+        not replayed or its queue still long)."""
+        if self._behind:
+            if not self._backlog_empty() or self._spilling:
+                return
+            self._behind = False
+            log.info("storage caught up after falling behind")
+        self._status(True, "")
+
+    def _replay(self, spool: Journal, until: float | None, *, yield_to_queue: bool) -> bool:
+        """Replay one spool; False when the database failed (retry later), when ``until`` has
+        passed, or when ``yield_to_queue`` and items pile up (after one chunk at least)."""
+        first = True
         while not spool.empty:
+            piling = yield_to_queue and self._queue.qsize() > self.spill_at // 2
+            if not first and ((until is not None and time.monotonic() >= until) or piling):
+                return False
+            first = False
             self._beat = time.monotonic()  # a long catch-up is not a hung writer
-            chunk = spool.peek(REPLAY_CHUNK)
+            chunk = spool.peek(REPLAY_CHUNK, self._replay_ops())
+            started = time.monotonic()
             try:
                 with self.engine.begin() as conn:
                     done = set(
@@ -746,9 +925,33 @@ class StorageWriter(threading.Thread):
                 if not self._replay_one_by_one(spool, chunk):
                     return False
                 continue
+            self._note_speed(sum(len(s.ops) for _b, s, _i in todo), started)
             self._replayed_markers.extend(b.uid for _o, b in chunk)
             spool.advance(chunk[-1][0], len(chunk))
         return True
+
+    def _note_speed(self, rows: int, started: float) -> None:
+        """Remember how fast the database took ``rows`` rows (a moving average)."""
+        if rows <= 0:
+            return
+        s_per_row = (time.monotonic() - started) / rows
+        self._s_per_row = (
+            s_per_row if self._s_per_row <= 0 else 0.7 * self._s_per_row + 0.3 * s_per_row
+        )
+
+    def _take_limit(self) -> int:
+        """Items for one transaction: a batch, or more when they wait already and the database
+        takes them within :data:`TXN_TARGET_S`."""
+        if self._s_per_row <= 0:
+            return BATCH_MAX_ITEMS
+        fits = int(TXN_TARGET_S / (self._s_per_row * self._ops_per_item))
+        return max(BATCH_MAX_ITEMS, min(BATCH_TAKE_MAX, fits))
+
+    def _replay_ops(self) -> int:
+        """Rows for one replay transaction: about one catch-up slice at the recent speed."""
+        if self._s_per_row <= 0:
+            return BATCH_MAX_ITEMS
+        return max(1, min(REPLAY_MAX_OPS, int(TXN_TARGET_S / self._s_per_row)))
 
     def _replay_one_by_one(self, spool: Journal, chunk: list[tuple[int, Batch]]) -> bool:
         for offset, batch in chunk:
@@ -797,6 +1000,11 @@ class StorageWriter(threading.Thread):
         (it must not stop the writer).
         """
         with self._status_lock:
+            # Falling behind and then unreachable: a different condition, so news.
+            news = news or (
+                self._detail.startswith(RECORDING_BEHIND)
+                and not detail.startswith(RECORDING_BEHIND)
+            )
             if healthy == self._healthy and (healthy or not news or detail == self._detail):
                 return
             self._healthy, self._detail = healthy, detail
