@@ -147,7 +147,7 @@ def chair_items(chair: int, seconds: int) -> list[Item]:
 
 def for_session(item: Item, sid: int) -> Item:
     """``item`` of the session ``sid`` (captured items carry a placeholder)."""
-    return dataclasses.replace(item, session_id=sid)  # type: ignore[type-var]
+    return dataclasses.replace(item, session_id=sid)
 
 
 @dataclass
@@ -238,7 +238,7 @@ class BackendResult:
 
     def median(self, attr: str) -> float:
         """Median of a run attribute."""
-        return statistics.median(getattr(r, attr) for r in self.runs)
+        return float(statistics.median(float(getattr(r, attr)) for r in self.runs))
 
 
 def make_sessions(engine: Engine, chairs: int) -> list[int]:
@@ -287,8 +287,10 @@ def stored_rows(engine: Engine, sids: list[int]) -> int:
     total = 0
     with engine.connect() as conn:
         for row in TABLES.values():
+            # Any: the three row classes share session_id, which no common base declares.
+            table: Any = row
             n = conn.scalar(
-                select(func.count()).select_from(row).where(row.session_id.in_(sids))  # type: ignore[attr-defined]
+                select(func.count()).select_from(table).where(table.session_id.in_(sids))
             )
             total += int(n or 0)
     return total

@@ -44,7 +44,7 @@ from storage_bench import Workload, chair_items, make_sessions, stored_rows  # n
 from console.storage.engine import make_engine  # noqa: E402
 from console.storage.migrate import upgrade_to_head  # noqa: E402
 from console.storage.schema import ReadingRow  # noqa: E402
-from console.storage.writer import StorageWriter  # noqa: E402
+from console.storage.writer import ReadingsItem, StorageWriter  # noqa: E402
 
 
 @dataclass
@@ -90,10 +90,7 @@ def one_run(work: Workload, speed: float, seconds: float, per_row_s: float) -> R
         items = work.submissions(sids)
         per_s = len(items) / work.seconds * speed
         count = min(len(items), int(per_s * seconds))
-        rows_of = [
-            len(i.readings) if hasattr(i, "readings") else 1  # type: ignore[union-attr]
-            for i in items[:count]
-        ]
+        rows_of = [len(i.readings) if isinstance(i, ReadingsItem) else 1 for i in items[:count]]
         expected = sum(rows_of)
         slowed(engine, per_row_s)
         journal = Path(d) / "journal"

@@ -31,17 +31,15 @@ What else keeps the record (issue 12):
 Bounded memory (issue 14: at x60 the queue grew by 330 items/s without bound, and closing the
 window then took 45-65 s):
 
-- *Spill*: when more than ``spill_at`` items wait, the writer stops committing and appends its
-  batches to the journal instead (JSON and one fsync per batch: far faster than the
-  database), and says
-  RECORDING FALLING BEHIND (``on_status`` with a detail starting with
-  :data:`~console.domain.alarm_technical.RECORDING_BEHIND`).  New batches go behind the
-  journal as during an outage, so the order holds; the journal is replayed in slices of
-  at most :data:`CATCH_UP_SLICE_S` between visits to the queue (less as soon as items pile up
-  again), in transactions sized from the database's recent speed to last about
-  :data:`TXN_TARGET_S` (at most :data:`REPLAY_MAX_OPS` rows, at least one batch), so the writer
-  is never away from its queue for long.  The alarm ends once the
-  journal is replayed and the queue is short again.
+- *Spill*: past ``spill_at`` waiting items the writer appends its batches to the fsync'd
+  journal (far faster than the database) and new batches go behind it, so the order holds; the
+  journal is replayed in slices of at most :data:`CATCH_UP_SLICE_S` between visits to the queue,
+  in transactions of about :data:`TXN_TARGET_S` at the database's recent speed (at most
+  :data:`REPLAY_MAX_OPS` rows).  Spilling absorbs a burst; it is no fault (logged at INFO).
+- *RECORDING FALLING BEHIND* (a status detail starting with
+  :data:`~console.domain.alarm_technical.RECORDING_BEHIND`) is judged on the age of the oldest
+  item not yet in the database (:mod:`console.storage.lag`), never on a count: raised at
+  ``behind_after_s``, ended below ``caught_up_s``, by the loop and by its supervisor.
 - *Back-pressure*, the backstop: a producer that finds ``max_queued`` items waiting waits for
   room, at most :data:`SUBMIT_WAIT_S`, and only once per episode: a writer hung in the
   database driver (reported after :data:`STALL_ALARM_S`) must never stop the runner threads,
@@ -57,24 +55,28 @@ Messages and logs never carry SQL parameters (patient values) or a database pass
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from console.domain.alarm_technical import RECORDING_BEHIND
 from console.storage.engine import describe_url, sqlite_path
 from console.storage.file_watch import DatabaseFile
-from console.storage.held import HELD_SESSION_ID, HeldSpools, for_session
+from console.storage.held import (
+    HELD_SESSION_ID,
+    AdoptHeldItem,
+    HeldItem,
+    HeldSpools,
+    for_session,
+    start_no_later_than,
+)
 from console.storage.items import (
     FRAME_ERROR_SAMPLES,
     AlarmItem,
@@ -91,10 +93,11 @@ from console.storage.items import (
     make_batch,
     worth_recording,
 )
-from console.storage.journal import Batch, Journal, MemoryJournal, Op, encode_batch, journal_key
-from console.storage.private import open_private_append
-from console.storage.schema import SessionRow, WriteBatchRow
-from console.storage.validate import Isolated, problem, record_error_op, screen, storable_time
+from console.storage.journal import Batch, Journal, MemoryJournal, Op
+from console.storage.lag import BEHIND_AFTER_S, CAUGHT_UP_S, RecordLag
+from console.storage.refusals import is_unavailable, keep_aside, rescue_file, safe_error
+from console.storage.schema import WriteBatchRow
+from console.storage.validate import Isolated, problem, record_error_op, screen
 
 __all__ = [
     "FRAME_ERROR_SAMPLES",
@@ -114,6 +117,7 @@ __all__ = [
     "event_values",
     "item_ops",
     "make_batch",
+    "safe_error",
     "worth_recording",
 ]
 
@@ -156,23 +160,6 @@ SUBMIT_WAIT_S = 0.1
 STOP_CATCH_UP_S = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class HeldItem:
-    """An item of a chair whose record is not known yet (its session id is
-    :data:`~console.storage.held.HELD_SESSION_ID`): journalled in the chair's held spool."""
-
-    chair: str
-    item: Item
-
-
-@dataclass(frozen=True, slots=True)
-class AdoptHeldItem:
-    """Everything held for ``chair`` goes into session ``session_id``, before what follows."""
-
-    chair: str
-    session_id: int
-
-
 class _Flush:
     def __init__(self) -> None:
         self.done = threading.Event()
@@ -184,24 +171,6 @@ class _Stop:
 
 Queued = Item | HeldItem | AdoptHeldItem | _Flush | _Stop
 StatusCallback = Callable[[bool, str], None]
-
-
-def _is_unavailable(err: BaseException) -> bool:
-    """True for 'the database is not there' (retry later), False for a bug in what we sent."""
-    if isinstance(err, OperationalError | InterfaceError):
-        return True
-    return isinstance(err, DBAPIError) and bool(err.connection_invalidated)
-
-
-def safe_error(err: BaseException) -> str:
-    """One line about ``err`` without its SQL parameters (patient values) or statement."""
-    orig = getattr(err, "orig", None) or err
-    lines = str(orig).strip().splitlines()
-    first = lines[0] if lines else ""
-    # SQLAlchemy appends "[SQL: ...]" and "[parameters: ...]"; a driver's DETAIL lines can
-    # quote the row.  The first line of the driver's own message has neither.
-    first = first.split("[SQL:")[0].split("[parameters:")[0].strip()
-    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
 
 
 class StorageWriter(threading.Thread):
@@ -221,6 +190,10 @@ class StorageWriter(threading.Thread):
             :data:`MAX_QUEUED`).
         spill_at: items waiting beyond which batches are spilled to the journal (default: a
             quarter of ``max_queued``).
+        behind_after_s: age of the oldest item not yet in the database (real seconds) that
+            raises RECORDING FALLING BEHIND (default :data:`~console.storage.lag.BEHIND_AFTER_S`).
+        caught_up_s: age below which that condition ends (default
+            :data:`~console.storage.lag.CAUGHT_UP_S`).
     """
 
     def __init__(
@@ -232,6 +205,8 @@ class StorageWriter(threading.Thread):
         batch_interval_s: float = BATCH_INTERVAL_S,
         max_queued: int | None = None,
         spill_at: int | None = None,
+        behind_after_s: float = BEHIND_AFTER_S,
+        caught_up_s: float = CAUGHT_UP_S,
     ) -> None:
         super().__init__(name="storage-writer", daemon=False)
         self.engine = engine
@@ -239,6 +214,10 @@ class StorageWriter(threading.Thread):
         self.batch_interval_s = batch_interval_s
         self.max_queued = MAX_QUEUED if max_queued is None else max_queued
         self.spill_at = max(1, self.max_queued // SPILL_FRACTION) if spill_at is None else spill_at
+        self.behind_after_s = behind_after_s
+        self.caught_up_s = min(caught_up_s, behind_after_s)
+        self._lag = RecordLag()
+        self._lag_lock = threading.Lock()  # the loop and the supervisor both judge the lag
         self._queue: queue.SimpleQueue[Queued] = queue.SimpleQueue()
         self._on_status = on_status
         self._status_lock = threading.Lock()
@@ -285,6 +264,10 @@ class StorageWriter(threading.Thread):
         self.max_waiting = 0
         #: Items queued beyond ``max_queued`` (the writer did not make room in time).
         self.over_bound = 0
+        #: Oldest age (s) seen of an item not yet in the database.
+        self.max_lag_s = 0.0
+        #: Times RECORDING FALLING BEHIND was raised.
+        self.behind_episodes = 0
 
     @property
     def journal_path(self) -> Path | None:
@@ -326,6 +309,7 @@ class StorageWriter(threading.Thread):
         """
         if self._queue.qsize() >= self.max_queued:
             self._wait_for_room()
+        self._lag.submitted()
         self._queue.put(item)
 
     def _wait_for_room(self) -> None:
@@ -343,6 +327,11 @@ class StorageWriter(threading.Thread):
             else:
                 return
         self.over_bound += 1
+
+    def lag_s(self) -> float:
+        """Real seconds since the oldest item not yet in the database was submitted (any
+        thread; 0 when everything submitted is stored)."""
+        return self._lag.age_s()
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until everything queued before this call is in the database; False on time-out.
@@ -369,6 +358,7 @@ class StorageWriter(threading.Thread):
     def run(self) -> None:
         """Open the journal, run the writer loop on a worker thread, restart it if it stops."""
         self._journal = self._open_journal()
+        self._lag.preload(self._journal.pending_batches)
         try:
             self._supervise()
         finally:
@@ -385,6 +375,7 @@ class StorageWriter(threading.Thread):
             stalled = False
             while worker.is_alive():
                 worker.join(WATCH_INTERVAL_S)
+                self._judge_lag()
                 silent_s = time.monotonic() - self._beat
                 if worker.is_alive() and silent_s >= STALL_ALARM_S and not stalled:
                     stalled = True
@@ -422,6 +413,7 @@ class StorageWriter(threading.Thread):
                 self._spool(self._in_hand[0])
             else:
                 self._commit_or_spool(self._in_hand[0])
+            self._lag.done_in_hand()  # stored, set aside, or spooled (then counted there)
             self._in_hand.pop(0)
 
     # -- the writer loop (worker thread) ---------------------------------------------------
@@ -457,6 +449,7 @@ class StorageWriter(threading.Thread):
                 self._watch_file()
                 self._next_watch = time.monotonic() + WATCH_INTERVAL_S
             self._note_pressure()
+            self._judge_lag()
             due = (
                 self._stopping
                 or self._waiting
@@ -504,6 +497,7 @@ class StorageWriter(threading.Thread):
             if isinstance(got, _Flush):
                 self._waiting.append(got)
             else:
+                self._lag.took()
                 self._pending.append(got)
                 adopt = adopt or isinstance(got, AdoptHeldItem)
             if len(self._pending) >= limit:
@@ -514,7 +508,11 @@ class StorageWriter(threading.Thread):
                 return adopt
 
     def _note_pressure(self) -> None:
-        """Start spilling when too many items wait (and say so), stop when few do."""
+        """Start spilling when too many items wait, stop when few do.
+
+        Memory only: a burst spills and is replayed within seconds, which is no news for the
+        nurse (INFO); whether the record is late is :meth:`_judge_lag`'s question.
+        """
         waiting = self._queue.qsize() + len(self._pending)
         self.max_waiting = max(self.max_waiting, waiting)
         if waiting < self.max_queued // 2:
@@ -522,17 +520,34 @@ class StorageWriter(threading.Thread):
         if not self._spilling and waiting > self.spill_at:
             self._spilling = True
             self.spill_episodes += 1
-            log.warning("storage: %d items waiting; spilling to the journal", waiting)
-            if self._healthy or self._behind:
-                # An outage already says "not recorded"; this is news only while healthy.
-                self._behind = True
-                self._status(
-                    False,
-                    f"{RECORDING_BEHIND}: {waiting} items waiting for the database are kept "
-                    "in the local journal",
-                )
+            log.info("storage: %d items waiting; spilling to the journal", waiting)
         elif self._spilling and waiting <= self.spill_at // 2:
             self._spilling = False
+
+    def _judge_lag(self) -> None:
+        """Raise RECORDING FALLING BEHIND when the oldest item not yet in the database is
+        ``behind_after_s`` old, end it below ``caught_up_s`` (module docstring).
+
+        Only while the writer looks healthy: an outage or a silent writer already says the
+        session is not recorded, which is the graver news.
+        """
+        age = self._lag.age_s()
+        with self._lag_lock:
+            self.max_lag_s = max(self.max_lag_s, age)
+            if not self._behind:
+                if age >= self.behind_after_s and self._healthy:
+                    self._behind = True
+                    self.behind_episodes += 1
+                    self._status(
+                        False,
+                        f"{RECORDING_BEHIND}: the oldest data not yet in the database are "
+                        f"{age:.0f} s old; they wait in order, in the local journal",
+                    )
+            elif age < self.caught_up_s:
+                self._behind = False
+                if self._detail.startswith(RECORDING_BEHIND):
+                    log.info("storage caught up after falling behind (%.1f s late)", age)
+                    self._status(True, "")
 
     def _can_catch_up(self) -> bool:
         return (
@@ -552,10 +567,14 @@ class StorageWriter(threading.Thread):
     def _say_what_is_left(self) -> None:
         assert self._journal is not None
         if self._file is not None and self._file_problem is not None:
-            self._rescue_file()
+            rescue_file(self._file, self._file_problem, self.journal_dir, self.journal_path)
         if not self._journal.empty:
+            # Two causes, said apart: the database was gone, or it was slower than the monitors
+            # and the stop's catch-up budget ran out (the journal is fsync'd: nothing is lost).
+            behind = self._healthy or self._detail.startswith(RECORDING_BEHIND)
             log.warning(
-                "not in the database at shutdown: %d batches kept in %s for next start",
+                "%s at shutdown: %d batches kept in %s for next start",
+                "record behind (stop's catch-up time spent)" if behind else "database unavailable",
                 self._journal.pending_batches,
                 self._journal.path,
             )
@@ -586,6 +605,7 @@ class StorageWriter(threading.Thread):
                     items.append(got)
             self._held_in_hand = [(chair, make_batch(its)) for chair, its in held.items()]
             self._in_hand = [make_batch(items)] if items else []
+            self._lag.batched(cut, record=bool(items))
             if items and self._in_hand[0].ops:
                 per_item = len(self._in_hand[0].ops) / len(items)
                 self._ops_per_item = 0.7 * self._ops_per_item + 0.3 * per_item
@@ -593,6 +613,7 @@ class StorageWriter(threading.Thread):
             self._resume_in_hand(spool=False)
             if self._pending:  # an adoption: after everything before it
                 adopt = self._pending.pop(0)
+                self._lag.batched(1, record=False)
                 assert isinstance(adopt, AdoptHeldItem)
                 self._adopt(adopt)
 
@@ -615,65 +636,13 @@ class StorageWriter(threading.Thread):
         self._held.clear(adopt.chair)
         self._deletable_markers.extend(committed)
         if len(committed) == len(batches):
-            self._start_no_later_than(adopt.session_id, batches)
+            start_no_later_than(self.engine, adopt.session_id, batches)
         log.info(
             "chair %s: %d held batches written to session %s",
             adopt.chair,
             len(batches),
             adopt.session_id,
         )
-
-    def _rescue_file(self) -> None:
-        """Stopping while the database file could not be put back: copy what it held next to
-        the journal, so it does not die with this process; say where, or that it is lost."""
-        assert self._file is not None
-        copy: Path | None = None
-        try:
-            if self.journal_dir is not None:
-                copy = self._file.save_copy(self.journal_dir)
-        except (OSError, sqlite3.Error) as err:
-            log.error("cannot copy the database file that was %s: %s", self._file_problem, err)
-        if copy is None:
-            log.error(
-                "database file %s was %s and could not be put back: what was written to it "
-                "this session is lost with this process",
-                self._file.path,
-                self._file_problem,
-            )
-            return
-        log.error(
-            "database file %s was %s and could not be put back: its content is saved as %s, "
-            "and later batches are in the journal %s; put the copy back at that path before "
-            "the next start, so the journal is replayed into it",
-            self._file.path,
-            self._file_problem,
-            copy,
-            self._journal.path if self._journal is not None else "(none)",
-        )
-
-    def _start_no_later_than(self, session_id: int, batches: list[Batch]) -> None:
-        """A new record given data held before it was opened (a crashed run's, say) starts
-        with them, so its timeline has no data before its start (a resumed record, which
-        started long before, is unchanged)."""
-        times = [
-            t
-            for b in batches
-            for _name, p in b.ops
-            for t in (p.get("received_at"), p.get("at"))
-            if isinstance(t, datetime) and storable_time(t)
-        ]
-        if not times:
-            return
-        earliest = min(times)
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(SessionRow)
-                    .where(SessionRow.id == session_id, SessionRow.started_at > earliest)
-                    .values(started_at=earliest)
-                )
-        except Exception as err:  # the data are stored; only the start time stays as it was
-            log.error("session %s: start not moved earlier: %s", session_id, safe_error(err))
 
     # -- watching the database file --------------------------------------------------------
     def _watch_file(self) -> None:
@@ -735,7 +704,7 @@ class StorageWriter(threading.Thread):
                         self.rows_written += apply_batches(conn, [screened])
                     self._delete_markers(conn)
             except Exception as err:
-                if not _is_unavailable(err):
+                if not is_unavailable(err):
                     outcome = self._store_refused(screened, err, isolated, held=held)
                     if outcome is not None:
                         return outcome
@@ -756,6 +725,7 @@ class StorageWriter(threading.Thread):
     def _spool(self, batch: Batch) -> None:
         assert self._journal is not None
         self.batches_spooled += 1
+        self._lag.spool_in_hand()  # journal and overflow replay in this order too
         if self._overflow.empty:
             try:
                 self._journal.append(batch)
@@ -780,7 +750,7 @@ class StorageWriter(threading.Thread):
             with self.engine.begin() as conn:
                 self.rows_written += apply_batches(conn, [kept])
         except Exception as again:
-            if _is_unavailable(again):
+            if is_unavailable(again):
                 self._unavailable(again)
                 return None
             self._reject(batch, again)
@@ -816,7 +786,7 @@ class StorageWriter(threading.Thread):
             try:
                 apply_ops(conn, [op])
             except Exception as err:
-                if _is_unavailable(err):
+                if is_unavailable(err):
                     raise
                 return f"the database refused it ({safe_error(err)})"
             finally:
@@ -836,7 +806,11 @@ class StorageWriter(threading.Thread):
             batch.uid,
             "; ".join(reasons),
         )
-        kept = self._keep_aside(Batch(uid=batch.uid, ops=tuple(i.op for i in isolated)))
+        kept = keep_aside(
+            self.journal_dir,
+            self._db_label,
+            Batch(uid=batch.uid, ops=tuple(i.op for i in isolated)),
+        )
         self._status(False, f"{len(isolated)} row(s) could not be stored ({kept}): {reasons[0]}")
 
     def _reject(self, batch: Batch, err: Exception) -> None:
@@ -844,26 +818,8 @@ class StorageWriter(threading.Thread):
         say so loudly (without its values)."""
         self.batches_rejected += 1
         log.error("storage: the database refused batch %s: %s", batch.uid, safe_error(err))
-        kept = self._keep_aside(batch)
+        kept = keep_aside(self.journal_dir, self._db_label, batch)
         self._status(False, f"the database refused a batch ({kept}): {safe_error(err)}")
-
-    def _keep_aside(self, batch: Batch) -> str:
-        """Append to ``rejected-<key>.jsonl`` (0600); says where it went, never raises."""
-        if self.journal_dir is None:
-            log.error("storage: batch %s is not kept (no journal directory)", batch.uid)
-            return "not kept: no journal directory"
-        path = self.journal_dir / f"rejected-{journal_key(self._db_label)}.jsonl"
-        try:
-            fd = open_private_append(path)
-            try:
-                os.write(fd, encode_batch(batch, self._db_label))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError as err:
-            log.error("storage: cannot keep batch %s aside in %s: %s", batch.uid, path, err)
-            return f"lost: cannot write {path.name}"
-        return f"kept aside in {path.name}"
 
     def _catch_up(self, budget_s: float | None, *, yield_to_queue: bool = True) -> None:
         """Replay spooled batches, oldest first, until none is left, the database fails, or
@@ -881,14 +837,14 @@ class StorageWriter(threading.Thread):
         log.info("journal replayed; storage caught up")
 
     def _recording_again(self) -> None:
-        """Say the record is complete again, unless the writer is still behind (its journal
-        not replayed or its queue still long)."""
-        if self._behind:
-            if not self._backlog_empty() or self._spilling:
+        """Say the record is complete again, unless RECORDING FALLING BEHIND is what is shown
+        (:meth:`_judge_lag` ends that one, on the age of the oldest unwritten data)."""
+        with self._lag_lock:
+            if self._behind and self._detail.startswith(RECORDING_BEHIND):
                 return
+            # Behind, then an outage took over: judged afresh once the outage has ended.
             self._behind = False
-            log.info("storage caught up after falling behind")
-        self._status(True, "")
+            self._status(True, "")
 
     def _replay(self, spool: Journal, until: float | None, *, yield_to_queue: bool) -> bool:
         """Replay one spool; False when the database failed (retry later), when ``until`` has
@@ -916,7 +872,7 @@ class StorageWriter(threading.Thread):
                 for original, _screened, isolated in todo:
                     self._set_aside(original, isolated)
             except Exception as err:
-                if _is_unavailable(err):
+                if is_unavailable(err):
                     self._unavailable(err)
                     self._retry_at = time.monotonic() + RETRY_AFTER_S
                     return False
@@ -928,6 +884,7 @@ class StorageWriter(threading.Thread):
             self._note_speed(sum(len(s.ops) for _b, s, _i in todo), started)
             self._replayed_markers.extend(b.uid for _o, b in chunk)
             spool.advance(chunk[-1][0], len(chunk))
+            self._lag.replayed(len(chunk))
         return True
 
     def _note_speed(self, rows: int, started: float) -> None:
@@ -965,7 +922,7 @@ class StorageWriter(threading.Thread):
                         self.rows_written += apply_batches(conn, [screened])
                 self._set_aside(batch, isolated)
             except Exception as err:
-                if _is_unavailable(err):
+                if is_unavailable(err):
                     self._unavailable(err)
                     self._retry_at = time.monotonic() + RETRY_AFTER_S
                     return False
@@ -974,6 +931,7 @@ class StorageWriter(threading.Thread):
                     return False
             self._replayed_markers.append(batch.uid)
             spool.advance(offset, 1)
+            self._lag.replayed(1)
         return True
 
     def _delete_markers(self, conn: Connection) -> None:
