@@ -3,21 +3,20 @@
 Usage::
 
     python benchmarks/plot_bench.py [--chairs 1,4,8,16] [--seconds 10] [--runs 3]
-                                    [--modes trends,pleth] [--libs pg,mpl]
+                                    [--libs pg,mpl]
 
-Two loads, each with 1, 4, 8 and 16 chairs in a 1920x1080 window, offscreen
-(``QT_QPA_PLATFORM=offscreen``), at x1 speed:
+One load, with 1, 4, 8 and 16 chairs in a 1920x1080 window, offscreen
+(``QT_QPA_PLATFORM=offscreen``), at x1 speed: per chair the console's own
+:class:`console.ui.vitals_plot.TrendPlots` (NIBP sys/dia/mean, HR, SpO2 with the alarm-limit
+lines) over a 45-minute history of 1 Hz numerics held in the console's ring buffers; redraw
+timer at 10 Hz.  Samples of chair k arrive at k/N of each second, as unsynchronised monitors
+deliver them, so trend redraws are staggered across chairs.  Target: 16 chairs at 10 fps in
+<= 12 % of one core.
 
-(a) ``trends``: per chair the console's own :class:`console.ui.vitals_plot.TrendPlots`
-    (NIBP sys/dia/mean, HR, SpO2 with the alarm-limit lines) over a 45-minute history of
-    1 Hz numerics held in the console's ring buffers; redraw timer at 10 Hz.  Samples of chair
-    k arrive at k/N of each second, as unsynchronised monitors deliver them, so trend redraws
-    are staggered across chairs.  Targets: 16 chairs at 10 fps in <= 12 % of one core.
-(b) ``pleth``: (a) plus a 125 Hz pleth per chair drawn by
-    :class:`console.ui.pleth_sweep.PlethSweep` (fixed x axis, new samples overwrite the oldest);
-    redraw timer at 30 Hz.  Targets: 16 chairs at >= 25 fps in <= 40 % of one core.
+The pleth sweep load is gone with the sweep widget (issue 13): no monitor link delivers a
+waveform, so the console draws none.
 
-The same loads are drawn with matplotlib as a typical user writes it (one FigureCanvasQTAgg per
+The same load is drawn with matplotlib as a typical user writes it (one FigureCanvasQTAgg per
 chair, ``set_data`` + ``draw_idle`` when data change) and the ratio is printed.  Data are fed
 straight into ring buffers (no serial, no alarms), so only drawing is measured.
 
@@ -49,29 +48,19 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-#: Redraw rate per mode (Hz).
-FPS = {"trends": 10.0, "pleth": 30.0}
-#: Targets for 16 chairs: (minimum fps, maximum CPU % of one core).
-TARGETS = {"trends": (10.0, 12.0), "pleth": (25.0, 40.0)}
-#: The throwaway prototype's pyqtgraph figures (shared/performance.md tables C and A):
-#: fps / CPU % / frame ms, for "ring_opts @10" (trends) and "ring_opts+sweep" @30 (pleth).
+#: Redraw rate (Hz).
+FPS = 10.0
+#: Target for 16 chairs: (minimum fps, maximum CPU % of one core).
+TARGET = (10.0, 12.0)
+#: The throwaway prototype's pyqtgraph figures (shared/performance.md table C):
+#: fps / CPU % / frame ms, for "ring_opts @10".
 PROTOTYPE = {
-    "trends": {
-        1: (10.0, 3.8, 4.1),
-        4: (10.0, 7.5, 6.8),
-        8: (9.8, 14.9, 14.9),
-        16: (8.1, 28.8, 33.1),
-    },
-    "pleth": {
-        1: (30.3, 12.7, 3.3),
-        4: (28.6, 28.8, 8.1),
-        8: (26.2, 47.5, 15.5),
-        16: (23.6, 74.2, 26.2),
-    },
+    1: (10.0, 3.8, 4.1),
+    4: (10.0, 7.5, 6.8),
+    8: (9.8, 14.9, 14.9),
+    16: (8.1, 28.8, 33.1),
 }
 HISTORY_MIN = 45.0
-PLETH_HZ = 125.0
-PLETH_WINDOW_S = 6.0
 NIBP_EVERY_S = 300.0
 WARMUP_S = 1.5
 WINDOW = (1920, 1080)
@@ -90,24 +79,13 @@ class Result:
 
 
 # -- synthetic patients ------------------------------------------------------------------------
-def pleth_wave(seconds: float, hr: float, phase: float) -> FloatArray:
-    """A plausible pleth: a sharp systolic upstroke and a dicrotic notch, 0..1."""
-    t = np.arange(0, seconds, 1 / PLETH_HZ) * hr / 60.0 + phase
-    c = t % 1.0
-    return (
-        0.1 + 0.8 * np.exp(-(((c - 0.18) / 0.08) ** 2)) + 0.25 * np.exp(-(((c - 0.45) / 0.1) ** 2))
-    )
-
-
 class Patient:
-    """One chair's synthetic 1 Hz numerics and 125 Hz pleth, on the wall clock."""
+    """One chair's synthetic 1 Hz numerics, on the wall clock."""
 
     def __init__(self, index: int, count: int, seed: int) -> None:
         self.rng = np.random.default_rng(seed + index)
         self.offset_s = index / count  # chair k's sample arrives at k/N of each second
         self.hr = 70.0 + 10 * self.rng.random()
-        self.wave = pleth_wave(60.0, self.hr, self.rng.random())
-        self.pleth_sent = 0
         self.next_numeric_s = self.offset_s
         #: The cuff cycles are unsynchronised too: the next NIBP is somewhere in 0-5 min.
         self.next_nibp_s = float(self.rng.uniform(0, NIBP_EVERY_S))
@@ -124,16 +102,6 @@ class Patient:
         dbp = 78 + 0.3 * t_min + self.rng.normal(0, 3)
         return sbp, dbp, (sbp + 2 * dbp) / 3
 
-    def pleth_due(self, elapsed_s: float) -> FloatArray:
-        """The pleth samples that arrived since the last call."""
-        due = int(elapsed_s * PLETH_HZ)
-        n = due - self.pleth_sent
-        if n <= 0:
-            return self.wave[:0]
-        idx = np.arange(self.pleth_sent, due) % self.wave.size
-        self.pleth_sent = due
-        return self.wave[idx]
-
 
 # -- the workers --------------------------------------------------------------------------------
 class Chair:
@@ -143,9 +111,6 @@ class Chair:
         raise NotImplementedError
 
     def feed_nibp(self, t_min: float, values: tuple[float, float, float]) -> None:
-        raise NotImplementedError
-
-    def feed_pleth(self, samples: FloatArray) -> None:
         raise NotImplementedError
 
     def redraw(self, now_min: float) -> None:
@@ -161,14 +126,13 @@ def _prefill(chair: Chair, patient: Patient) -> None:
             chair.feed_nibp(t_min, patient.nibp(t_min))
 
 
-def pg_chairs(count: int, pleth: bool) -> tuple[Any, list[Chair]]:
-    """The console's widgets: TrendPlots over RingBuffers (+ PlethSweep) in a grid."""
+def pg_chairs(count: int) -> tuple[Any, list[Chair]]:
+    """The console's widgets: TrendPlots over RingBuffers in a grid."""
     from PySide6.QtWidgets import QGridLayout, QVBoxLayout, QWidget
 
     from console.config import load
     from console.services.chair_service import TREND_CAPACITY
     from console.services.plot_buffer import RingBuffer
-    from console.ui.pleth_sweep import PlethSweep
     from console.ui.vitals_plot import TrendPlots
     from devices.model import Metric
 
@@ -182,12 +146,6 @@ def pg_chairs(count: int, pleth: bool) -> tuple[Any, list[Chair]]:
             layout.setContentsMargins(2, 2, 2, 2)
             self.plots = TrendPlots(self.trends, policy)
             layout.addWidget(self.plots, 3)
-            self.sweep: PlethSweep | None = None
-            if pleth:
-                self.sweep = PlethSweep(
-                    rate_hz=PLETH_HZ, window_s=PLETH_WINDOW_S, y_range=(-0.05, 1.2)
-                )
-                layout.addWidget(self.sweep, 1)
 
         def feed_numerics(self, t_min: float, values: tuple[float, float, float]) -> None:
             for metric, v in zip((Metric.HR, Metric.SPO2, Metric.RR), values, strict=True):
@@ -197,10 +155,6 @@ def pg_chairs(count: int, pleth: bool) -> tuple[Any, list[Chair]]:
             metrics = (Metric.NIBP_SYS, Metric.NIBP_DIA, Metric.NIBP_MEAN)
             for metric, v in zip(metrics, values, strict=True):
                 self.trends[metric].append(t_min, v)
-
-        def feed_pleth(self, samples: FloatArray) -> None:
-            assert self.sweep is not None
-            self.sweep.append(samples)
 
         def redraw(self, now_min: float) -> None:
             self.plots.refresh(now_min)
@@ -218,7 +172,7 @@ def pg_chairs(count: int, pleth: bool) -> tuple[Any, list[Chair]]:
     return window, chairs
 
 
-def mpl_chairs(count: int, pleth: bool) -> tuple[Any, list[Chair]]:
+def mpl_chairs(count: int) -> tuple[Any, list[Chair]]:
     """The same load as a typical matplotlib user draws it: set_data + draw_idle."""
     os.environ.setdefault("QT_API", "pyside6")
     import matplotlib
@@ -239,8 +193,7 @@ def mpl_chairs(count: int, pleth: bool) -> tuple[Any, list[Chair]]:
             self.figure = Figure(figsize=(4, 3), dpi=72)
             # Any: matplotlib is optional (the bench extra); typed or not, the same line checks.
             self.canvas: Any = cast(Any, FigureCanvasQTAgg)(self.figure)
-            rows = 4 if pleth else 3
-            axes = self.figure.subplots(rows, 1, sharex=False)
+            axes = self.figure.subplots(3, 1, sharex=False)
             specs = (
                 ((40, 230), (Metric.NIBP_SYS, Metric.NIBP_DIA, Metric.NIBP_MEAN)),
                 ((30, 170), (Metric.HR,)),
@@ -260,16 +213,6 @@ def mpl_chairs(count: int, pleth: bool) -> tuple[Any, list[Chair]]:
                     for rule in policy.limit_lines(metric):
                         ax.axhline(rule.limit, linestyle="--", linewidth=0.8)
             self.changed: set[Metric] = set()
-            self.pleth = np.full(int(PLETH_HZ * PLETH_WINDOW_S), np.nan)
-            self.pos = 0
-            self.pleth_line: Any = None
-            self.pleth_changed = False
-            if pleth:
-                ax = axes[3]
-                ax.set_xlim(0, PLETH_WINDOW_S)
-                ax.set_ylim(-0.05, 1.2)
-                x = np.arange(self.pleth.size) / PLETH_HZ
-                (self.pleth_line,) = ax.plot(x, self.pleth)
 
         def _append(self, metric: Metric, t_min: float, v: float) -> None:
             xs, ys = self.data[metric]
@@ -287,25 +230,13 @@ def mpl_chairs(count: int, pleth: bool) -> tuple[Any, list[Chair]]:
             for metric, v in zip(metrics, values, strict=True):
                 self._append(metric, t_min, v)
 
-        def feed_pleth(self, samples: FloatArray) -> None:
-            n = self.pleth.size
-            idx = (self.pos + np.arange(samples.size)) % n
-            self.pleth[idx] = samples
-            self.pos = (self.pos + samples.size) % n
-            gap = (self.pos + np.arange(int(PLETH_HZ * 0.25))) % n
-            self.pleth[gap] = np.nan
-            self.pleth_changed = True
-
         def redraw(self, now_min: float) -> None:
             del now_min
-            if not self.changed and not self.pleth_changed:
+            if not self.changed:
                 return
             for metric in self.changed:
                 self.lines[metric].set_data(*self.data[metric])
             self.changed.clear()
-            if self.pleth_changed:
-                self.pleth_line.set_ydata(self.pleth)
-                self.pleth_changed = False
             self.canvas.draw_idle()
 
     window = QWidget()
@@ -320,7 +251,7 @@ def mpl_chairs(count: int, pleth: bool) -> tuple[Any, list[Chair]]:
     return window, chairs
 
 
-def run_worker(lib: str, mode: str, count: int, seconds: float, seed: int) -> Result:
+def run_worker(lib: str, count: int, seconds: float, seed: int) -> Result:
     """Draw ``count`` chairs for ``seconds`` and measure (runs in its own process)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import Qt, QTimer
@@ -331,9 +262,8 @@ def run_worker(lib: str, mode: str, count: int, seconds: float, seed: int) -> Re
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setStyleSheet(STYLE_SHEET)
-    pleth = mode == "pleth"
-    make: Callable[[int, bool], tuple[Any, list[Chair]]] = pg_chairs if lib == "pg" else mpl_chairs
-    window, chairs = make(count, pleth)
+    make: Callable[[int], tuple[Any, list[Chair]]] = pg_chairs if lib == "pg" else mpl_chairs
+    window, chairs = make(count)
     patients = [Patient(i, count, seed) for i in range(count)]
     for chair, patient in zip(chairs, patients, strict=True):
         _prefill(chair, patient)
@@ -358,8 +288,6 @@ def run_worker(lib: str, mode: str, count: int, seconds: float, seed: int) -> Re
                     chair.feed_nibp(t_min, patient.nibp(t_min))
                     patient.next_nibp_s += NIBP_EVERY_S
                 patient.next_numeric_s += 1.0
-            if pleth:
-                chair.feed_pleth(patient.pleth_due(elapsed))
             chair.redraw(now_min)
         # Deliver the paints this tick caused (scene -> viewport -> window), so the frame time
         # includes them; three passes cover Qt's chained posted events.
@@ -370,7 +298,7 @@ def run_worker(lib: str, mode: str, count: int, seconds: float, seed: int) -> Re
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(round(1000 / FPS[mode]))
+    timer.setInterval(round(1000 / FPS))
     timer.timeout.connect(tick)
     timer.start()
 
@@ -397,7 +325,7 @@ def run_worker(lib: str, mode: str, count: int, seconds: float, seed: int) -> Re
 
 
 # -- the driver ---------------------------------------------------------------------------------
-def measure(lib: str, mode: str, count: int, seconds: float, runs: int) -> Result:
+def measure(lib: str, count: int, seconds: float, runs: int) -> Result:
     """Median of ``runs`` fresh-process runs of one configuration."""
     results: list[Result] = []
     for run in range(runs):
@@ -407,7 +335,7 @@ def measure(lib: str, mode: str, count: int, seconds: float, runs: int) -> Resul
                 sys.executable,
                 __file__,
                 "--worker",
-                f"{lib},{mode},{count},{seconds},{run + 1}",
+                f"{lib},{count},{seconds},{run + 1}",
             ],
             capture_output=True,
             text=True,
@@ -416,7 +344,7 @@ def measure(lib: str, mode: str, count: int, seconds: float, runs: int) -> Resul
             timeout=seconds * 10 + 120,
         )
         if out.returncode != 0:
-            raise RuntimeError(f"worker {lib} {mode} {count} failed:\n{out.stderr}")
+            raise RuntimeError(f"worker {lib} {count} failed:\n{out.stderr}")
         results.append(Result(**json.loads(out.stdout.strip().splitlines()[-1])))
     return Result(
         fps=statistics.median(r.fps for r in results),
@@ -438,23 +366,21 @@ def _cpu_per_frame(r: Result) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the matrix and print one table per mode."""
+    """Run the matrix and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chairs", default="1,4,8,16", help="chair counts (default 1,4,8,16)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
     parser.add_argument("--runs", type=int, default=3, help="runs per configuration (median)")
-    parser.add_argument("--modes", default="trends,pleth", help="trends and/or pleth")
     parser.add_argument("--libs", default="pg,mpl", help="pg (the console) and/or mpl")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        lib, mode, count, seconds, seed = args.worker.split(",")
-        result = run_worker(lib, mode, int(count), float(seconds), int(seed))
+        lib, count, seconds, seed = args.worker.split(",")
+        result = run_worker(lib, int(count), float(seconds), int(seed))
         sys.stdout.write(json.dumps(asdict(result)) + "\n")
         return 0
 
     counts = [int(c) for c in args.chairs.split(",")]
-    modes = args.modes.split(",")
     libs = args.libs.split(",")
     out = sys.stdout
     out.write(
@@ -463,29 +389,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cells: fps / CPU % of one core / frame ms p50 (p95)\n"
     )
     failed = False
-    for mode in modes:
-        label = {"trends": "(a) trends only", "pleth": "(b) trends + 125 Hz pleth sweep"}[mode]
-        out.write(f"\n{label}, redraw timer {FPS[mode]:g} Hz\n\n")
-        out.write(
-            "| chairs | pyqtgraph (console) | matplotlib QtAgg | mpl/pg CPU per frame "
-            "| prototype pg |\n|---|---|---|---|---|\n"
-        )
-        for count in counts:
-            res = {lib: measure(lib, mode, count, args.seconds, args.runs) for lib in libs}
-            pg, mpl = res.get("pg"), res.get("mpl")
-            ratio = f"{_cpu_per_frame(mpl) / _cpu_per_frame(pg):.0f}x" if pg and mpl else "-"
-            proto = PROTOTYPE[mode].get(count)
-            proto_text = f"{proto[0]} / {proto[1]} / {proto[2]}" if proto else "-"
-            out.write(f"| {count} | {_cell(pg)} | {_cell(mpl)} | {ratio} | {proto_text} |\n")
-            out.flush()
-            if pg is not None and count == 16:
-                min_fps, max_cpu = TARGETS[mode]
-                ok = pg.fps >= min_fps * 0.97 and pg.cpu_pct <= max_cpu
-                failed |= not ok
-                out.write(
-                    f"\ntarget for 16 chairs: >= {min_fps:g} fps in <= {max_cpu:g} % CPU: "
-                    f"{'MET' if ok else 'MISSED'} ({pg.fps:.1f} fps, {pg.cpu_pct:.1f} %)\n"
-                )
+    out.write(f"\ntrends, redraw timer {FPS:g} Hz\n\n")
+    out.write(
+        "| chairs | pyqtgraph (console) | matplotlib QtAgg | mpl/pg CPU per frame "
+        "| prototype pg |\n|---|---|---|---|---|\n"
+    )
+    for count in counts:
+        res = {lib: measure(lib, count, args.seconds, args.runs) for lib in libs}
+        pg, mpl = res.get("pg"), res.get("mpl")
+        ratio = f"{_cpu_per_frame(mpl) / _cpu_per_frame(pg):.0f}x" if pg and mpl else "-"
+        proto = PROTOTYPE.get(count)
+        proto_text = f"{proto[0]} / {proto[1]} / {proto[2]}" if proto else "-"
+        out.write(f"| {count} | {_cell(pg)} | {_cell(mpl)} | {ratio} | {proto_text} |\n")
+        out.flush()
+        if pg is not None and count == 16:
+            min_fps, max_cpu = TARGET
+            ok = pg.fps >= min_fps * 0.97 and pg.cpu_pct <= max_cpu
+            failed |= not ok
+            out.write(
+                f"\ntarget for 16 chairs: >= {min_fps:g} fps in <= {max_cpu:g} % CPU: "
+                f"{'MET' if ok else 'MISSED'} ({pg.fps:.1f} fps, {pg.cpu_pct:.1f} %)\n"
+            )
     return 1 if failed else 0
 
 

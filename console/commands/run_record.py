@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from console.domain.alarm_technical import RECORDING_BEHIND
 from console.storage.journal import Batch
 from console.storage.schema import ReadingRow, SessionRow
 from devices.base import Driver
@@ -141,12 +142,18 @@ class EpisodeLog:
 
     # -- storage writer status (writer thread) ----------------------------------------------
     def on_storage(self, healthy: bool, detail: str) -> None:
-        """The database became unavailable (an episode starts) or available again."""
+        """The database became unavailable, or the record fell behind (an episode starts, each
+        of its own kind, as the console's alarms), or all is well again."""
         now = self._clock.now()
-        if healthy:
-            self._end("STORAGE_UNAVAILABLE", now)
-        else:
-            self._begin("STORAGE_UNAVAILABLE", now, detail)
+        behind = not healthy and detail.startswith(RECORDING_BEHIND)
+        for kind, present in (
+            ("STORAGE_UNAVAILABLE", not healthy and not behind),
+            ("STORAGE_BEHIND", behind),
+        ):
+            if present:
+                self._begin(kind, now, detail)
+            else:
+                self._end(kind, now)
 
 
 def mark_scripted(

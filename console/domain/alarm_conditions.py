@@ -24,6 +24,7 @@ TECHNICAL_TILE: dict[TechnicalAlarmKind, Metric | None] = {
     TechnicalAlarmKind.INVALID_VALUE: None,  # the flagged metric itself, set per condition
     TechnicalAlarmKind.AUDIO_UNAVAILABLE: None,
     TechnicalAlarmKind.STORAGE_UNAVAILABLE: None,
+    TechnicalAlarmKind.STORAGE_BEHIND: None,
     TechnicalAlarmKind.WRONG_PATIENT: None,
     TechnicalAlarmKind.NO_HR_SOURCE: Metric.HR,
 }

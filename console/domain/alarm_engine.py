@@ -41,7 +41,7 @@ from console.domain.alarm_profiles import ThresholdProfile, diff_profiles
 from console.domain.alarm_rules import AlarmPolicy, Baseline, Direction, LimitError, Priority
 from console.domain.alarm_signalling import AlarmSignaller
 from console.domain.alarm_status import AlarmSnapshot, AlarmStatus, AudioStatus
-from console.domain.alarm_technical import TechnicalDetector, check_nibp_interval
+from console.domain.alarm_technical import TechnicalDetector, check_nibp_interval, storage_fault
 from devices.model import DeviceState, Metric, Reading, TechnicalEvent
 
 log = logging.getLogger("alarms")
@@ -225,11 +225,17 @@ class AlarmEngine:
         """The session record can (not) be written (clinical.md I: data integrity).
 
         Monitoring and alarming go on regardless; the nurse must know the record is not being
-        kept, so a MEDIUM technical alarm stays listed while it lasts.
+        kept, so a MEDIUM technical alarm stays listed while it lasts.  A writer that keeps
+        everything but falls behind (its ``reason`` starts with
+        :data:`~console.domain.alarm_technical.RECORDING_BEHIND`) is a condition of its own,
+        RECORDING FALLING BEHIND; one storage condition replaces the other.
         """
-        return self._set_console_fault(
-            TechnicalAlarmKind.STORAGE_UNAVAILABLE, available, now, reason
-        )
+        self._begin(now, advance=False)
+        kinds = (TechnicalAlarmKind.STORAGE_UNAVAILABLE, TechnicalAlarmKind.STORAGE_BEHIND)
+        failing = None if available else storage_fault(reason)
+        for kind in kinds:
+            self._technical.set_console_fault(kind, kind is not failing, reason, now)
+        return self._finish(now)
 
     def _set_console_fault(
         self, kind: TechnicalAlarmKind, available: bool, now: datetime, reason: str

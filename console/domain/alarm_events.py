@@ -69,6 +69,9 @@ class TechnicalAlarmKind(enum.StrEnum):
     INVALID_VALUE = "invalid_value"
     AUDIO_UNAVAILABLE = "audio_unavailable"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    STORAGE_BEHIND = "storage_behind"
+    """The record is kept, but late: the database writes slower than the monitors produce, and
+    the excess waits in the local journal (console.storage.writer)."""
     WRONG_PATIENT = "wrong_patient"
     NO_HR_SOURCE = "no_hr_source"
     """Neither ECG HR nor the SpO2 pulse rate is usable (console.domain.heart_rate_source)."""

@@ -10,7 +10,8 @@ Conditions judged here, each reported to
 * wrong patient: the gateway's patient does not match the session (console.domain.wrong_patient);
 * NIBP overdue: cycle + grace without a valid cuff reading, during the infusion and the first
   part of recovery;
-* faults of the console itself (:data:`CONSOLE_FAULTS`): no alarm audio, no session record;
+* faults of the console itself (:data:`CONSOLE_FAULTS`): no alarm audio, no session record,
+  a session record falling behind;
 * invalid value: a number the device flagged, low priority, per metric.
 
 Pure Python, no clock, not thread-safe (the engine's caller serialises calls).
@@ -86,7 +87,26 @@ CONSOLE_FAULTS: dict[TechnicalAlarmKind, ConsoleFault] = {
         "Session recording again",
         "database unavailable",
     ),
+    TechnicalAlarmKind.STORAGE_BEHIND: ConsoleFault(
+        Priority.MEDIUM,
+        "RECORDING FALLING BEHIND: {why}; nothing is lost, the record catches up in order",
+        "Recording caught up",
+        "the database is slower than the monitors",
+    ),
 }
+
+#: How the storage writer starts its status detail when the record is kept but late
+#: (console.storage.writer imports it): the writer has one status channel, and this tells the
+#: chair to show RECORDING FALLING BEHIND rather than SESSION NOT RECORDED, which would be
+#: untrue (every value is in the local journal and reaches the database later, in order).
+RECORDING_BEHIND = "recording falling behind"
+
+
+def storage_fault(reason: str) -> TechnicalAlarmKind:
+    """Which storage condition the writer's status ``reason`` describes."""
+    if reason.startswith(RECORDING_BEHIND):
+        return TechnicalAlarmKind.STORAGE_BEHIND
+    return TechnicalAlarmKind.STORAGE_UNAVAILABLE
 
 
 def check_nibp_interval(interval_s: float) -> None:

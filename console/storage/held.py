@@ -21,9 +21,18 @@ first record it opens at the next start (the one the nurse resumes, or the new o
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+
+from console.storage.items import Item
 from console.storage.journal import Batch, Journal, MemoryJournal
+from console.storage.refusals import safe_error
+from console.storage.schema import SessionRow
+from console.storage.validate import storable_time
 
 log = logging.getLogger("storage")
 
@@ -145,3 +154,45 @@ class HeldSpools:
                     )
             spool.close()
         self._spools.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class HeldItem:
+    """An item of a chair whose record is not known yet (its session id is
+    :data:`HELD_SESSION_ID`), queued to the writer, which journals it in the chair's spool."""
+
+    chair: str
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class AdoptHeldItem:
+    """Everything held for ``chair`` goes into session ``session_id``, before what follows."""
+
+    chair: str
+    session_id: int
+
+
+def start_no_later_than(engine: Engine, session_id: int, batches: list[Batch]) -> None:
+    """A new record given data held before it was opened (a crashed run's, say) starts
+    with them, so its timeline has no data before its start (a resumed record, which
+    started long before, is unchanged)."""
+    times = [
+        t
+        for b in batches
+        for _name, p in b.ops
+        for t in (p.get("received_at"), p.get("at"))
+        if isinstance(t, datetime) and storable_time(t)
+    ]
+    if not times:
+        return
+    earliest = min(times)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                update(SessionRow)
+                .where(SessionRow.id == session_id, SessionRow.started_at > earliest)
+                .values(started_at=earliest)
+            )
+    except Exception as err:  # the data are stored; only the start time stays as it was
+        log.error("session %s: start not moved earlier: %s", session_id, safe_error(err))

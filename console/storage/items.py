@@ -1,8 +1,8 @@
 """What producers queue for the session record, and how it becomes rows.
 
-Items (readings, alarm transitions, technical and lifecycle events, waveform seconds, profile
-changes) are turned into plain *operations* (``(name, column values)``), which a batch carries,
-the journal stores as JSON, and :func:`apply_batches` writes inside one transaction.  Split out of
+Items (readings, alarm transitions, technical and lifecycle events, profile changes) are
+turned into plain *operations* (``(name, column values)``), which a batch carries, the journal
+stores as JSON, and :func:`apply_batches` writes inside one transaction.  Split out of
 :mod:`console.storage.writer` (which re-exports these names) to keep each module small.
 """
 
@@ -31,7 +31,6 @@ from console.storage.schema import (
     ReadingRow,
     SessionRow,
     TechnicalEventRow,
-    WaveformRow,
     WriteBatchRow,
 )
 from devices.model import Reading, TechnicalEvent, TechnicalEventKind
@@ -75,20 +74,6 @@ def worth_recording(event: TechnicalEvent) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class WaveformItem:
-    """One chunk (normally one second) of one waveform channel.
-
-    ``samples`` are little-endian float32 bytes (``numpy.asarray(x, "<f4").tobytes()``).
-    """
-
-    session_id: int
-    channel: str
-    start_at: datetime
-    sample_rate_hz: float
-    samples: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class SessionEventItem:
     """A lifecycle transition or annotation (console.domain.session) of one session."""
 
@@ -118,13 +103,7 @@ class ProfileChangeItem:
 
 
 Item = (
-    ReadingsItem
-    | AlarmItem
-    | TechnicalItem
-    | WaveformItem
-    | SessionEventItem
-    | SessionEndItem
-    | ProfileChangeItem
+    ReadingsItem | AlarmItem | TechnicalItem | SessionEventItem | SessionEndItem | ProfileChangeItem
 )
 
 
@@ -164,7 +143,7 @@ def item_ops(item: Item) -> list[Op]:
                     "value": r.value,
                     "unit": r.unit,
                     "valid": r.valid,
-                    "flags": ",".join(f.value for f in r.flags),
+                    "flags": ",".join([f.value for f in r.flags]) if r.flags else "",
                     "device_time": r.device_time,
                     "received_at": r.received_at,
                 },
@@ -210,19 +189,6 @@ def item_ops(item: Item) -> list[Op]:
                 },
             )
         ]
-    if isinstance(item, WaveformItem):
-        return [
-            (
-                "waveform",
-                {
-                    "session_id": item.session_id,
-                    "channel": item.channel,
-                    "start_at": item.start_at,
-                    "sample_rate_hz": item.sample_rate_hz,
-                    "data": item.samples,
-                },
-            )
-        ]
     if isinstance(item, SessionEventItem):
         return [("event", {"session_id": item.session_id, **event_values(item.event)})]
     if isinstance(item, SessionEndItem):
@@ -265,46 +231,41 @@ def apply_batches(conn: Connection, batches: Iterable[Batch]) -> int:
     Returns:
         Rows written (markers not counted).
     """
-    rows = 0
-    markers: list[dict[str, Any]] = []
     now = datetime.now(UTC)
-    for batch in batches:
-        rows += apply_ops(conn, batch.ops)
-        markers.append({"uid": batch.uid, "applied_at": now})
+    batches = list(batches)
+    rows = apply_ops(conn, [op for batch in batches for op in batch.ops])
+    markers = [{"uid": batch.uid, "applied_at": now} for batch in batches]
     if markers:
         conn.execute(insert(WriteBatchRow), markers)
     return rows
 
 
 def apply_ops(conn: Connection, ops: Iterable[Op]) -> int:
-    """Apply operations in order inside the caller's transaction; returns rows written.
+    """Apply operations inside the caller's transaction; returns rows written.
 
-    Consecutive readings (and waveforms, technical events) are inserted with one executemany;
-    anything stateful (alarms, session updates) is applied in its place in the order.
+    Anything stateful (alarms, session updates) is applied in the order given.  The rows of the
+    plain tables (readings, technical events) are inserted with one executemany per table, in
+    their order: no operation reads or changes them, and they refer only to sessions, which no
+    operation creates, so where they go among the stateful ones changes nothing stored.  One
+    statement per table, rather than one per run between two alarm transitions, is what keeps
+    the writer near a plain executemany (issue 14).
     """
     rows = 0
-    run_name = ""
-    run: list[dict[str, Any]] = []
+    bulk: dict[str, list[dict[str, Any]]] = {}
     for name, payload in ops:
-        if name != run_name and run:
-            rows += _insert_run(conn, run_name, run)
-            run = []
-        run_name = name
         if name in _BULK:
-            run.append(payload)
+            bulk.setdefault(name, []).append(payload)
             continue
-        run_name = ""
         _apply_single(conn, name, payload)
         rows += 1
-    if run:
-        rows += _insert_run(conn, run_name, run)
+    for name, run in bulk.items():
+        rows += _insert_run(conn, name, run)
     return rows
 
 
 _BULK = {
     "reading": ReadingRow,
     "technical": TechnicalEventRow,
-    "waveform": WaveformRow,
 }
 
 

@@ -190,14 +190,21 @@ class Journal:
         """True when every batch was replayed."""
         return self._head >= self._size
 
-    def peek(self, max_batches: int) -> list[tuple[int, Batch]]:
-        """Up to ``max_batches`` next batches, each with the offset just after it."""
+    def peek(self, max_batches: int, max_ops: int | None = None) -> list[tuple[int, Batch]]:
+        """Up to ``max_batches`` next batches, each with the offset just after it.
+
+        ``max_ops``: stop once the batches hold this many operations (at least one batch is
+        returned), so one replay transaction stays short whatever the batches' sizes.
+        """
         out: list[tuple[int, Batch]] = []
         offset = self._head
+        ops = 0
         for line in self._lines(start=self._head):
             offset += len(line)
-            out.append((offset, decode_batch(line)))
-            if len(out) >= max_batches:
+            batch = decode_batch(line)
+            out.append((offset, batch))
+            ops += len(batch.ops)
+            if len(out) >= max_batches or (max_ops is not None and ops >= max_ops):
                 break
         return out
 
@@ -327,10 +334,17 @@ class MemoryJournal(Journal):
         self._size = len(self._batches)
         self.pending_batches += 1
 
-    def peek(self, max_batches: int) -> list[tuple[int, Batch]]:
-        """Up to ``max_batches`` next batches with their end index."""
-        window = self._batches[self._head : self._head + max_batches]
-        return [(self._head + i + 1, b) for i, b in enumerate(window)]
+    def peek(self, max_batches: int, max_ops: int | None = None) -> list[tuple[int, Batch]]:
+        """Up to ``max_batches`` next batches (and about ``max_ops`` operations) with their end
+        index."""
+        out: list[tuple[int, Batch]] = []
+        ops = 0
+        for i, batch in enumerate(self._batches[self._head : self._head + max_batches]):
+            out.append((self._head + i + 1, batch))
+            ops += len(batch.ops)
+            if max_ops is not None and ops >= max_ops:
+                break
+        return out
 
     def advance(self, offset: int, n_batches: int) -> None:
         """Drop replayed batches once all are."""

@@ -1,11 +1,11 @@
 """Queries on the session record, in short-lived connections (safe from any thread).
 
-Live data (readings, alarms, waveforms) is written by :class:`~console.storage.writer.StorageWriter`
-on its own thread; this repository creates and resumes sessions, stores the occasional
-lifecycle step synchronously when the caller wants the answer at once, and reads everything back
-for the session list, review and export.  Review loads go straight to numpy arrays from plain
-DBAPI tuples: building arrays from SQLAlchemy ``Row`` objects is ten times slower
-(shared/performance.md, Storage).
+Live data (readings, alarms, technical events) is written by
+:class:`~console.storage.writer.StorageWriter` on its own thread; this repository creates and
+resumes sessions, stores the occasional lifecycle step synchronously when the caller wants the
+answer at once, and reads everything back for the session list, review and export.  Review loads
+go straight to numpy arrays from plain DBAPI tuples: building arrays from SQLAlchemy ``Row``
+objects is ten times slower (shared/performance.md, Storage).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -48,7 +48,6 @@ from console.storage.schema import (
     SessionRow,
     TechnicalEventRow,
     ThresholdProfileRow,
-    WaveformRow,
 )
 from console.storage.session_rows import session_rows
 from console.storage.writer import SessionEventItem, apply_ops, item_ops
@@ -185,23 +184,6 @@ class Trend:
 
 
 @dataclass(frozen=True, slots=True)
-class Waveform:
-    """A channel's stored seconds, concatenated.
-
-    Attributes:
-        chunk_start: epoch seconds (UTC) of each stored chunk.
-        chunk_len: samples in each chunk (gaps between chunks are real gaps).
-        sample_rate_hz: of the first chunk (a device does not change it mid-session).
-        samples: all samples, float32.
-    """
-
-    chunk_start: FloatArray
-    chunk_len: npt.NDArray[np.int64]
-    sample_rate_hz: float
-    samples: npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True, slots=True)
 class SessionReview:
     """Everything the review screen draws for one session."""
 
@@ -209,7 +191,6 @@ class SessionReview:
     trends: dict[str, Trend]
     alarms: list[StoredAlarm]
     events: list[SessionEvent]
-    waveforms: dict[str, Waveform] = field(default_factory=dict)
 
 
 class SessionRepository:
@@ -714,60 +695,18 @@ class SessionRepository:
                 start = i
         return out
 
-    def waveform(self, session_id: int, channel: str) -> Waveform:
-        """A channel's stored seconds of a session, concatenated into one float32 array."""
-        epoch = _epoch_seconds(self.engine, WaveformRow.start_at)
-        stmt = (
-            select(epoch, WaveformRow.sample_rate_hz, WaveformRow.data)
-            .where(WaveformRow.session_id == session_id, WaveformRow.channel == channel)
-            .order_by(WaveformRow.start_at, WaveformRow.id)
-        )
-        with self.engine.connect() as conn:
-            rows = _raw_rows(conn, stmt)
-        if not rows:
-            return Waveform(
-                np.empty(0), np.empty(0, dtype=np.int64), 0.0, np.empty(0, dtype=np.float32)
-            )
-        starts = [r[0] for r in rows]
-        rates = [r[1] for r in rows]
-        blobs = [r[2] for r in rows]
-        chunks = [np.frombuffer(bytes(b), dtype="<f4") for b in blobs]
-        return Waveform(
-            chunk_start=np.asarray(starts, dtype=np.float64),
-            chunk_len=np.array([len(c) for c in chunks], dtype=np.int64),
-            sample_rate_hz=float(rates[0]),
-            samples=np.concatenate(chunks).astype(np.float32, copy=False),
-        )
-
-    def waveform_channels(self, session_id: int) -> list[str]:
-        """The waveform channels stored for a session."""
-        with self.engine.connect() as conn:
-            return sorted(
-                conn.scalars(
-                    select(WaveformRow.channel)
-                    .where(WaveformRow.session_id == session_id)
-                    .distinct()
-                )
-            )
-
-    def load_review(self, session_id: int, *, waveforms: bool = True) -> SessionReview:
+    def load_review(self, session_id: int) -> SessionReview:
         """Everything the review screen needs for one session.
 
         Raises:
             UnknownSessionError: no such id.
         """
         record = self.session(session_id)
-        waves = (
-            {ch: self.waveform(session_id, ch) for ch in self.waveform_channels(session_id)}
-            if waveforms
-            else {}
-        )
         return SessionReview(
             session=record,
             trends=self.trends(session_id),
             alarms=self.alarms(session_id),
             events=self.events(session_id),
-            waveforms=waves,
         )
 
 

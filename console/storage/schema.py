@@ -172,6 +172,10 @@ class WaveformRow(Base):
 
     One row per second instead of one per sample: 2.2 MB instead of 21-51 MB per hour of 125 Hz
     pleth, and an hour loads in milliseconds (shared/performance.md, Storage).
+
+    Nothing writes or reads this table any more (issue 13: no monitor link delivers a waveform).
+    It stays mapped because databases made by earlier versions have it and migrations create
+    it; dropping it would need a destructive migration for no gain.
     """
 
     __tablename__ = "waveforms"

@@ -31,7 +31,7 @@ from console.storage.schema import (
     ReadingRow,
     SessionRow,
     TechnicalEventRow,
-    WaveformRow,
+    UtcDateTime,
 )
 
 #: The technical event kind of a row the record could not keep as it was.
@@ -40,7 +40,6 @@ RECORD_ERROR = "record_error"
 _TABLES: dict[str, Table] = {
     "reading": ReadingRow.__table__,  # type: ignore[dict-item]
     "technical": TechnicalEventRow.__table__,  # type: ignore[dict-item]
-    "waveform": WaveformRow.__table__,  # type: ignore[dict-item]
     "event": EventRow.__table__,  # type: ignore[dict-item]
     "profile_change": ProfileChangeRow.__table__,  # type: ignore[dict-item]
     "alarm": AlarmLogRow.__table__,  # type: ignore[dict-item]
@@ -69,15 +68,18 @@ def storable_time(value: datetime) -> bool:
     return True
 
 
-#: Per operation: its table's name and the length limit of each text column.
-_LIMITS: dict[str, tuple[str, dict[str, int]]] = {
+#: Per operation: its table's name, and the columns to check in table order: a time column
+#: (limit None) or a text column with its length limit.  Looking only at these columns, rather
+#: than at every value of every row, keeps the screen cheap next to the insert (issue 14).
+_CHECKS: dict[str, tuple[str, tuple[tuple[str, int | None], ...]]] = {
     name: (
         table.name,
-        {
-            c.name: c.type.length
+        tuple(
+            (c.name, None if isinstance(c.type, UtcDateTime) else c.type.length)
             for c in table.columns
-            if isinstance(c.type, String) and c.type.length is not None
-        },
+            if isinstance(c.type, UtcDateTime)
+            or (isinstance(c.type, String) and c.type.length is not None)
+        ),
     )
     for name, table in _TABLES.items()
 }
@@ -85,18 +87,19 @@ _LIMITS: dict[str, tuple[str, dict[str, int]]] = {
 
 def problem(name: str, payload: dict[str, Any]) -> str | None:
     """Why the row of operation ``name`` cannot be stored, or None (no values named)."""
-    known = _LIMITS.get(name)
+    known = _CHECKS.get(name)
     if known is None:
         return f"unknown operation {name!r}"
-    table, limits = known
-    for key, value in payload.items():
-        if isinstance(value, datetime):
-            if not storable_time(value):
+    table, checks = known
+    for key, length in checks:
+        value = payload.get(key)
+        if value is None:
+            continue
+        if length is None:
+            if isinstance(value, datetime) and not storable_time(value):
                 return f"{table}.{key} is outside the storable time range"
-        elif isinstance(value, str):
-            length = limits.get(key)
-            if length is not None and len(value) > length:
-                return f"{table}.{key} is longer than {length} characters"
+        elif isinstance(value, str) and len(value) > length:
+            return f"{table}.{key} is longer than {length} characters"
     return None
 
 
@@ -109,7 +112,7 @@ def record_error_op(op: Op, reason: str) -> Op | None:
     session_id = payload.get("session_id")
     if not isinstance(session_id, int):
         return None
-    times = [payload.get(k) for k in ("received_at", "at", "start_at", "ended_at")]
+    times = [payload.get(k) for k in ("received_at", "at", "ended_at")]
     at = next((t for t in times if isinstance(t, datetime) and storable_time(t)), datetime.now(UTC))
     what = f"{payload.get('parameter')} reading" if name == "reading" else f"{name} row"
     return (

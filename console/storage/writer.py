@@ -1,6 +1,6 @@
 """The one thread that writes session records, in batches, off the UI thread.
 
-Readings, alarm transitions, technical events, waveform seconds and lifecycle events are queued
+Readings, alarm transitions, technical events and lifecycle events are queued
 by any thread and written every :data:`BATCH_INTERVAL_S` or :data:`BATCH_MAX_ITEMS` items,
 whichever comes first, in one transaction, so a reading is durable well within a second of
 arrival.
@@ -28,29 +28,55 @@ What else keeps the record (issue 12):
   back (:mod:`console.storage.file_watch`); meanwhile batches wait in the journal.
 - *Data of a chair with no record yet* are journalled per chair (:mod:`console.storage.held`).
 
+Bounded memory (issue 14: at x60 the queue grew by 330 items/s without bound, and closing the
+window then took 45-65 s):
+
+- *Spill*: past ``spill_at`` waiting items the writer appends its batches to the fsync'd
+  journal (far faster than the database) and new batches go behind it, so the order holds; the
+  journal is replayed in slices of at most :data:`CATCH_UP_SLICE_S` between visits to the queue,
+  in transactions of about :data:`TXN_TARGET_S` at the database's recent speed (at most
+  :data:`REPLAY_MAX_OPS` rows).  Spilling absorbs a burst; it is no fault (logged at INFO).
+- *RECORDING FALLING BEHIND* (a status detail starting with
+  :data:`~console.domain.alarm_technical.RECORDING_BEHIND`) is judged on the age of the oldest
+  item not yet in the database (:mod:`console.storage.lag`), never on a count: raised at
+  ``behind_after_s``, ended below ``caught_up_s``, by the loop and by its supervisor.
+- *Back-pressure*, the backstop: a producer that finds ``max_queued`` items waiting waits for
+  room, at most :data:`SUBMIT_WAIT_S`, and only once per episode: a writer hung in the
+  database driver (reported after :data:`STALL_ALARM_S`) must never stop the runner threads,
+  which judge the alarms, so after that wait items are queued beyond the bound (and counted in
+  ``over_bound``) rather than dropped.
+- *Stop* writes what is queued, then replays the journal file for at most
+  :data:`STOP_CATCH_UP_S`; the rest stays in the fsync'd journal and is replayed at the next
+  start (a writer without a journal file replays everything: its spool dies with the process).
+
 Messages and logs never carry SQL parameters (patient values) or a database password.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
+from console.domain.alarm_technical import RECORDING_BEHIND
 from console.storage.engine import describe_url, sqlite_path
 from console.storage.file_watch import DatabaseFile
-from console.storage.held import HELD_SESSION_ID, HeldSpools, for_session
+from console.storage.held import (
+    HELD_SESSION_ID,
+    AdoptHeldItem,
+    HeldItem,
+    HeldSpools,
+    for_session,
+    start_no_later_than,
+)
 from console.storage.items import (
     FRAME_ERROR_SAMPLES,
     AlarmItem,
@@ -60,7 +86,6 @@ from console.storage.items import (
     SessionEndItem,
     SessionEventItem,
     TechnicalItem,
-    WaveformItem,
     apply_batches,
     apply_ops,
     event_values,
@@ -68,10 +93,11 @@ from console.storage.items import (
     make_batch,
     worth_recording,
 )
-from console.storage.journal import Batch, Journal, MemoryJournal, Op, encode_batch, journal_key
-from console.storage.private import open_private_append
-from console.storage.schema import SessionRow, WriteBatchRow
-from console.storage.validate import Isolated, problem, record_error_op, screen, storable_time
+from console.storage.journal import Batch, Journal, MemoryJournal, Op
+from console.storage.lag import BEHIND_AFTER_S, CAUGHT_UP_S, RecordLag
+from console.storage.refusals import is_unavailable, keep_aside, rescue_file, safe_error
+from console.storage.schema import WriteBatchRow
+from console.storage.validate import Isolated, problem, record_error_op, screen
 
 __all__ = [
     "FRAME_ERROR_SAMPLES",
@@ -86,12 +112,12 @@ __all__ = [
     "SessionEventItem",
     "StorageWriter",
     "TechnicalItem",
-    "WaveformItem",
     "apply_batches",
     "apply_ops",
     "event_values",
     "item_ops",
     "make_batch",
+    "safe_error",
     "worth_recording",
 ]
 
@@ -99,6 +125,13 @@ log = logging.getLogger("storage")
 
 BATCH_INTERVAL_S = 0.25
 BATCH_MAX_ITEMS = 200
+#: Most items in one transaction when more than a batch is already waiting: under load the
+#: writer commits less often (a PostgreSQL commit waits for its WAL flush), as long as the
+#: transaction stays within :data:`TXN_TARGET_S` at the database's recent speed.
+BATCH_TAKE_MAX = 1_000
+#: How long one transaction the writer builds (a batch, a replay chunk) should take at the
+#: database's recent speed: the writer is away from its queue for that long.
+TXN_TARGET_S = 0.1
 RETRY_AFTER_S = 1.0
 #: Journal batches replayed per transaction when catching up.
 REPLAY_CHUNK = 64
@@ -110,23 +143,21 @@ WATCH_INTERVAL_S = 1.0
 STALL_ALARM_S = 10.0
 #: Pause before a stopped writer loop is started again (so a loop that keeps failing cannot spin).
 RESTART_PAUSE_S = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class HeldItem:
-    """An item of a chair whose record is not known yet (its session id is
-    :data:`~console.storage.held.HELD_SESSION_ID`): journalled in the chair's held spool."""
-
-    chair: str
-    item: Item
-
-
-@dataclass(frozen=True, slots=True)
-class AdoptHeldItem:
-    """Everything held for ``chair`` goes into session ``session_id``, before what follows."""
-
-    chair: str
-    session_id: int
+#: Most items waiting in memory (an item is one readings batch, alarm transition or event: a
+#: few KB at most, so about 10 MB); a producer then meets back-pressure (module docstring).
+MAX_QUEUED = 4_000
+#: Items waiting beyond which the writer spills to the journal (default: a quarter of the bound,
+#: so the bound leaves room for one slow transaction).
+SPILL_FRACTION = 4
+#: Longest the writer replays the journal before it looks at its queue again (s).
+CATCH_UP_SLICE_S = 0.25
+#: Rows of one replay transaction at most.
+REPLAY_MAX_OPS = 5_000
+#: Longest a producer waits for room in a full queue, once per episode (s).
+SUBMIT_WAIT_S = 0.1
+#: At stop, longest the writer replays its journal file before it leaves the rest for the next
+#: start (s); ``stop()`` waits 10 s by default.
+STOP_CATCH_UP_S = 5.0
 
 
 class _Flush:
@@ -142,24 +173,6 @@ Queued = Item | HeldItem | AdoptHeldItem | _Flush | _Stop
 StatusCallback = Callable[[bool, str], None]
 
 
-def _is_unavailable(err: BaseException) -> bool:
-    """True for 'the database is not there' (retry later), False for a bug in what we sent."""
-    if isinstance(err, OperationalError | InterfaceError):
-        return True
-    return isinstance(err, DBAPIError) and bool(err.connection_invalidated)
-
-
-def safe_error(err: BaseException) -> str:
-    """One line about ``err`` without its SQL parameters (patient values) or statement."""
-    orig = getattr(err, "orig", None) or err
-    lines = str(orig).strip().splitlines()
-    first = lines[0] if lines else ""
-    # SQLAlchemy appends "[SQL: ...]" and "[parameters: ...]"; a driver's DETAIL lines can
-    # quote the row.  The first line of the driver's own message has neither.
-    first = first.split("[SQL:")[0].split("[parameters:")[0].strip()
-    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
-
-
 class StorageWriter(threading.Thread):
     """Batches queued items into transactions on its own thread; spools when the DB is away.
 
@@ -173,6 +186,14 @@ class StorageWriter(threading.Thread):
         journal_dir: where the fsync'd spool lives (the per-user data dir in the app); None
             keeps the spool in memory, which survives an outage but not a crash.
         batch_interval_s: longest time an item waits before its transaction.
+        max_queued: items waiting in memory before producers meet back-pressure (default
+            :data:`MAX_QUEUED`).
+        spill_at: items waiting beyond which batches are spilled to the journal (default: a
+            quarter of ``max_queued``).
+        behind_after_s: age of the oldest item not yet in the database (real seconds) that
+            raises RECORDING FALLING BEHIND (default :data:`~console.storage.lag.BEHIND_AFTER_S`).
+        caught_up_s: age below which that condition ends (default
+            :data:`~console.storage.lag.CAUGHT_UP_S`).
     """
 
     def __init__(
@@ -182,11 +203,21 @@ class StorageWriter(threading.Thread):
         on_status: StatusCallback | None = None,
         journal_dir: Path | None = None,
         batch_interval_s: float = BATCH_INTERVAL_S,
+        max_queued: int | None = None,
+        spill_at: int | None = None,
+        behind_after_s: float = BEHIND_AFTER_S,
+        caught_up_s: float = CAUGHT_UP_S,
     ) -> None:
         super().__init__(name="storage-writer", daemon=False)
         self.engine = engine
         self.journal_dir = journal_dir
         self.batch_interval_s = batch_interval_s
+        self.max_queued = MAX_QUEUED if max_queued is None else max_queued
+        self.spill_at = max(1, self.max_queued // SPILL_FRACTION) if spill_at is None else spill_at
+        self.behind_after_s = behind_after_s
+        self.caught_up_s = min(caught_up_s, behind_after_s)
+        self._lag = RecordLag()
+        self._lag_lock = threading.Lock()  # the loop and the supervisor both judge the lag
         self._queue: queue.SimpleQueue[Queued] = queue.SimpleQueue()
         self._on_status = on_status
         self._status_lock = threading.Lock()
@@ -210,7 +241,13 @@ class StorageWriter(threading.Thread):
         self._in_hand: list[Batch] = []
         self._held_in_hand: list[tuple[str, Batch]] = []
         self._stopping = False
+        self._stop_asked = False
         self._finished = False
+        self._spilling = False  # too many items waiting: batches go to the journal
+        self._behind = False  # RECORDING FALLING BEHIND reported, not yet caught up
+        self._room_waited = False  # a producer waited in vain for room this episode
+        self._s_per_row = 0.0  # recent seconds per row written (sizes transactions)
+        self._ops_per_item = 5.0  # recent rows per item (a readings batch is about five)
         self._beat = time.monotonic()
         self._next_watch = 0.0
         self.rows_written = 0
@@ -221,6 +258,16 @@ class StorageWriter(threading.Thread):
         self.rows_isolated = 0
         #: Times the writer loop stopped unexpectedly and was started again.
         self.restarts = 0
+        #: Times the writer began spilling to the journal because too many items waited.
+        self.spill_episodes = 0
+        #: Most items seen waiting by the writer loop.
+        self.max_waiting = 0
+        #: Items queued beyond ``max_queued`` (the writer did not make room in time).
+        self.over_bound = 0
+        #: Oldest age (s) seen of an item not yet in the database.
+        self.max_lag_s = 0.0
+        #: Times RECORDING FALLING BEHIND was raised.
+        self.behind_episodes = 0
 
     @property
     def journal_path(self) -> Path | None:
@@ -249,9 +296,42 @@ class StorageWriter(threading.Thread):
         return on_disk, in_memory
 
     # -- producer side (any thread) -------------------------------------------------------
+    @property
+    def waiting(self) -> int:
+        """Items queued and not yet taken by the writer loop (approximate, like ``qsize``)."""
+        return self._queue.qsize()
+
     def submit(self, item: Item | HeldItem | AdoptHeldItem) -> None:
-        """Queue an item; never blocks."""
+        """Queue an item; never drops it.
+
+        Returns at once unless ``max_queued`` items already wait: then it waits for room, at
+        most :data:`SUBMIT_WAIT_S` and once per episode (module docstring).
+        """
+        if self._queue.qsize() >= self.max_queued:
+            self._wait_for_room()
+        self._lag.submitted()
         self._queue.put(item)
+
+    def _wait_for_room(self) -> None:
+        if not self._room_waited:
+            give_up = time.monotonic() + SUBMIT_WAIT_S
+            while self._queue.qsize() >= self.max_queued:
+                if time.monotonic() >= give_up:
+                    self._room_waited = True
+                    log.error(
+                        "storage writer queue over its bound (%d items); queueing anyway",
+                        self.max_queued,
+                    )
+                    break
+                time.sleep(0.002)
+            else:
+                return
+        self.over_bound += 1
+
+    def lag_s(self) -> float:
+        """Real seconds since the oldest item not yet in the database was submitted (any
+        thread; 0 when everything submitted is stored)."""
+        return self._lag.age_s()
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until everything queued before this call is in the database; False on time-out.
@@ -264,7 +344,12 @@ class StorageWriter(threading.Thread):
         return marker.done.wait(timeout_s)
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Write (or spool) what is pending, then end the thread."""
+        """Write (or spool) what is pending, then end the thread.
+
+        What the database has not taken after :data:`STOP_CATCH_UP_S` stays in the journal
+        file for the next start (module docstring).
+        """
+        self._stop_asked = True  # no catch-up slices while the queue drains up to the stop
         self._queue.put(_Stop())
         if self.is_alive():
             self.join(timeout_s)
@@ -273,6 +358,7 @@ class StorageWriter(threading.Thread):
     def run(self) -> None:
         """Open the journal, run the writer loop on a worker thread, restart it if it stops."""
         self._journal = self._open_journal()
+        self._lag.preload(self._journal.pending_batches)
         try:
             self._supervise()
         finally:
@@ -289,6 +375,7 @@ class StorageWriter(threading.Thread):
             stalled = False
             while worker.is_alive():
                 worker.join(WATCH_INTERVAL_S)
+                self._judge_lag()
                 silent_s = time.monotonic() - self._beat
                 if worker.is_alive() and silent_s >= STALL_ALARM_S and not stalled:
                     stalled = True
@@ -326,6 +413,7 @@ class StorageWriter(threading.Thread):
                 self._spool(self._in_hand[0])
             else:
                 self._commit_or_spool(self._in_hand[0])
+            self._lag.done_in_hand()  # stored, set aside, or spooled (then counted there)
             self._in_hand.pop(0)
 
     # -- the writer loop (worker thread) ---------------------------------------------------
@@ -352,26 +440,21 @@ class StorageWriter(threading.Thread):
         deadline = time.monotonic() + self.batch_interval_s
         while True:
             self._beat = time.monotonic()
-            timeout = max(0.0, min(deadline, self._next_watch) - time.monotonic())
-            try:
-                got = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                got = None
-            adopt = False
-            if isinstance(got, _Stop):
-                self._stopping = True
-            elif isinstance(got, _Flush):
-                self._waiting.append(got)
-            elif got is not None:
-                self._pending.append(got)
-                adopt = isinstance(got, AdoptHeldItem)
+            catching_up = self._can_catch_up() and not self._spilling and not self._stop_asked
+            timeout = (
+                0.0 if catching_up else max(0.0, min(deadline, self._next_watch) - time.monotonic())
+            )
+            adopt = self._take(timeout)
             if time.monotonic() >= self._next_watch:
                 self._watch_file()
                 self._next_watch = time.monotonic() + WATCH_INTERVAL_S
+            self._note_pressure()
+            self._judge_lag()
             due = (
                 self._stopping
                 or self._waiting
                 or adopt
+                or catching_up
                 or len(self._pending) >= BATCH_MAX_ITEMS
                 or time.monotonic() >= deadline
             )
@@ -379,12 +462,10 @@ class StorageWriter(threading.Thread):
                 continue
             if self._pending:
                 self._write_pending()
-            if (
-                not self._backlog_empty()
-                and self._file_problem is None
-                and time.monotonic() >= self._retry_at
-            ):
-                self._catch_up()
+            if self._stopping:
+                self._catch_up_at_stop()
+            elif catching_up and self._can_catch_up():
+                self._catch_up(CATCH_UP_SLICE_S)
             if self._backlog_empty():
                 for marker in self._waiting:
                     marker.done.set()
@@ -395,13 +476,105 @@ class StorageWriter(threading.Thread):
                 return
             deadline = time.monotonic() + self.batch_interval_s
 
+    def _take(self, timeout: float) -> bool:
+        """Move queued items to ``_pending``: wait up to ``timeout`` for the first, then take
+        what is there, up to a batch; True when an adoption was taken (it is written at once).
+        """
+        try:
+            got: Queued = (
+                self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
+            )
+        except queue.Empty:
+            return False
+        adopt = False
+        # Sized from the database's recent speed, spilling or not: a spilled batch is replayed
+        # in one transaction, which must stay short on a slow database.
+        limit = self._take_limit()
+        while True:
+            if isinstance(got, _Stop):
+                self._stopping = True
+                return adopt
+            if isinstance(got, _Flush):
+                self._waiting.append(got)
+            else:
+                self._lag.took()
+                self._pending.append(got)
+                adopt = adopt or isinstance(got, AdoptHeldItem)
+            if len(self._pending) >= limit:
+                return adopt
+            try:
+                got = self._queue.get_nowait()
+            except queue.Empty:
+                return adopt
+
+    def _note_pressure(self) -> None:
+        """Start spilling when too many items wait, stop when few do.
+
+        Memory only: a burst spills and is replayed within seconds, which is no news for the
+        nurse (INFO); whether the record is late is :meth:`_judge_lag`'s question.
+        """
+        waiting = self._queue.qsize() + len(self._pending)
+        self.max_waiting = max(self.max_waiting, waiting)
+        if waiting < self.max_queued // 2:
+            self._room_waited = False
+        if not self._spilling and waiting > self.spill_at:
+            self._spilling = True
+            self.spill_episodes += 1
+            log.info("storage: %d items waiting; spilling to the journal", waiting)
+        elif self._spilling and waiting <= self.spill_at // 2:
+            self._spilling = False
+
+    def _judge_lag(self) -> None:
+        """Raise RECORDING FALLING BEHIND when the oldest item not yet in the database is
+        ``behind_after_s`` old, end it below ``caught_up_s`` (module docstring).
+
+        Only while the writer looks healthy: an outage or a silent writer already says the
+        session is not recorded, which is the graver news.
+        """
+        age = self._lag.age_s()
+        with self._lag_lock:
+            self.max_lag_s = max(self.max_lag_s, age)
+            if not self._behind:
+                if age >= self.behind_after_s and self._healthy:
+                    self._behind = True
+                    self.behind_episodes += 1
+                    self._status(
+                        False,
+                        f"{RECORDING_BEHIND}: the oldest data not yet in the database are "
+                        f"{age:.0f} s old; they wait in order, in the local journal",
+                    )
+            elif age < self.caught_up_s:
+                self._behind = False
+                if self._detail.startswith(RECORDING_BEHIND):
+                    log.info("storage caught up after falling behind (%.1f s late)", age)
+                    self._status(True, "")
+
+    def _can_catch_up(self) -> bool:
+        return (
+            not self._backlog_empty()
+            and self._file_problem is None
+            and time.monotonic() >= self._retry_at
+        )
+
+    def _catch_up_at_stop(self) -> None:
+        """Replay what the journal holds before the thread ends: all of it when it is kept in
+        memory (it would be lost), at most :data:`STOP_CATCH_UP_S` of a journal file (the rest
+        is replayed at the next start)."""
+        in_memory = isinstance(self._journal, MemoryJournal) or not self._overflow.empty
+        if self._can_catch_up():
+            self._catch_up(None if in_memory else STOP_CATCH_UP_S, yield_to_queue=False)
+
     def _say_what_is_left(self) -> None:
         assert self._journal is not None
         if self._file is not None and self._file_problem is not None:
-            self._rescue_file()
+            rescue_file(self._file, self._file_problem, self.journal_dir, self.journal_path)
         if not self._journal.empty:
+            # Two causes, said apart: the database was gone, or it was slower than the monitors
+            # and the stop's catch-up budget ran out (the journal is fsync'd: nothing is lost).
+            behind = self._healthy or self._detail.startswith(RECORDING_BEHIND)
             log.warning(
-                "database unavailable at shutdown: %d batches kept in %s for next start",
+                "%s at shutdown: %d batches kept in %s for next start",
+                "record behind (stop's catch-up time spent)" if behind else "database unavailable",
                 self._journal.pending_batches,
                 self._journal.path,
             )
@@ -432,10 +605,15 @@ class StorageWriter(threading.Thread):
                     items.append(got)
             self._held_in_hand = [(chair, make_batch(its)) for chair, its in held.items()]
             self._in_hand = [make_batch(items)] if items else []
+            self._lag.batched(cut, record=bool(items))
+            if items and self._in_hand[0].ops:
+                per_item = len(self._in_hand[0].ops) / len(items)
+                self._ops_per_item = 0.7 * self._ops_per_item + 0.3 * per_item
             del self._pending[:cut]
             self._resume_in_hand(spool=False)
             if self._pending:  # an adoption: after everything before it
                 adopt = self._pending.pop(0)
+                self._lag.batched(1, record=False)
                 assert isinstance(adopt, AdoptHeldItem)
                 self._adopt(adopt)
 
@@ -458,65 +636,13 @@ class StorageWriter(threading.Thread):
         self._held.clear(adopt.chair)
         self._deletable_markers.extend(committed)
         if len(committed) == len(batches):
-            self._start_no_later_than(adopt.session_id, batches)
+            start_no_later_than(self.engine, adopt.session_id, batches)
         log.info(
             "chair %s: %d held batches written to session %s",
             adopt.chair,
             len(batches),
             adopt.session_id,
         )
-
-    def _rescue_file(self) -> None:
-        """Stopping while the database file could not be put back: copy what it held next to
-        the journal, so it does not die with this process; say where, or that it is lost."""
-        assert self._file is not None
-        copy: Path | None = None
-        try:
-            if self.journal_dir is not None:
-                copy = self._file.save_copy(self.journal_dir)
-        except (OSError, sqlite3.Error) as err:
-            log.error("cannot copy the database file that was %s: %s", self._file_problem, err)
-        if copy is None:
-            log.error(
-                "database file %s was %s and could not be put back: what was written to it "
-                "this session is lost with this process",
-                self._file.path,
-                self._file_problem,
-            )
-            return
-        log.error(
-            "database file %s was %s and could not be put back: its content is saved as %s, "
-            "and later batches are in the journal %s; put the copy back at that path before "
-            "the next start, so the journal is replayed into it",
-            self._file.path,
-            self._file_problem,
-            copy,
-            self._journal.path if self._journal is not None else "(none)",
-        )
-
-    def _start_no_later_than(self, session_id: int, batches: list[Batch]) -> None:
-        """A new record given data held before it was opened (a crashed run's, say) starts
-        with them, so its timeline has no data before its start (a resumed record, which
-        started long before, is unchanged)."""
-        times = [
-            t
-            for b in batches
-            for _name, p in b.ops
-            for t in (p.get("received_at"), p.get("at"))
-            if isinstance(t, datetime) and storable_time(t)
-        ]
-        if not times:
-            return
-        earliest = min(times)
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(SessionRow)
-                    .where(SessionRow.id == session_id, SessionRow.started_at > earliest)
-                    .values(started_at=earliest)
-                )
-        except Exception as err:  # the data are stored; only the start time stays as it was
-            log.error("session %s: start not moved earlier: %s", session_id, safe_error(err))
 
     # -- watching the database file --------------------------------------------------------
     def _watch_file(self) -> None:
@@ -563,8 +689,9 @@ class StorageWriter(threading.Thread):
         marker is then in the database and it is skipped), and its marker is kept until the
         caller has emptied the spool.
         """
-        if self._backlog_empty():
+        if self._backlog_empty() and not self._spilling:
             screened, isolated = screen(batch)
+            started = time.monotonic()
             try:
                 with self.engine.begin() as conn:
                     if (
@@ -577,26 +704,28 @@ class StorageWriter(threading.Thread):
                         self.rows_written += apply_batches(conn, [screened])
                     self._delete_markers(conn)
             except Exception as err:
-                if not _is_unavailable(err):
+                if not is_unavailable(err):
                     outcome = self._store_refused(screened, err, isolated, held=held)
                     if outcome is not None:
                         return outcome
                 else:
                     self._unavailable(err)
             else:
+                self._note_speed(len(screened.ops), started)
                 if not held:
                     self._deletable_markers.append(batch.uid)
                 self._set_aside(batch, isolated)
                 if not isolated:
-                    self._status(True, "")
+                    self._recording_again()
                 return True
-        # Behind a non-empty journal, or the database just failed: keep the order, spool.
+        # Behind a non-empty journal, spilling, or the database just failed: keep the order.
         self._spool(batch)
         return False
 
     def _spool(self, batch: Batch) -> None:
         assert self._journal is not None
         self.batches_spooled += 1
+        self._lag.spool_in_hand()  # journal and overflow replay in this order too
         if self._overflow.empty:
             try:
                 self._journal.append(batch)
@@ -621,7 +750,7 @@ class StorageWriter(threading.Thread):
             with self.engine.begin() as conn:
                 self.rows_written += apply_batches(conn, [kept])
         except Exception as again:
-            if _is_unavailable(again):
+            if is_unavailable(again):
                 self._unavailable(again)
                 return None
             self._reject(batch, again)
@@ -657,7 +786,7 @@ class StorageWriter(threading.Thread):
             try:
                 apply_ops(conn, [op])
             except Exception as err:
-                if _is_unavailable(err):
+                if is_unavailable(err):
                     raise
                 return f"the database refused it ({safe_error(err)})"
             finally:
@@ -677,7 +806,11 @@ class StorageWriter(threading.Thread):
             batch.uid,
             "; ".join(reasons),
         )
-        kept = self._keep_aside(Batch(uid=batch.uid, ops=tuple(i.op for i in isolated)))
+        kept = keep_aside(
+            self.journal_dir,
+            self._db_label,
+            Batch(uid=batch.uid, ops=tuple(i.op for i in isolated)),
+        )
         self._status(False, f"{len(isolated)} row(s) could not be stored ({kept}): {reasons[0]}")
 
     def _reject(self, batch: Batch, err: Exception) -> None:
@@ -685,44 +818,46 @@ class StorageWriter(threading.Thread):
         say so loudly (without its values)."""
         self.batches_rejected += 1
         log.error("storage: the database refused batch %s: %s", batch.uid, safe_error(err))
-        kept = self._keep_aside(batch)
+        kept = keep_aside(self.journal_dir, self._db_label, batch)
         self._status(False, f"the database refused a batch ({kept}): {safe_error(err)}")
 
-    def _keep_aside(self, batch: Batch) -> str:
-        """Append to ``rejected-<key>.jsonl`` (0600); says where it went, never raises."""
-        if self.journal_dir is None:
-            log.error("storage: batch %s is not kept (no journal directory)", batch.uid)
-            return "not kept: no journal directory"
-        path = self.journal_dir / f"rejected-{journal_key(self._db_label)}.jsonl"
-        try:
-            fd = open_private_append(path)
-            try:
-                os.write(fd, encode_batch(batch, self._db_label))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError as err:
-            log.error("storage: cannot keep batch %s aside in %s: %s", batch.uid, path, err)
-            return f"lost: cannot write {path.name}"
-        return f"kept aside in {path.name}"
-
-    def _catch_up(self) -> None:
-        """Replay spooled batches, oldest first, until none is left or the database fails."""
+    def _catch_up(self, budget_s: float | None, *, yield_to_queue: bool = True) -> None:
+        """Replay spooled batches, oldest first, until none is left, the database fails, or
+        ``budget_s`` has passed (None: no limit); ``yield_to_queue``: also stop when items pile
+        up in the queue (not at stop: nothing more is read from it)."""
         assert self._journal is not None
+        until = None if budget_s is None else time.monotonic() + budget_s
         for spool in (self._journal, self._overflow):
-            if not self._replay(spool):
+            if not self._replay(spool, until, yield_to_queue=yield_to_queue):
                 return
         # The journal file is empty and fsync'd: no batch can be replayed again.
         self._deletable_markers.extend(self._replayed_markers)
         self._replayed_markers = []
-        self._status(True, "")
+        self._recording_again()
         log.info("journal replayed; storage caught up")
 
-    def _replay(self, spool: Journal) -> bool:
-        """Replay one spool; False when the database failed (retry later)."""
+    def _recording_again(self) -> None:
+        """Say the record is complete again, unless RECORDING FALLING BEHIND is what is shown
+        (:meth:`_judge_lag` ends that one, on the age of the oldest unwritten data)."""
+        with self._lag_lock:
+            if self._behind and self._detail.startswith(RECORDING_BEHIND):
+                return
+            # Behind, then an outage took over: judged afresh once the outage has ended.
+            self._behind = False
+            self._status(True, "")
+
+    def _replay(self, spool: Journal, until: float | None, *, yield_to_queue: bool) -> bool:
+        """Replay one spool; False when the database failed (retry later), when ``until`` has
+        passed, or when ``yield_to_queue`` and items pile up (after one chunk at least)."""
+        first = True
         while not spool.empty:
+            piling = yield_to_queue and self._queue.qsize() > self.spill_at // 2
+            if not first and ((until is not None and time.monotonic() >= until) or piling):
+                return False
+            first = False
             self._beat = time.monotonic()  # a long catch-up is not a hung writer
-            chunk = spool.peek(REPLAY_CHUNK)
+            chunk = spool.peek(REPLAY_CHUNK, self._replay_ops())
+            started = time.monotonic()
             try:
                 with self.engine.begin() as conn:
                     done = set(
@@ -737,7 +872,7 @@ class StorageWriter(threading.Thread):
                 for original, _screened, isolated in todo:
                     self._set_aside(original, isolated)
             except Exception as err:
-                if _is_unavailable(err):
+                if is_unavailable(err):
                     self._unavailable(err)
                     self._retry_at = time.monotonic() + RETRY_AFTER_S
                     return False
@@ -746,9 +881,34 @@ class StorageWriter(threading.Thread):
                 if not self._replay_one_by_one(spool, chunk):
                     return False
                 continue
+            self._note_speed(sum(len(s.ops) for _b, s, _i in todo), started)
             self._replayed_markers.extend(b.uid for _o, b in chunk)
             spool.advance(chunk[-1][0], len(chunk))
+            self._lag.replayed(len(chunk))
         return True
+
+    def _note_speed(self, rows: int, started: float) -> None:
+        """Remember how fast the database took ``rows`` rows (a moving average)."""
+        if rows <= 0:
+            return
+        s_per_row = (time.monotonic() - started) / rows
+        self._s_per_row = (
+            s_per_row if self._s_per_row <= 0 else 0.7 * self._s_per_row + 0.3 * s_per_row
+        )
+
+    def _take_limit(self) -> int:
+        """Items for one transaction: a batch, or more when they wait already and the database
+        takes them within :data:`TXN_TARGET_S`."""
+        if self._s_per_row <= 0:
+            return BATCH_MAX_ITEMS
+        fits = int(TXN_TARGET_S / (self._s_per_row * self._ops_per_item))
+        return max(BATCH_MAX_ITEMS, min(BATCH_TAKE_MAX, fits))
+
+    def _replay_ops(self) -> int:
+        """Rows for one replay transaction: about one catch-up slice at the recent speed."""
+        if self._s_per_row <= 0:
+            return BATCH_MAX_ITEMS
+        return max(1, min(REPLAY_MAX_OPS, int(TXN_TARGET_S / self._s_per_row)))
 
     def _replay_one_by_one(self, spool: Journal, chunk: list[tuple[int, Batch]]) -> bool:
         for offset, batch in chunk:
@@ -762,7 +922,7 @@ class StorageWriter(threading.Thread):
                         self.rows_written += apply_batches(conn, [screened])
                 self._set_aside(batch, isolated)
             except Exception as err:
-                if _is_unavailable(err):
+                if is_unavailable(err):
                     self._unavailable(err)
                     self._retry_at = time.monotonic() + RETRY_AFTER_S
                     return False
@@ -771,6 +931,7 @@ class StorageWriter(threading.Thread):
                     return False
             self._replayed_markers.append(batch.uid)
             spool.advance(offset, 1)
+            self._lag.replayed(1)
         return True
 
     def _delete_markers(self, conn: Connection) -> None:
@@ -797,6 +958,11 @@ class StorageWriter(threading.Thread):
         (it must not stop the writer).
         """
         with self._status_lock:
+            # Falling behind and then unreachable: a different condition, so news.
+            news = news or (
+                self._detail.startswith(RECORDING_BEHIND)
+                and not detail.startswith(RECORDING_BEHIND)
+            )
             if healthy == self._healthy and (healthy or not news or detail == self._detail):
                 return
             self._healthy, self._detail = healthy, detail

@@ -20,7 +20,11 @@ from devices.model import NIBP_METRICS, Metric
 
 #: Technical conditions of the console, not of a chair: shown once, console-wide.
 CONSOLE_KINDS: frozenset[TechnicalAlarmKind] = frozenset(
-    {TechnicalAlarmKind.AUDIO_UNAVAILABLE, TechnicalAlarmKind.STORAGE_UNAVAILABLE}
+    {
+        TechnicalAlarmKind.AUDIO_UNAVAILABLE,
+        TechnicalAlarmKind.STORAGE_UNAVAILABLE,
+        TechnicalAlarmKind.STORAGE_BEHIND,
+    }
 )
 
 

@@ -726,6 +726,33 @@ def test_audio_unavailable_is_a_visible_high_technical_alarm() -> None:
     assert [e.kind.value for e in ended][-1] in {"end", "latched"}
 
 
+def test_a_record_falling_behind_is_its_own_technical_alarm() -> None:
+    """Issue 14: a writer that keeps everything but late must not say SESSION NOT RECORDED."""
+    from datetime import UTC, datetime, timedelta
+
+    from console.config import load
+    from console.domain.alarm_engine import AlarmEngine
+    from console.domain.alarm_technical import RECORDING_BEHIND
+
+    t0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    engine = AlarmEngine(load(environ={}).alarm_profile, started_at=t0)
+    events = engine.set_storage_available(False, t0, f"{RECORDING_BEHIND}: 1200 items waiting")
+    (onset,) = [e for e in events if e.key == "storage_behind"]
+    assert onset.kind.value == "onset"
+    assert onset.message.startswith("RECORDING FALLING BEHIND")
+    assert "SESSION NOT RECORDED" not in onset.message
+    assert {a.key for a in engine.active_alarms()} >= {"storage_behind"}
+    # The database then goes away: one storage condition replaces the other.
+    later = t0 + timedelta(seconds=5)
+    engine.set_storage_available(False, later, "database unavailable: gone")
+    keys = {a.key for a in engine.active_alarms() if a.condition_active}
+    assert "storage_unavailable" in keys
+    assert "storage_behind" not in keys
+    engine.set_storage_available(True, later + timedelta(seconds=5))
+    keys = {a.key for a in engine.active_alarms() if a.condition_active}
+    assert not keys & {"storage_unavailable", "storage_behind"}
+
+
 def test_no_nibp_overdue_for_a_monitor_without_a_cuff() -> None:
     from datetime import UTC, datetime, timedelta
 

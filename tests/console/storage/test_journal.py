@@ -19,11 +19,11 @@ from console.storage.writer import (
     ReadingsItem,
     SessionEndItem,
     StorageWriter,
-    WaveformItem,
+    TechnicalItem,
     apply_batches,
     make_batch,
 )
-from devices.model import METRIC_UNITS, Metric, Reading
+from devices.model import METRIC_UNITS, Metric, Reading, TechnicalEvent, TechnicalEventKind
 from tests.expected_logs import BATCH_REFUSED, expect_logs
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -46,7 +46,7 @@ def _batch(i: int) -> Batch:
 def test_batches_round_trip_through_json() -> None:
     items: list[Item] = [
         _items(1, 0, 2),
-        WaveformItem(1, "PLETH", T0, 125.0, b"\x00\x01\x02\x03"),
+        TechnicalItem(1, TechnicalEvent(TechnicalEventKind.QUIET, T0, "no data for 10 s")),
         SessionEndItem(1, T0),
     ]
     batch = make_batch(items)

@@ -1,4 +1,4 @@
-"""The session record on both backends: patients, lifecycle, annotations, waveforms, resume."""
+"""The session record on both backends: patients, lifecycle, annotations, trends, resume."""
 
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ from console.storage.writer import (
     SessionEndItem,
     SessionEventItem,
     StorageWriter,
-    WaveformItem,
 )
 from devices.model import METRIC_UNITS, Metric, Reading
 
@@ -207,20 +206,14 @@ def test_alarm_log_keeps_actor_and_unknown_kinds(migrated: Engine) -> None:
     assert (alarm.onset_at, alarm.ended_at) == (at(1), at(5))
 
 
-def test_waveforms_trends_and_review(migrated: Engine) -> None:
+def test_trends_and_review(migrated: Engine) -> None:
     repo = SessionRepository(migrated)
     sid = repo.create_session(
         chair="Chair 1", started_at=T0, simulated=True, device_kind="ge-datex"
     )
-    rng = np.random.default_rng(1)
-    seconds = [rng.standard_normal(125).astype("<f4") for _ in range(10)]
     writer = StorageWriter(migrated)
     writer.start()
     try:
-        for i, chunk in enumerate(seconds):
-            writer.submit(
-                WaveformItem(sid, "PLETH", T0 + timedelta(seconds=i), 125.0, chunk.tobytes())
-            )
         writer.submit(ReadingsItem(sid, _readings(30)))
         writer.submit(
             ReadingsItem(
@@ -238,12 +231,6 @@ def test_waveforms_trends_and_review(migrated: Engine) -> None:
         assert writer.flush()
     finally:
         writer.stop()
-    wave = repo.waveform(sid, "PLETH")
-    assert wave.sample_rate_hz == 125.0
-    assert wave.chunk_len.tolist() == [125] * 10
-    np.testing.assert_array_equal(wave.samples, np.concatenate(seconds))
-    assert wave.chunk_start[1] - wave.chunk_start[0] == pytest.approx(1.0, abs=1e-3)
-    assert wave.chunk_start[0] == pytest.approx(T0.timestamp(), abs=1e-3)
     trends = repo.trends(sid)
     assert set(trends) == {"HR", "SPO2"}
     assert trends["HR"].value.tolist() == [60.0 + i for i in range(30)]
@@ -252,7 +239,7 @@ def test_waveforms_trends_and_review(migrated: Engine) -> None:
     assert trends["SPO2"].value[1] == 97.0
     review = repo.load_review(sid)
     assert review.session.ended_at == at(3)
-    assert set(review.waveforms) == {"PLETH"}
+    assert set(review.trends) == {"HR", "SPO2"}
     (change,) = repo.profile_changes(sid)
     assert (change["actor"], change["reason"], change["new_json"]) == (
         "Dr A",

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 from pytestqt.qtbot import QtBot
@@ -23,7 +22,6 @@ from console.services.chair_service import ChairService
 from console.services.session_values import LatestValue
 from console.ui import theme
 from console.ui.overview import ChairOverview, ChairTile, flash_lit
-from console.ui.pleth_sweep import PlethSweep
 from console.ui.theme import STYLE_SHEET
 from devices.model import DeviceState, Metric
 
@@ -234,41 +232,18 @@ def test_overview_flashes_tiles_in_step_and_click_selects(qtbot: QtBot) -> None:
     assert blocker.args == [2]
 
 
-def test_pleth_sweep_overwrites_the_oldest_samples(qtbot: QtBot) -> None:
-    sweep = PlethSweep(rate_hz=100.0, window_s=2.0, y_range=(0.0, 1.0))
-    qtbot.addWidget(sweep)
-    sweep.resize(400, 80)
-    sweep.show()
-    qtbot.waitExposed(sweep)
-    sweep.append(np.full(150, 0.2))
-    assert sweep.write_index == 150
-    sweep.append(np.full(100, 0.8))  # wraps: 50 at the end, 50 at the start
-    assert sweep.write_index == 50
-    values = sweep.values()
-    assert np.all(values[:50] == 0.8)
-    assert np.all(values[50:150] == 0.2)
-    assert np.all(values[150:] == 0.8)
-    sweep.append(np.arange(1000) / 1000)  # more than one sweep at once: the newest is kept
-    assert sweep.samples_written == 1250
-    assert sweep.values()[(1250 - 1) % 200] == pytest.approx(0.999)
-    image = sweep.grab().toImage()
-    assert image.width() == 400
-    # The gap ahead of the write position is blank (the erase bar).
-    gap_x = int((sweep.write_index + 5) * 400 / 200)
-    blank = {image.pixelColor(gap_x, y).name() for y in range(image.height())}
-    assert blank == {theme.BACKGROUND}
-
-
 # -- the real console: several chairs on the simulator ---------------------------------------------
 @pytest.fixture
 def multi_console(qtbot: QtBot, tmp_path: Path) -> Iterator[Callable[..., ConsoleApp]]:
     made: list[ConsoleApp] = []
 
-    def make(count: int, protocols: tuple[str, ...] = ("datex",)) -> ConsoleApp:
+    def make(
+        count: int, protocols: tuple[str, ...] = ("datex",), speed: float = SPEED
+    ) -> ConsoleApp:
         base: Settings = load(
             overrides={
                 "storage.db_url": f"sqlite:///{tmp_path / 'multi.sqlite3'}",
-                "simulator.speed": SPEED,
+                "simulator.speed": speed,
                 "simulator.nibp_interval_s": 60,
             },
             environ={},
@@ -325,6 +300,30 @@ def test_overview_tiles_follow_real_chairs(qtbot: QtBot, multi_console: Any) -> 
     # Each chair has its own patient and session record.
     assert len({c.session_id for c in app.chairs}) == 4
     assert len({c.latest[Metric.HR].value for c in app.chairs}) > 1
+
+
+#: Real seconds the 16-chair console runs in the test below.
+SIXTEEN_RUN_S = 15.0
+
+
+@pytest.mark.slow
+def test_sixteen_chairs_recording_keeps_up_without_a_false_falling_behind(
+    qtbot: QtBot, multi_console: Any
+) -> None:
+    """Issue 14: the count-based first version raised RECORDING FALLING BEHIND on the startup
+    burst of a busy console (850-1,563 items waiting).  Measured on the 2-core CI machine
+    (README, "Storage"): 16 chairs at x60 submit about 730 items/s; at start up to about 2,150
+    items wait and the oldest unwritten item reaches about 3.4 s, then stays below 0.4 s.  The
+    writer keeps up, so no storage condition may be raised, and the record must be current."""
+    app = multi_console(16, speed=60.0)
+    qtbot.wait(round(SIXTEEN_RUN_S * 1000))
+    keys = {a.key for c in app.chairs for a in c.alarm_list}
+    assert "storage_behind" not in keys
+    assert "storage_unavailable" not in keys
+    assert app.writer.behind_episodes == 0
+    assert app.writer.max_lag_s < app.writer.behind_after_s
+    assert app.writer.rows_written > 0
+    qtbot.waitUntil(lambda: app.writer.lag_s() < 5.0, timeout=10_000)
 
 
 @pytest.mark.slow
