@@ -37,10 +37,13 @@ from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from storage_bench import Workload, chair_items, make_sessions, stored_rows  # noqa: E402
-
+from benchmarks.storage_bench import (  # noqa: E402
+    Workload,
+    chair_items,
+    make_sessions,
+    stored_rows,
+)
 from console.storage.engine import make_engine  # noqa: E402
 from console.storage.migrate import upgrade_to_head  # noqa: E402
 from console.storage.schema import ReadingRow  # noqa: E402
