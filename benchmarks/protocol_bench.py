@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/protocol_bench.py [--runs 5] [--links 16] [--seconds 10] [--rate 10]
+        [--load N]
 
 1. Decode throughput: each driver is fed a stream its simulated monitor produced (the same
    bytes a real monitor sends), in 4 KiB chunks, and the median of ``--runs`` runs is printed in
@@ -10,6 +11,10 @@ Usage::
    IntelliVue and HL7 are also decoded with their fast paths swapped for the reference decoders
    they are tested against (tests/devices/test_fast_paths.py), in the same run, and the ratio
    fast/reference is printed: what the fast paths buy on this machine, free of its load.
+   Every protocol's frames/s is also printed per unit of a fixed pure-Python workload timed in
+   the same run (frames decoded in the time that workload takes,
+   benchmarks/load_reference.py): a figure that moves with the code, not with the machine's
+   load.  ``--load N`` runs N busy processes throughout.
 2. Link latency: ``--links`` DeviceRunners read ``--links`` ptys at once (the console's thread
    layout).  A writer per pty sends complete DRI frames at ``--rate`` per second; the latency is
    from the moment the frame's last byte was written to the moment its readings reach the sink
@@ -33,6 +38,7 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.load_reference import LoadReport, busy_processes, fixed_workload_ms
 from devices.base import Driver
 from devices.clock import SystemClock
 from devices.drivers import hl7_gateway
@@ -232,14 +238,28 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=10.0, help="frames/s per link")
     parser.add_argument("--only", choices=["decode", "latency"], default=None)
+    parser.add_argument("--load", type=int, default=0, help="busy processes beside the runs")
     args = parser.parse_args()
+    with busy_processes(args.load):
+        report = LoadReport.begin(args.load)
+        run(args)
+        report.end()
+    sys.stdout.write(report.line() + "\n")
+
+
+def run(args: argparse.Namespace) -> None:
+    """The benchmark proper (under the load :func:`main` set up)."""
     out: Callable[[str], object] = sys.stdout.write
     if args.only != "latency":
         out(f"Decode throughput (median of {args.runs} runs, 4 KiB chunks, 10 min of data)\n")
-        out(f"{'protocol':<11} {'MB/s':>8} {'frames/s':>10} {'x 16 monitors':>14}\n")
+        out(
+            f"{'protocol':<11} {'MB/s':>8} {'frames/s':>10} {'x 16 monitors':>14} "
+            f"{'frames per reference':>21}\n"
+        )
         for protocol in ("datex", "intellivue", "masimo", "hl7"):
             mb, fps, _n, ratio = decode_throughput(protocol, args.runs)
-            out(f"{protocol:<11} {mb:>8.2f} {fps:>10.0f} {ratio:>13.0f}x\n")
+            per_reference = fps * fixed_workload_ms() / 1000.0  # timed right after: same load
+            out(f"{protocol:<11} {mb:>8.2f} {fps:>10.0f} {ratio:>13.0f}x {per_reference:>21.0f}\n")
             if protocol in ("intellivue", "hl7"):
                 with reference_paths(protocol):
                     ref_mb, ref_fps, _n, ref_ratio = decode_throughput(protocol, args.runs)
