@@ -32,12 +32,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import event, insert
-from sqlalchemy.engine import Engine
+from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.slow_database import slowed  # noqa: E402
 from benchmarks.storage_bench import (  # noqa: E402
     Workload,
     chair_items,
@@ -65,23 +65,6 @@ class Run:
     def ratio(self) -> float:
         """Stop time over the time plain executemany takes for the backlog."""
         return self.stop_s / self.reference_s
-
-
-def slowed(engine: Engine, per_row_s: float) -> None:
-    """Every statement on ``engine`` first sleeps ``per_row_s`` per row it writes."""
-
-    def sleep(
-        _conn: object,
-        _cursor: object,
-        _statement: str,
-        parameters: object,
-        _context: object,
-        executemany: bool,
-    ) -> None:
-        rows = len(parameters) if executemany and isinstance(parameters, list | tuple) else 1
-        time.sleep(per_row_s * rows)
-
-    event.listen(engine, "before_cursor_execute", sleep)
 
 
 def one_run(work: Workload, speed: float, seconds: float, per_row_s: float) -> Run:

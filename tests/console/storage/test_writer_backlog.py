@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from benchmarks.slow_database import slowed
 from console.domain.alarm_technical import RECORDING_BEHIND
 from console.storage import writer as writer_module
 from console.storage.engine import make_engine
@@ -58,20 +59,7 @@ def slow_db(tmp_path: Path) -> Any:
     engine = make_engine(f"sqlite:///{tmp_path / 'slow.sqlite3'}")
     upgrade_to_head(engine)
     slow = threading.Event()
-
-    def sleep(
-        _conn: object,
-        _cursor: object,
-        _statement: str,
-        parameters: object,
-        _context: object,
-        executemany: bool,
-    ) -> None:
-        if slow.is_set():
-            rows = len(parameters) if executemany and isinstance(parameters, list) else 1
-            time.sleep(SLOW_ROW_S * rows)
-
-    event.listen(engine, "before_cursor_execute", sleep)
+    slowed(engine, SLOW_ROW_S, while_set=slow)
     yield engine, slow
     engine.dispose()
 
