@@ -14,6 +14,7 @@ Outside packages may also add a bare driver kind through the entry-point group
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -140,10 +141,18 @@ def load_target(target: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
+@functools.cache
+def _installed_backends() -> tuple[tuple[str, str], ...]:
+    """Driver kinds other packages install (entry points), read once: the scan of every
+    installed distribution took about 4 ms, and start-up asked for it once per chair and
+    per kind named in the configuration."""
+    return tuple((ep.name, ep.value) for ep in entry_points(group=ENTRY_POINT_GROUP))
+
+
 def _all_backends() -> dict[str, str]:
-    table = dict(BACKENDS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        table.setdefault(ep.name, ep.value)
+    table = dict(BACKENDS)  # live: register_protocol() changes it
+    for name, target in _installed_backends():
+        table.setdefault(name, target)
     return table
 
 
