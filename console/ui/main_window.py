@@ -549,8 +549,13 @@ class MainWindow(QMainWindow):
         chair.sig_link_state_changed.connect(self._on_chair_link_state_changed)
 
     def _follow_periods(self, chair: ChairService) -> None:
-        if chair in self.chairs:  # not a replaced chair's last words
-            self.periods[self.chairs.index(chair)].follow(chair)
+        """Keep the periods of a chair whose view is not built; a built view follows them
+        itself (the same :class:`AlarmPeriods`), so each change is computed once."""
+        if chair not in self.chairs:  # a replaced chair's last words
+            return
+        index = self.chairs.index(chair)
+        if self._panels[index] is None:
+            self.periods[index].follow(chair)
 
     def _build_panel_of(self, chair: ChairService) -> None:
         if chair in self.chairs:
