@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.load_reference import LoadReport, busy_processes, child_env  # noqa: E402
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -73,12 +75,7 @@ def _child_reference(chairs: int) -> None:
 def measure(kind: str, chairs: int, warmup_s: float, seconds: float) -> tuple[float, float]:
     """(% of one core for the process, % for its main thread) over ``seconds``."""
     with tempfile.TemporaryDirectory(prefix="cpu-bench-") as tmp:
-        env = dict(
-            os.environ,
-            QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-            XDG_DATA_HOME=f"{tmp}/data",
-            XDG_CONFIG_HOME=f"{tmp}/config",
-        )
+        env = child_env(tmp)
         if kind == "console":
             db = f"sqlite:///{tmp}/cpu.sqlite3"
             cmd = [sys.executable, str(ROOT / "main.py"), "--chairs", str(chairs)]
@@ -113,8 +110,6 @@ def main() -> None:
     if args.child_reference:
         _child_reference(args.chairs)
         return
-
-    from benchmarks.load_reference import LoadReport, busy_processes
 
     console: list[tuple[float, float]] = []
     reference: list[float] = []

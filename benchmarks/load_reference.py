@@ -56,6 +56,19 @@ def fixed_workload_ms(repeats: int = 5) -> float:
     return statistics.median(times)
 
 
+def child_env(tmp: str) -> dict[str, str]:
+    """The environment of a console started by a benchmark: offscreen unless asked otherwise,
+    and every per-user directory (data, configuration, the log file) inside ``tmp``, so a
+    benchmark never writes into the user's own."""
+    return dict(
+        os.environ,
+        QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+        XDG_DATA_HOME=f"{tmp}/data",
+        XDG_CONFIG_HOME=f"{tmp}/config",
+        XDG_STATE_HOME=f"{tmp}/state",
+    )
+
+
 @dataclass
 class LoadReport:
     """The machine's state around one measurement."""

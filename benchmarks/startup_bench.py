@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.load_reference import LoadReport, busy_processes, child_env  # noqa: E402
 
 #: What a child prints: the wall time (time.time()) of the first paint.
 PAINTED = "first-paint "
@@ -100,12 +101,7 @@ def _child_reference(chairs: int) -> int:
 def time_child(kind: str, chairs: int) -> float:
     """Seconds from spawn to the child's first paint."""
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
-        env = dict(
-            os.environ,
-            QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-            XDG_DATA_HOME=f"{tmp}/data",
-            XDG_CONFIG_HOME=f"{tmp}/config",
-        )
+        env = child_env(tmp)
         start = time.time()
         done = subprocess.run(
             [sys.executable, __file__, "--child", kind, "--chairs", str(chairs), "--dir", tmp],
@@ -133,8 +129,6 @@ def main() -> None:
         raise SystemExit(_child_console(args.chairs, args.dir))
     if args.child == "reference":
         raise SystemExit(_child_reference(args.chairs))
-
-    from benchmarks.load_reference import LoadReport, busy_processes
 
     console_s: list[float] = []
     reference_s: list[float] = []
