@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"demo: N simulated chairs (1-{MAX_CHAIRS}) named Chair 1..Chair N, seeds "
         f"SEED..SEED+N-1, protocols {'/'.join(sim_protocols())} round-robin unless --protocol "
         "is given; replaces any [[chairs]] of --config; with N > 1 the window opens on the "
-        "chairs overview",
+        "chairs overview (compact tiles, 8 to a row, above 16 chairs)",
     )
     parser.add_argument(
         "--log-level",

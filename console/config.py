@@ -45,8 +45,8 @@ SIM_PROTOCOLS = tuple(simulated_protocols())
 #: registered at load time; validation asks the registry).
 SIM_PROTOCOL_ALIASES = protocol_aliases()
 SIM_PROFILES = ("routine", "hypertensive-surge")
-#: A nurse watches at most this many chairs on one console (the overview grid is 4 x 4).
-MAX_CHAIRS = 16
+#: A nurse watches at most this many chairs on one console (the overview: 8 x 4 compact tiles).
+MAX_CHAIRS = 32
 
 
 class ConfigError(ValueError):
@@ -534,7 +534,7 @@ def simulated_chairs(
     every codec side by side.
 
     Raises:
-        ConfigError: ``count`` is not 1-16.
+        ConfigError: ``count`` is not 1-MAX_CHAIRS (32).
     """
     if not 1 <= count <= MAX_CHAIRS:
         raise ConfigError(f"--chairs must be 1-{MAX_CHAIRS}, got {count}")

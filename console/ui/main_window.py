@@ -1,4 +1,4 @@
-"""The console's main window: one chair directly, or an overview of up to 16 chairs.
+"""The console's main window: one chair directly, or an overview of up to 32 chairs.
 
 With one chair the window is that chair's :class:`ChairPanel`, as a bedside screen.  With several
 it is a stack: the :class:`ChairOverview` first, and one page per chair with a "back to
@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
     """Top-level window hosting one chair, or the overview and a page per chair.
 
     Args:
-        chairs: the chairs' services, in display order (1-16).
+        chairs: the chairs' services, in display order (1-32).
         db_label: the database shown in the status bar (password hidden).
         restart_chair: restarts a chair with new settings (the composition root owns the
             storage writer and clock a new service needs); None disables "Run scenario…".

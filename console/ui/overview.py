@@ -52,6 +52,8 @@ from devices.model import DeviceState, Metric
 #: The shared flash clock's tick; every flash half-period (theme.FLASH_HALF_PERIOD_MS) is a
 #: multiple of it.
 FLASH_TICK_MS = 250
+#: Above this many chairs the overview's tiles are compact, 8 to a row (issue 14).
+COMPACT_ABOVE = 16
 #: Period of the value-age refresh.
 AGE_REFRESH_MS = 1000
 #: A continuous value older than this (seconds on the chair's clock) is greyed as stale.
@@ -126,7 +128,12 @@ class ChairTile(QFrame):
     """The tile was clicked: open the chair."""
 
     def __init__(
-        self, service: ChairService, *, value_pt: int = 32, parent: QWidget | None = None
+        self,
+        service: ChairService,
+        *,
+        value_pt: int = 32,
+        compact: bool = False,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("chairTile")
@@ -139,9 +146,17 @@ class ChairTile(QFrame):
 
         self.title = QLabel(service.settings.chair_name)
         self.title.setObjectName("tileChairName")
-        self.sim_badge = QLabel("SIMULATED")
+        # A compact tile (17-32 chairs, 8 columns) is ~150 px wide: the badge is shortened
+        # (the full word stays in the tooltip and the accessible name) and the link state gets
+        # its own line, before the session text (cut first, full text in the tooltip), so the
+        # header never sets the tile's minimum width nor a line more its height (issue 14).
+        self.compact = compact
+        self.sim_badge = QLabel("SIM" if compact else "SIMULATED")
         self.sim_badge.setObjectName("tileSimBadge")
-        self.sim_badge.setToolTip("Data come from the built-in simulated monitor, not a patient")
+        self.sim_badge.setToolTip(
+            "SIMULATED: data come from the built-in simulated monitor, not a patient"
+        )
+        self.sim_badge.setAccessibleName("SIMULATED")
         self.sim_badge.setVisible(service.simulated)
         self.link = QLabel()
         self.link.setObjectName("tileLink")
@@ -149,7 +164,11 @@ class ChairTile(QFrame):
         header.addWidget(self.title)
         header.addWidget(self.sim_badge)
         header.addStretch(1)
-        header.addWidget(self.link)
+        link_row = QHBoxLayout()
+        if compact:
+            link_row.addWidget(self.link)
+        else:
+            header.addWidget(self.link)
 
         self.session = SpareLabel("no patient", elide=True)
         self.session.setWordWrap(False)
@@ -167,12 +186,20 @@ class ChairTile(QFrame):
         numerics = QGridLayout()
         numerics.setHorizontalSpacing(12)
         numerics.setVerticalSpacing(0)
-        for col, (caption, widget, colour) in enumerate(
+        # Side by side: (caption row, column, column span) of each numeric; compact tiles put
+        # NIBP on its own rows and HR + SpO2 below, so that three numerics need not share
+        # one narrow tile's width.
+        places = ((0, 0, 1), (0, 1, 1), (0, 2, 1))
+        if compact:
+            places = ((0, 0, 2), (3, 0, 1), (3, 1, 1))
+        for (row, col, span), (caption, widget, colour) in zip(
+            places,
             (
                 ("NIBP mmHg", self.nibp, theme.METRIC_COLOURS[Metric.NIBP_SYS]),
                 ("HR /min", self.hr, theme.METRIC_COLOURS[Metric.HR]),
                 ("SpO2 %", self.spo2, theme.METRIC_COLOURS[Metric.SPO2]),
-            )
+            ),
+            strict=True,
         ):
             cap = QLabel(caption)
             cap.setObjectName("tileCaption")
@@ -181,12 +208,16 @@ class ChairTile(QFrame):
                 # "HR (from SpO2) /min" when the pulse is the source; never widens the tile.
                 cap.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
                 self.hr_caption = cap
-            numerics.addWidget(cap, 0, col)
-            numerics.addWidget(widget, 1, col)
-        numerics.addWidget(self.nibp_age, 2, 0)
-        numerics.setColumnStretch(0, 7)  # by characters ("288/188", "288"): even fonts
-        numerics.setColumnStretch(1, 3)
-        numerics.setColumnStretch(2, 3)
+            numerics.addWidget(cap, row, col, 1, span)
+            numerics.addWidget(widget, row + 1, col, 1, span)
+        numerics.addWidget(self.nibp_age, 2, 0, 1, 2 if compact else 1)
+        if compact:
+            numerics.setColumnStretch(0, 1)
+            numerics.setColumnStretch(1, 1)
+        else:
+            numerics.setColumnStretch(0, 7)  # by characters ("288/188", "288"): even fonts
+            numerics.setColumnStretch(1, 3)
+            numerics.setColumnStretch(2, 3)
 
         # The alarm line and its count are painted in the flash colour (FlashLabel, as the
         # chair's banner): restyling them at every flash took most of the GUI's CPU (issue 14).
@@ -201,10 +232,14 @@ class ChairTile(QFrame):
         alarm_row.addWidget(self.alarm_more)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setContentsMargins(*((6, 4, 6, 4) if compact else (10, 6, 10, 6)))
         layout.setSpacing(2)
         layout.addLayout(header)
-        layout.addWidget(self.session)
+        if compact:
+            link_row.addWidget(self.session, 1)
+            layout.addLayout(link_row)
+        else:
+            layout.addWidget(self.session)
         layout.addLayout(numerics, 1)  # the values grow with the tile (FitLabel)
         layout.addLayout(alarm_row)
         self._values_stale: dict[QLabel, bool] = {
@@ -330,6 +365,7 @@ class ChairTile(QFrame):
     def _on_service_link_state_changed(self, state: str) -> None:
         text, background = LINK_LOOK.get(state, (state, "#37474f"))
         self.link.setText(text)
+        self.link.setAccessibleName(f"link: {text}")
         self.link.setStyleSheet(
             f"QLabel#tileLink {{ background: {background}; color: #ffffff; font-size: 13px;"
             " font-weight: 600; padding: 1px 6px; border-radius: 4px; }"
@@ -439,7 +475,10 @@ class ChairTile(QFrame):
 
 
 class ChairOverview(QWidget):
-    """A grid of :class:`ChairTile`, one per chair (1-16), filled row by row.
+    """A grid of :class:`ChairTile`, one per chair (1-32), filled row by row.
+
+    Up to 16 chairs the grid is square; 17-32 chairs take 8 columns of compact tiles, so
+    that a whole row fits the width of a 1366 px screen (a square grid's tiles did not).
 
     Signals:
         sig_chair_selected(int): the nurse picked chair ``index`` (open its full view).
@@ -453,15 +492,16 @@ class ChairOverview(QWidget):
         self.setObjectName("chairOverview")
         # Numerics as large as the tiles allow: they are read from across the room.
         n = len(services)
-        self._value_pt = 56 if n <= 4 else 48 if n <= 9 else 40
-        self._columns = max(1, math.ceil(math.sqrt(len(services))))
+        self._value_pt = 56 if n <= 4 else 48 if n <= 9 else 40 if n <= 16 else 32
+        self._compact = n > COMPACT_ABOVE
+        self._columns = 8 if self._compact else max(1, math.ceil(math.sqrt(n)))
         # The tiles fill the screen; only where even their smallest legible size does not fit
         # (16 chairs on a 910x512 logical screen) does the grid scroll, never cut a number.
         host = QWidget()
         host.setObjectName("overviewGrid")
         self._grid = QGridLayout(host)
         self._grid.setContentsMargins(6, 6, 6, 6)
-        self._grid.setSpacing(8)
+        self._grid.setSpacing(6 if self._compact else 8)
         self.grid_scroll = fallback_scroll(host, "overviewScroll")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -521,7 +561,7 @@ class ChairOverview(QWidget):
 
     # -- helpers --------------------------------------------------------------------------
     def _make_tile(self, index: int, service: ChairService) -> ChairTile:
-        tile = ChairTile(service, value_pt=self._value_pt)
+        tile = ChairTile(service, value_pt=self._value_pt, compact=self._compact)
         key = f" (Ctrl+{index + 1})" if index < 9 else ""
         tile.setToolTip(f"Open {service.settings.chair_name}{key}")
         tile.sig_tile_clicked.connect(lambda index=index: self.sig_chair_selected.emit(index))

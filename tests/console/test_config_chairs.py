@@ -119,11 +119,11 @@ def test_bad_chairs_name_their_key(tmp_path: Path, chairs: str, fragment: str) -
     assert fragment in str(err.value)
 
 
-def test_sixteen_chairs_are_allowed(tmp_path: Path) -> None:
+def test_thirty_two_chairs_are_allowed(tmp_path: Path) -> None:
     text = "".join(f'[[chairs]]\nname = "Chair {i + 1}"\n' for i in range(MAX_CHAIRS))
     settings = _load(tmp_path, text)
     assert len(chair_settings(settings)) == MAX_CHAIRS
-    assert [s.simulator.seed for s in chair_settings(settings)] == list(range(1, 17))
+    assert [s.simulator.seed for s in chair_settings(settings)] == list(range(1, MAX_CHAIRS + 1))
 
 
 def test_simulated_chairs_round_robin_protocols_and_seeds() -> None:
@@ -132,7 +132,7 @@ def test_simulated_chairs_round_robin_protocols_and_seeds() -> None:
     assert [c.simulator.seed for c in chairs] == [1, 2, 3, 4, 5, 6]
     assert [c.simulator.protocol for c in chairs] == [*SIM_PROTOCOLS, *SIM_PROTOCOLS[:2]]
     assert all(c.device.simulated and c.simulator.speed == 60 for c in chairs)
-    with pytest.raises(ConfigError, match="1-16"):
+    with pytest.raises(ConfigError, match="1-32"):
         simulated_chairs(0, SimulatorConfig())
 
 
@@ -148,6 +148,8 @@ def test_cli_chairs_option(tmp_path: Path) -> None:
     )
     assert [s.simulator.protocol for s in chair_settings(one_protocol)] == ["masimo"] * 3
     assert [s.simulator.seed for s in chair_settings(one_protocol)] == [5, 6, 7]
+    most = settings_from_args(parse(["--chairs", "32", "--db", "sqlite://"]))
+    assert [s.chair_name for s in chair_settings(most)][-1] == "Chair 32"
     # --chairs replaces the [[chairs]] of a config file.
     cfg = tmp_path / "c.toml"
     cfg.write_text(TWO_CHAIRS)
@@ -156,8 +158,10 @@ def test_cli_chairs_option(tmp_path: Path) -> None:
 
 
 def test_cli_refuses_bad_chair_counts_and_real_devices(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--chairs", "17", "--db", "sqlite://"]) == 2
-    assert "--chairs must be 1-16" in capsys.readouterr().err
+    assert main(["--chairs", "33", "--db", "sqlite://"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--chairs must be 1-32, got 33" in err
+    assert "\n" not in err  # one clear line, no traceback
     assert main(["--chairs", "2", "--device", "ge-datex", "--port", "COM1"]) == 2
     assert "cannot be used with --device/--port" in capsys.readouterr().err
 

@@ -9,7 +9,9 @@ text and the alarm areas with long texts (the worst case for space), and prints,
 numeric value label: its rectangle in the window, every ancestor that clips it, and whether its
 text fits its width and height.
 
-Usage: ``python -m tests.console.ui.layout_probe OUT.json``
+Usage: ``python -m tests.console.ui.layout_probe OUT.json [CHAIRS]``: with ``CHAIRS`` only
+that many chairs' overview is measured ("overview-CHAIRS"), each tile's rectangle against the
+scroll area's viewport included (issue 14: 32 chairs).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from console.config import load, simulated_chairs
 from console.domain.alarms import Priority
 from console.ui.chair_panel import ChairPanel
 from console.ui.main_window import MainWindow
-from console.ui.overview import ChairTile
+from console.ui.overview import ChairOverview, ChairTile
 from console.ui.theme import STYLE_SHEET
 
 #: Widest realistic texts of each numeric (a screen must never cut them).
@@ -75,6 +77,19 @@ def _fill_tile(tile: ChairTile) -> None:
     tile.alarm.setText(f"*** {LONG_ALARM}")
     tile.alarm_more.setText("+2 more")
     tile.alarm_more.show()
+
+
+def _fill_overview(app: QApplication, window: MainWindow) -> ChairOverview:
+    """The worst case for space: a console alarm in the strip, every tile's widest texts."""
+    window.console_strip.show_alarms(
+        [(Priority.HIGH, "ALARM AUDIO UNAVAILABLE (would sound: high)", datetime.now(UTC))]
+    )
+    window.console_strip.setVisible(True)
+    assert window.overview is not None
+    for tile in window.overview.tiles:
+        _fill_tile(tile)
+    _settle(app)
+    return window.overview
 
 
 def _rect_in(widget: QWidget, window: QWidget) -> QRect:
@@ -169,16 +184,9 @@ def main(out: Path) -> None:
 
         many = _build(app, tmp, 16)
         window = many.window
-        window.console_strip.show_alarms(
-            [(Priority.HIGH, "ALARM AUDIO UNAVAILABLE (would sound: high)", datetime.now(UTC))]
-        )
-        window.console_strip.setVisible(True)
-        assert window.overview is not None
-        for tile in window.overview.tiles:
-            _fill_tile(tile)
-        _settle(app)
+        overview = _fill_overview(app, window)
         labels = []
-        for i, tile in enumerate(window.overview.tiles):
+        for i, tile in enumerate(overview.tiles):
             for name, label in (("nibp", tile.nibp), ("hr", tile.hr), ("spo2", tile.spo2)):
                 labels.append(_label_report(f"tile{i + 1}-{name}", label, window))
         cases.append(_case(app, many, "overview-16", labels))
@@ -192,5 +200,42 @@ def main(out: Path) -> None:
     out.write_text(json.dumps(cases, indent=1))
 
 
+def main_overview(out: Path, chairs: int) -> None:
+    """Measure only the ``chairs``-chair overview: its numerics, and its tiles' rectangles in
+    the scroll area's viewport (a tile partly outside it needs scrolling to be seen)."""
+    app = QApplication(sys.argv[:1])
+    app.setStyleSheet(STYLE_SHEET)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        console = _build(app, Path(tmp_name), chairs)
+        window = console.window
+        overview = _fill_overview(app, window)
+        labels = []
+        viewport = overview.grid_scroll.viewport()
+        view_rect = _rect_in(viewport, window)
+        tiles = []
+        for i, tile in enumerate(overview.tiles):
+            for name, label in (("nibp", tile.nibp), ("hr", tile.hr), ("spo2", tile.spo2)):
+                labels.append(_label_report(f"tile{i + 1}-{name}", label, window))
+            rect = _rect_in(tile, window)
+            tiles.append(
+                {
+                    "name": f"tile{i + 1}",
+                    "rect": [rect.x(), rect.y(), rect.width(), rect.height()],
+                    "in_viewport": view_rect.contains(rect),
+                    "minimum": [tile.minimumSizeHint().width(), tile.minimumSizeHint().height()],
+                }
+            )
+        case = _case(app, console, f"overview-{chairs}", labels)
+        case["tiles"] = tiles
+        case["viewport"] = [view_rect.x(), view_rect.y(), view_rect.width(), view_rect.height()]
+        window.close_confirmed = True
+        window.close()
+        console.shutdown()
+    out.write_text(json.dumps([case], indent=1))
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    if len(sys.argv) > 2:
+        main_overview(Path(sys.argv[1]), int(sys.argv[2]))
+    else:
+        main(Path(sys.argv[1]))

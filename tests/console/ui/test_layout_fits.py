@@ -41,7 +41,9 @@ SCREENS = [
 ]
 
 
-def _probe(tmp_path: Path, width: int, height: int, scale: str) -> list[dict[str, Any]]:
+def _probe(
+    tmp_path: Path, width: int, height: int, scale: str, chairs: int | None = None
+) -> list[dict[str, Any]]:
     conf = tmp_path / "screen.json"
     conf.write_text(
         json.dumps(
@@ -70,7 +72,8 @@ def _probe(tmp_path: Path, width: int, height: int, scale: str) -> list[dict[str
     for name in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
         env[name] = str(tmp_path / name.lower())
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.console.ui.layout_probe", str(out)],
+        [sys.executable, "-m", "tests.console.ui.layout_probe", str(out)]
+        + ([str(chairs)] if chairs else []),
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -140,3 +143,33 @@ def test_every_numeric_is_wholly_on_screen(
     assert report == {c["view"]: [] for c in cases}, json.dumps(
         [c["window"] for c in cases], indent=1
     )
+
+
+def test_32_chairs_all_on_screen_at_1920x1080(tmp_path: Path) -> None:
+    """Issue 14: 32 compact tiles (8 x 4) fit a 1920x1080 screen without scrolling: every
+    tile lies wholly in the overview's viewport and every numeric wholly in the window."""
+    (case,) = _probe(tmp_path, 1920, 1080, "1", chairs=32)
+    assert case["view"] == "overview-32"
+    assert _problems(case) == [], json.dumps(case["window"], indent=1)
+    outside = [t["name"] for t in case["tiles"] if not t["in_viewport"]]
+    assert outside == [], case["viewport"]
+    assert len(case["labels"]) == 32 * 3
+
+
+def test_32_chairs_at_1366x768_scroll_vertically_only(tmp_path: Path) -> None:
+    """At 1366x768 the 32 tiles' legible minimum (about 162x175 px: 4 rows need ~730 px of a
+    673 px viewport) does not fit in height: the overview scrolls vertically, never
+    horizontally (all 8 columns are in the viewport's width), and no number is cut."""
+    (case,) = _probe(tmp_path, 1366, 768, "1", chairs=32)
+    vx, _vy, vw, _vh = case["viewport"]
+    for tile in case["tiles"]:
+        x, _y, w, _h = tile["rect"]
+        assert vx <= x, (tile, case["viewport"])
+        assert x + w <= vx + vw, (tile, case["viewport"])
+    for label in case["labels"]:
+        assert label["visible"], label["name"]
+        assert label["clipped_by"][:2] in ([], SCROLLED), label
+        cw, ch = label["contents"]
+        assert label["text_width"] <= cw, label
+        assert label["text_height"] <= ch, label
+        assert label["point_size"] >= theme.MIN_NUMERIC_PT, label
