@@ -83,6 +83,13 @@ TILE_STYLE = (
     " QFrame#chairTile QLabel#tileCaption { font-size: 14px; }"
     f" QFrame#chairTile QLabel#tileAge {{ color: {theme.MUTED}; font-size: 13px; }}"
 )
+#: A compact tile's smaller texts (17-32 chairs): four rows of tiles must fit the 673 px a
+#: 1366x768 screen leaves the overview (at most 160 px a tile); the numerics keep their size.
+COMPACT_TILE_STYLE = (
+    " QFrame#chairTile QLabel#tileChairName { font-size: 16px; }"
+    " QFrame#chairTile QLabel#tileCaption { font-size: 12px; }"
+    " QFrame#chairTile QLabel#tileAge { font-size: 12px; }"
+)
 
 
 def flash_lit(priority: Priority, tick: int) -> bool:
@@ -204,27 +211,40 @@ class ChairTile(QFrame):
             cap = QLabel(caption)
             cap.setObjectName("tileCaption")
             cap.setStyleSheet(f"color: {colour};")
+            if compact and widget is self.nibp:
+                # The NIBP's age shares its caption's row (a compact tile has no row to spare),
+                # and the caption drops its unit (in the tooltip) to leave the age its room.
+                cap.setText("NIBP")
+                cap.setToolTip(caption)
+                caption_row = QHBoxLayout()
+                caption_row.setSpacing(6)
+                caption_row.addWidget(cap)
+                caption_row.addWidget(self.nibp_age, 1)
+                numerics.addLayout(caption_row, row, 0, 1, span)
+                numerics.addWidget(widget, row + 1, col, 1, span)
+                continue
             if widget is self.hr:
                 # "HR (from SpO2) /min" when the pulse is the source; never widens the tile.
                 cap.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
                 self.hr_caption = cap
             numerics.addWidget(cap, row, col, 1, span)
             numerics.addWidget(widget, row + 1, col, 1, span)
-        numerics.addWidget(self.nibp_age, 2, 0, 1, 2 if compact else 1)
         if compact:
+            self.nibp_age.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             numerics.setColumnStretch(0, 1)
             numerics.setColumnStretch(1, 1)
         else:
+            numerics.addWidget(self.nibp_age, 2, 0)
             numerics.setColumnStretch(0, 7)  # by characters ("288/188", "288"): even fonts
             numerics.setColumnStretch(1, 3)
             numerics.setColumnStretch(2, 3)
 
         # The alarm line and its count are painted in the flash colour (FlashLabel, as the
         # chair's banner): restyling them at every flash took most of the GUI's CPU (issue 14).
-        self.alarm = self._alarm_label("tileAlarm", "No active alarms")
+        self.alarm = self._alarm_label("tileAlarm", "No active alarms", compact=compact)
         self.alarm.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         # The count of the chair's other alarms has its own label: never cut off.
-        self.alarm_more = self._alarm_label("tileAlarmMore", "")
+        self.alarm_more = self._alarm_label("tileAlarmMore", "", compact=compact)
         self.alarm_more.hide()
         alarm_row = QHBoxLayout()
         alarm_row.setSpacing(4)
@@ -232,8 +252,8 @@ class ChairTile(QFrame):
         alarm_row.addWidget(self.alarm_more)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(*((6, 4, 6, 4) if compact else (10, 6, 10, 6)))
-        layout.setSpacing(2)
+        layout.setContentsMargins(*((6, 3, 6, 3) if compact else (10, 6, 10, 6)))
+        layout.setSpacing(1 if compact else 2)
         layout.addLayout(header)
         if compact:
             link_row.addWidget(self.session, 1)
@@ -263,7 +283,8 @@ class ChairTile(QFrame):
             session_changed.connect(self._on_service_session_changed)
         self._on_service_link_state_changed(service.link_state)
         self._on_service_alarms_changed()
-        self.setStyleSheet(TILE_STYLE)  # once: the alarm border is painted (paintEvent)
+        # Once: the alarm border is painted (paintEvent), never restyled.
+        self.setStyleSheet(TILE_STYLE + (COMPACT_TILE_STYLE if compact else ""))
         self.refresh()
 
     # -- public ---------------------------------------------------------------------------
@@ -380,17 +401,18 @@ class ChairTile(QFrame):
         return label
 
     @staticmethod
-    def _alarm_label(name: str, text: str) -> FlashLabel:
+    def _alarm_label(name: str, text: str, *, compact: bool = False) -> FlashLabel:
+        """The alarm line (or its count): bold, on a band in the priority's colour."""
         label = FlashLabel()
         label.setObjectName(name)
         label.setText(text)
         label.setWordWrap(False)
         font = QFont()
-        font.setPixelSize(16)
+        font.setPixelSize(14 if compact else 16)
         font.setBold(True)
         label.setFont(font)
-        label.setContentsMargins(8, 3, 8, 3)
-        label.setMinimumHeight(28)
+        label.setContentsMargins(*((6, 2, 6, 2) if compact else (8, 3, 8, 3)))
+        label.setMinimumHeight(22 if compact else 28)
         return label
 
     def _set_value(self, label: QLabel, text: str, *, stale: bool) -> None:
@@ -503,8 +525,27 @@ class ChairOverview(QWidget):
         self._grid.setContentsMargins(6, 6, 6, 6)
         self._grid.setSpacing(6 if self._compact else 8)
         self.grid_scroll = fallback_scroll(host, "overviewScroll")
+        # A chair scrolled out of sight must not be a surprise: whenever the grid needs
+        # scrolling (a screen too small for this many chairs), a line above it says so.
+        self.fit_notice = QLabel(
+            f"Screen too small for {n} chairs: scroll to see every chair's tile"
+        )
+        self.fit_notice.setObjectName("overviewFitNotice")
+        self.fit_notice.setStyleSheet(
+            # Not in an alarm colour: it is about the screen, not the patient.
+            f"QLabel#overviewFitNotice {{ background: {theme.PANEL}; color: {theme.TEXT};"
+            f" border: 1px solid {theme.MUTED}; font-weight: 700; padding: 2px 8px; }}"
+        )
+        self.fit_notice.hide()
+        for bar in (
+            self.grid_scroll.verticalScrollBar(),
+            self.grid_scroll.horizontalScrollBar(),
+        ):
+            bar.rangeChanged.connect(self._on_scroll_range_changed)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.fit_notice)
         outer.addWidget(self.grid_scroll)
         self.tiles: list[ChairTile] = []
         for index, service in enumerate(services):
@@ -554,6 +595,13 @@ class ChairOverview(QWidget):
         self._tick += 1
         for tile in self.tiles:
             tile.set_flash_tick(self._tick)
+
+    def _on_scroll_range_changed(self, _low: int, _high: int) -> None:
+        scrolls = (
+            self.grid_scroll.verticalScrollBar().maximum() > 0
+            or self.grid_scroll.horizontalScrollBar().maximum() > 0
+        )
+        self.fit_notice.setVisible(scrolls)
 
     def _on_ages_timeout(self) -> None:
         for tile in self.tiles:

@@ -77,6 +77,7 @@ def _fill_tile(tile: ChairTile) -> None:
     tile.alarm.setText(f"*** {LONG_ALARM}")
     tile.alarm_more.setText("+2 more")
     tile.alarm_more.show()
+    tile.nibp_age.setText("STALE - 59 min ago")
 
 
 def _fill_overview(app: QApplication, window: MainWindow) -> ChairOverview:
@@ -223,11 +224,13 @@ def main_overview(out: Path, chairs: int) -> None:
                     "rect": [rect.x(), rect.y(), rect.width(), rect.height()],
                     "in_viewport": view_rect.contains(rect),
                     "minimum": [tile.minimumSizeHint().width(), tile.minimumSizeHint().height()],
+                    "nibp_age_shown": tile.nibp_age.isVisible() and tile.nibp_age.fits(),
                 }
             )
         case = _case(app, console, f"overview-{chairs}", labels)
         case["tiles"] = tiles
         case["viewport"] = [view_rect.x(), view_rect.y(), view_rect.width(), view_rect.height()]
+        case["fit_notice"] = overview.fit_notice.isVisible()
         window.close_confirmed = True
         window.close()
         console.shutdown()
