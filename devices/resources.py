@@ -54,20 +54,29 @@ def _package_dir(name: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-@functools.cache
-def resource_package() -> str:
-    """The importable name of the shipped resources (see the module docstring)."""
-    here = Path(__file__).resolve().parents[1]
-    found = [name for name in (PACKAGE, CHECKOUT_PACKAGE) if _package_dir(name) is not None]
-    for name in found:
-        location = _package_dir(name)
-        if location is not None and location.resolve().parent == here:
+def choose_package(locations: dict[str, Path | None], code_dir: Path) -> str:
+    """Which package holds the resources, given where each name would be imported from.
+
+    ``code_dir`` is the directory holding the ``devices`` package.  The one beside it wins
+    (installed, ``infusion_resources`` first); else ``infusion_resources`` wherever it is; a
+    ``resources`` package elsewhere is some other project's and never used.
+    """
+    for name in (PACKAGE, CHECKOUT_PACKAGE):
+        location = locations.get(name)
+        if location is not None and location.resolve().parent == code_dir.resolve():
             return name
-    if PACKAGE in found:
+    if locations.get(PACKAGE) is not None:
         return PACKAGE
     raise ResourcesMissingError(
         f"the console's resources (package {PACKAGE}) are missing: reinstall infusion-console"
     )
+
+
+@functools.cache
+def resource_package() -> str:
+    """The importable name of the shipped resources (see the module docstring)."""
+    locations = {name: _package_dir(name) for name in (PACKAGE, CHECKOUT_PACKAGE)}
+    return choose_package(locations, Path(__file__).resolve().parents[1])
 
 
 def resource_root() -> Traversable:

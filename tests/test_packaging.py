@@ -13,7 +13,17 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from devices.resources import PACKAGE, resource, resource_path, resource_root
+import pytest
+
+from devices.resources import (
+    CHECKOUT_PACKAGE,
+    PACKAGE,
+    ResourcesMissingError,
+    choose_package,
+    resource,
+    resource_path,
+    resource_root,
+)
 from devices.simulator.scenario import builtin_scenarios, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,3 +110,33 @@ def test_a_replay_scenario_finds_its_capture_among_the_resources() -> None:
     assert replay is not None
     assert replay.is_file()
     assert replay.resolve().parent == (ROOT / "resources" / "captures").resolve()
+
+
+@pytest.mark.parametrize(
+    ("installed", "checkout", "expected"),
+    [
+        ("code", None, PACKAGE),  # a wheel: both in site-packages
+        ("code", "code", PACKAGE),  # a wheel run from a directory holding a resources/
+        (None, "code", CHECKOUT_PACKAGE),  # a checkout on PYTHONPATH, not installed
+        ("other", "code", CHECKOUT_PACKAGE),  # a checkout on PYTHONPATH, another installed
+        ("other", None, PACKAGE),  # an unusual layout: the installed one all the same
+        ("other", "other", PACKAGE),  # a "resources" package not beside the code is not used
+    ],
+)
+def test_the_resources_come_from_the_tree_the_code_came_from(
+    tmp_path: Path, installed: str | None, checkout: str | None, expected: str
+) -> None:
+    def where(tree: str | None, name: str) -> Path | None:
+        return None if tree is None else tmp_path / tree / name
+
+    locations = {
+        PACKAGE: where(installed, PACKAGE),
+        CHECKOUT_PACKAGE: where(checkout, "resources"),
+    }
+    assert choose_package(locations, tmp_path / "code") == expected
+
+
+def test_missing_resources_are_one_clear_error(tmp_path: Path) -> None:
+    locations = {PACKAGE: None, CHECKOUT_PACKAGE: tmp_path / "other" / "resources"}
+    with pytest.raises(ResourcesMissingError, match="reinstall infusion-console"):
+        choose_package(locations, tmp_path / "code")
