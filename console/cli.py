@@ -44,7 +44,7 @@ def _epilog() -> str:
     ]
     if COMMANDS:
         lines += ["", "Headless subcommands (each has its own --help):"]
-        lines += [f"  {name:<10} {help_}" for name, (_t, help_) in sorted(COMMANDS.items())]
+        lines += [f"  {name:<13} {help_}" for name, (_t, help_) in sorted(COMMANDS.items())]
     return "\n".join(lines)
 
 
@@ -203,11 +203,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from console.app import build_app, install_signal_handlers
+    from console.ui.app_icon import install_app_icon
     from console.ui.theme import STYLE_SHEET
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Infusion Console")
+    install_app_icon(app)  # window/title-bar icon; ties the window to infusion-console.desktop
     app.setStyleSheet(STYLE_SHEET)
     try:
         console = build_app(settings)

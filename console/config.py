@@ -31,11 +31,12 @@ from console.domain.alarm_rules import (
 from console.storage.private import private_dir
 from devices.model import Metric
 from devices.registry import canonical_kind, list_kinds, protocol_aliases, simulated_protocols
+from devices.resources import resource_path
 
 APP_NAME = "infusion-console"
 ENV_DB_URL = "INFUSION_CONSOLE_DB_URL"
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-DEFAULT_CONFIG = RESOURCES / "default_config.toml"
+#: Shipped in the wheel (package infusion_resources), read as a package resource (issue 15).
+DEFAULT_CONFIG = resource_path("default_config.toml")
 SIM_KIND = "sim"
 #: The simulator's protocols as registered when this module loaded (for callers that want a
 #: constant).  Validation and the command line ask :func:`sim_protocols`, which also sees a

@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "console.commands.export:main",
         "export one session as CSV (record_type column), PDF report or FHIR R4 Bundle",
     ),
+    "desktop-entry": (
+        "console.commands.desktop_entry:main",
+        "add the console to a Linux desktop's application menu (--install)",
+    ),
     "review": (
         "console.commands.review:main",
         "open the physician's review window (session browser, or --session ID)",

@@ -67,9 +67,12 @@ def main(argv: Sequence[str]) -> int:
                 raise CommandError(missing)
             from PySide6.QtWidgets import QApplication
 
+            from console.ui.app_icon import install_app_icon
             from console.ui.review import open_review_window
 
             app = QApplication.instance() or QApplication(sys.argv[:1])
+            assert isinstance(app, QApplication)
+            install_app_icon(app)
             window = open_review_window(
                 repo,
                 session_id=args.session,

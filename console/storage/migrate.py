@@ -9,7 +9,6 @@ message instead of being written with the wrong assumptions.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -22,7 +21,9 @@ from console.storage.engine import StorageConfigError
 
 log = logging.getLogger("storage")
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: Alembic's "package:directory" form: the migrations are found as package resources of the
+#: installed console (importlib.resources), wherever it runs from.
+MIGRATIONS = "console.storage:migrations"
 #: The revision whose tables the pre-migration ``create_all`` built.
 BASELINE_REVISION = "0001_baseline"
 
@@ -42,7 +43,7 @@ class DatabaseTooNewError(SchemaError):
 def alembic_config() -> Config:
     """An Alembic configuration pointing at the packaged migrations (no ini file)."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", MIGRATIONS)
     return cfg
 
 

@@ -451,6 +451,8 @@ class MainWindow(QMainWindow):
             self,
         )
         box.setObjectName("aboutBox")
+        if not self.windowIcon().isNull():  # the application's icon (console/ui/app_icon.py)
+            box.setIconPixmap(self.windowIcon().pixmap(64, 64))
         self.about_box = box  # reachable from tests while it is open
         box.open()  # window-modal, not blocking: the chairs keep updating behind it
 

@@ -36,19 +36,20 @@ import math
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Protocol
 
 from devices.model import Metric, ReadingFlag
+from devices.resources import resource, resource_path
 from devices.simulator.faults import Corruption, FaultableMonitor
 from devices.simulator.monitor import NibpSchedule
 from devices.simulator.signals import PROFILES, VITALS, Effect, PatientModel, SessionTimeline
 
 log = logging.getLogger("devices.simulator")
 
-#: Built-in scenarios live beside the project's other resources.
-RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
-SCENARIO_DIR = RESOURCES_DIR / "scenarios"
+#: The built-in scenarios' directory among the shipped resources (devices.resources).
+SCENARIO_DIR = "scenarios"
 
 PRIORITIES = ("low", "medium", "high")
 WIRE_ACTIONS = ("sensor_off", "unplug", "silence", "noise", "clock_jump", "flag")
@@ -102,7 +103,8 @@ class Scenario:
     allow: tuple[str, ...] = ()
     patient_overrides: dict[str, float] = field(default_factory=dict)
     source: str = ""
-    #: A real capture to replay instead of the patient model (path under ``resources/``).
+    #: A real capture to replay instead of the patient model: a path under the shipped
+    #: resources (``captures/...``), or an absolute path.
     replay: str = ""
     #: ``session = "scripted"``: the console's simulated chair opens a demo session whose
     #: infusion start and stop follow this script.  Without it (the default) the workflow is
@@ -114,8 +116,7 @@ class Scenario:
         """The capture file to replay, if this is a replay scenario."""
         if not self.replay:
             return None
-        path = Path(self.replay)
-        return path if path.is_absolute() else RESOURCES_DIR / path
+        return _capture_path(self.replay)
 
     def make_patient(self, seed: int) -> PatientModel:
         """The scripted patient for ``seed``, with every physiological event applied."""
@@ -132,7 +133,17 @@ class Scenario:
 
 def builtin_scenarios() -> list[str]:
     """Names of the scenarios shipped in ``resources/scenarios``."""
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+    return sorted(
+        entry.name.removesuffix(".toml")
+        for entry in resource(SCENARIO_DIR).iterdir()
+        if entry.name.endswith(".toml") and entry.is_file()
+    )
+
+
+def _capture_path(replay: str) -> Path:
+    """A replay capture: absolute as given, else a file among the shipped resources."""
+    path = Path(replay)
+    return path if path.is_absolute() else resource_path(*path.parts)
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
@@ -141,18 +152,17 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     Raises:
         ScenarioError: unknown name, unreadable file, or a bad value (naming the key).
     """
-    path = Path(name_or_path)
-    if path.suffix != ".toml" or not path.exists():
-        candidate = SCENARIO_DIR / f"{name_or_path}.toml"
-        if not candidate.exists():
+    own_file = Path(name_or_path)  # a user's .toml, anywhere: read as given
+    path: Path | Traversable = own_file
+    if own_file.suffix != ".toml" or not own_file.exists():
+        path = resource(SCENARIO_DIR, f"{name_or_path}.toml")
+        if not path.is_file():
             known = ", ".join(builtin_scenarios())
             raise ScenarioError(
                 f"no scenario {str(name_or_path)!r}: not a .toml file, and not one of: {known}"
             )
-        path = candidate
     try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ScenarioError(f"{path}: {err}") from None
     return parse_scenario(raw, source=str(path))
@@ -297,7 +307,9 @@ def parse_scenario(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenar
     if not isinstance(replay, str):
         raise ScenarioError(f"{where}: 'replay' must be a capture path under resources/")
     if replay:
-        capture = Path(replay) if Path(replay).is_absolute() else RESOURCES_DIR / replay
+        capture: Path | Traversable = (
+            Path(replay) if Path(replay).is_absolute() else resource(*Path(replay).parts)
+        )
         if not capture.is_file():
             raise ScenarioError(f"{where}: replay capture {str(capture)!r} does not exist")
     allow = raw.get("allow", [])

@@ -39,10 +39,10 @@ from console.ui.session_dialogs import (
 )
 from console.ui.theme import STYLE_SHEET
 from devices.model import DeviceState
+from devices.resources import resource
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[3]
 
 #: 30 simulated minutes of observation in 6 s of wall time.
 SPEED = 300.0
@@ -115,7 +115,7 @@ def _kinds(events: list[SessionEvent]) -> list[str]:
 def scripted_routine(tmp_path: Path) -> str:
     """The routine scenario, saying ``session = "scripted"`` (issue 11 item 7)."""
     path = tmp_path / "scripted-routine.toml"
-    routine = (ROOT / "resources" / "scenarios" / "routine.toml").read_text()
+    routine = resource("scenarios", "routine.toml").read_text(encoding="utf-8")
     path.write_text('session = "scripted"\n' + routine)
     return str(path)
 
