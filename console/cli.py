@@ -26,6 +26,7 @@ from console.config import (
     load,
     sim_protocols,
     simulated_chairs,
+    user_config_file,
 )
 from console.log import default_log_dir, install_excepthooks, setup_logging
 from console.qt_preflight import missing_platform_library
@@ -39,8 +40,9 @@ log = logging.getLogger("console")
 
 def _epilog() -> str:
     lines = [
-        "Precedence: resources/default_config.toml < --config FILE < environment",
-        "(INFUSION_CONSOLE_DB_URL) < command-line options.",
+        "Precedence: resources/default_config.toml < --config FILE (without it: the user",
+        "config file, if it exists) < environment (INFUSION_CONSOLE_DB_URL) < command-line",
+        "options.",
     ]
     if COMMANDS:
         lines += ["", "Headless subcommands (each has its own --help):"]
@@ -73,7 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="SQLAlchemy database URL, e.g. sqlite:////path/file.sqlite3 or "
         "postgresql+psycopg://user:pass@host/infusion (default: SQLite in the per-user data dir)",
     )
-    parser.add_argument("--config", metavar="FILE", type=Path, help="user TOML configuration file")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help=f"user TOML configuration file (default: {user_config_file()} if it exists)",
+    )
     parser.add_argument(
         "--device",
         metavar="KIND",

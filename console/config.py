@@ -56,6 +56,7 @@ __all__ = [
     "load",
     "sim_protocols",
     "simulated_chairs",
+    "user_config_file",
     "with_db",
 ]
 
@@ -150,6 +151,18 @@ def default_db_url() -> str:
             f"({err.strerror}); give one with --db URL"
         ) from None
     return f"sqlite:///{data_dir / 'infusion-console.sqlite3'}"
+
+
+def user_config_file() -> Path:
+    """The clinic's configuration file read when no ``--config`` is given (if it exists).
+
+    Linux ``~/.config/infusion-console/console.toml``, Windows
+    ``%LOCALAPPDATA%\\infusion-console\\console.toml``, macOS ``~/Library/Application
+    Support/infusion-console/console.toml`` (platformdirs).  Why: on an installed PC the
+    shortcut, the headless commands and a technician's shell must all read the same settings
+    (the database URL above all); a ``--config`` forgotten once sent records to a local file.
+    """
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "console.toml"
 
 
 def default_journal_dir() -> Path:
@@ -305,7 +318,8 @@ def load(
     so a bad value gets the same message wherever it came from.
 
     Args:
-        config_file: optional user TOML file with any subset of the default file's keys.
+        config_file: optional user TOML file with any subset of the default file's keys;
+            None: :func:`user_config_file` if it exists.
         overrides: CLI values as ``{"section.key": value}``; None values are ignored.
         environ: environment (``os.environ`` by default); ``INFUSION_CONSOLE_DB_URL`` sets the DB.
         option_names: the command-line option behind each override (``{"simulator.speed":
@@ -316,6 +330,9 @@ def load(
     """
     environ = os.environ if environ is None else environ
     raw = _read_toml(DEFAULT_CONFIG)
+    implicit = config_file is None and user_config_file().is_file()
+    if implicit:
+        config_file = user_config_file()
     if config_file is not None:
         user = _read_toml(config_file)
         if "limits" in user:  # a user limit list replaces the defaults whole, never half-merges
@@ -336,7 +353,9 @@ def load(
     try:
         checked = ConsoleFile.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(first_problem(err, origins)) from None
+        # A file nobody named on the command line is named in the message.
+        in_file = f"in {config_file}" if implicit else None
+        raise ConfigError(first_problem(err, origins, otherwise=in_file)) from None
     return _settings(checked)
 
 

@@ -118,14 +118,22 @@ def describe(error: ErrorDetails) -> str:
     return f"{where}: {error['msg']}"
 
 
-def first_problem(err: ValidationError, origins: Mapping[str, str] | None = None) -> str:
+def first_problem(
+    err: ValidationError, origins: Mapping[str, str] | None = None, otherwise: str | None = None
+) -> str:
     """The one line for a failed validation: an unknown name first (it often explains the
-    rest), then the first problem in file order; ``origins`` (``"section.key"`` to where the
-    value came from) names an environment variable or option that gave the bad value."""
+    rest), then the first problem in file order.
+
+    ``origins`` (``"section.key"`` to where the value came from) names an environment
+    variable or option that gave the bad value; ``otherwise`` is said of any other value
+    (``in /home/x/.config/infusion-console/console.toml``).
+    """
     errors = err.errors(include_url=False)
     unknown = [e for e in errors if e["type"] == "extra_forbidden"]
     error = (unknown or errors)[0]
     line = " ".join(describe(error).split())  # one line, whatever a message contained
     dotted = ".".join(str(p) for p in error["loc"][:2])
     source = (origins or {}).get(dotted)
-    return f"{line} (from {source})" if source else line
+    if source:
+        return f"{line} (from {source})"
+    return f"{line} ({otherwise})" if otherwise else line

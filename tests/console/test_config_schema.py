@@ -24,6 +24,7 @@ from console.config import (
     DeviceConfig,
     SimulatorConfig,
     load,
+    user_config_file,
 )
 from console.config_reference import reference, toml_value
 from console.config_schema import TABLES, ChairEntry, ConsoleFile, LimitEntry
@@ -345,3 +346,24 @@ def test_written_values_come_back_in_the_settings(
     assert (got.simulator.seed, got.simulator.speed) == (seed, speed)
     assert got.alarm_profile.name == profile_name
     assert got.device.hl7_location == location
+
+
+def test_the_user_config_file_is_read_without_config_and_named_when_wrong(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An installed console, its headless commands and a shell read the same settings."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    path = user_config_file()
+    assert path == tmp_path / "infusion-console" / "console.toml"
+    assert load(environ={}).chair_name == "Chair 1"  # no file: the defaults
+    path.parent.mkdir()
+    path.write_text('[chair]\nname = "Bay 4"\n[storage]\ndb_url = "sqlite:///clinic.db"\n')
+    assert load(environ={}).chair_name == "Bay 4"
+    assert settings_from_args(build_parser().parse_args([])).db_url == "sqlite:///clinic.db"
+    other = tmp_path / "other.toml"
+    other.write_text('[chair]\nname = "Bay 5"\n')
+    assert load(other, environ={}).chair_name == "Bay 5"  # --config replaces it
+    path.write_text('[storage]\ndburl = "sqlite:///clinic.db"\n')
+    with pytest.raises(ConfigError) as err:
+        load(environ={})
+    assert str(err.value) == (f"[storage] unknown key 'dburl' (did you mean 'db_url'?) (in {path})")
