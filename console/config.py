@@ -37,6 +37,7 @@ from devices.registry import protocol_aliases, simulated_protocols
 
 __all__ = [
     "APP_NAME",
+    "DB_OPTION",
     "DEFAULT_CONFIG",
     "ENV_DB_URL",
     "MAX_CHAIRS",
@@ -64,6 +65,8 @@ APP_NAME = "infusion-console"
 ENV_DB_URL = "INFUSION_CONSOLE_DB_URL"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEFAULT_CONFIG = RESOURCES / "default_config.toml"
+#: The ``--db URL`` option of every command line, named when the URL it gave is refused.
+DB_OPTION = {"storage.db_url": "--db"}
 #: The simulator's protocols as registered when this module loaded (for callers that want a
 #: constant).  Validation and the command line ask :func:`sim_protocols`, which also sees a
 #: protocol registered later (``devices.registry.register_protocol``).

@@ -367,3 +367,16 @@ def test_the_user_config_file_is_read_without_config_and_named_when_wrong(
     with pytest.raises(ConfigError) as err:
         load(environ={})
     assert str(err.value) == (f"[storage] unknown key 'dburl' (did you mean 'db_url'?) (in {path})")
+
+
+@pytest.mark.parametrize("command", ["sessions", "review", "export", "run"])
+def test_the_headless_commands_name_their_db_option(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = "postgresql+psycopg://app:secret@db.example:abc/infusion"
+    extra = {"export": ["--session", "1", "--out", "-"], "run": ["--scenario", "routine"]}
+    assert main([command, *extra.get(command, []), "--db", bad]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "[storage] db_url: not a database URL" in line
+    assert line.endswith("(from --db)")
+    assert "secret" not in line
