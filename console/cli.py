@@ -26,6 +26,7 @@ from console.config import (
     load,
     sim_protocols,
     simulated_chairs,
+    user_config_file,
 )
 from console.log import default_log_dir, install_excepthooks, setup_logging
 from console.qt_preflight import missing_platform_library
@@ -39,8 +40,9 @@ log = logging.getLogger("console")
 
 def _epilog() -> str:
     lines = [
-        "Precedence: resources/default_config.toml < --config FILE < environment",
-        "(INFUSION_CONSOLE_DB_URL) < command-line options.",
+        "Precedence: resources/default_config.toml < --config FILE (without it: the user",
+        "config file, if it exists) < environment (INFUSION_CONSOLE_DB_URL) < command-line",
+        "options.",
     ]
     if COMMANDS:
         lines += ["", "Headless subcommands (each has its own --help):"]
@@ -73,7 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="SQLAlchemy database URL, e.g. sqlite:////path/file.sqlite3 or "
         "postgresql+psycopg://user:pass@host/infusion (default: SQLite in the per-user data dir)",
     )
-    parser.add_argument("--config", metavar="FILE", type=Path, help="user TOML configuration file")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help=f"user TOML configuration file (default: {user_config_file()} if it exists)",
+    )
     parser.add_argument(
         "--device",
         metavar="KIND",
@@ -141,6 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Each option that sets a configuration key: its ``args`` name, the key and the option as
+#: written (named in the message when the schema refuses its value).
+OPTION_KEYS: dict[str, tuple[str, str]] = {
+    "db": ("storage.db_url", "--db"),
+    "device": ("device.kind", "--device"),
+    "port": ("device.url", "--port"),
+    "baud": ("device.baud", "--baud"),
+    "chair": ("chair.name", "--chair"),
+    "profile": ("simulator.profile", "--profile"),
+    "scenario": ("simulator.scenario", "--scenario"),
+    "protocol": ("simulator.protocol", "--protocol"),
+    "seed": ("simulator.seed", "--seed"),
+    "speed": ("simulator.speed", "--speed"),
+    "nibp_interval": ("simulator.nibp_interval_s", "--nibp-interval"),
+}
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Validated settings from parsed arguments (raises ConfigError)."""
     device_kind = args.device
@@ -149,21 +173,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     demo_chairs = getattr(args, "chairs", None)
     if demo_chairs is not None and (args.device not in (None, "sim") or args.port):
         raise ConfigError("--chairs N simulates N chairs; it cannot be used with --device/--port")
+    overrides = {key: getattr(args, dest, None) for dest, (key, _option) in OPTION_KEYS.items()}
     settings = load(
         args.config,
-        overrides={
-            "storage.db_url": args.db,
-            "device.kind": device_kind,
-            "device.url": args.port,
-            "device.baud": args.baud,
-            "chair.name": args.chair,
-            "simulator.profile": args.profile,
-            "simulator.scenario": args.scenario,
-            "simulator.protocol": args.protocol,
-            "simulator.seed": args.seed,
-            "simulator.speed": args.speed,
-            "simulator.nibp_interval_s": args.nibp_interval,
-        },
+        overrides=overrides,
+        option_names={key: option for key, option in OPTION_KEYS.values()},
     )
     if demo_chairs is not None:
         protocols = (settings.simulator.protocol,) if args.protocol else sim_protocols()

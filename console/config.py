@@ -1,43 +1,72 @@
 """Settings: defaults < user file < environment < command line, validated into frozen dataclasses.
 
-``resources/default_config.toml`` is the single list of options with their defaults and comments.
-:func:`load` names the offending key on any bad value, so a typo in a clinic's config file is a
-clear message at start-up, never a surprise during a session.
+``resources/default_config.toml`` is the single list of options with their defaults and comments;
+:mod:`console.config_schema` declares each key's type, default and rules.  :func:`load` merges
+the four sources and checks them with that schema, naming the offending key on any bad value in
+one line, so a typo in a clinic's config file is a clear message at start-up, never a surprise
+during a session.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+from pydantic import ValidationError
 
-from console.domain.alarm_profiles import DEFAULT_BASELINE_RULES, AlarmTimings, ThresholdProfile
-from console.domain.alarm_rules import (
-    AlarmPolicy,
-    BaselineRule,
-    Direction,
-    LimitError,
-    LimitRule,
-    Priority,
-    check_unit,
+from console.config_messages import first_problem
+from console.config_schema import (
+    MAX_CHAIRS,
+    SIM_KIND,
+    SIM_PROFILES,
+    ChairEntry,
+    ConfigError,
+    ConsoleFile,
+    DeviceFields,
+    sim_protocols,
 )
+from console.domain.alarm_profiles import ThresholdProfile
+from console.domain.alarm_rules import AlarmPolicy
 from console.storage.private import private_dir
-from devices.model import Metric
-from devices.registry import canonical_kind, list_kinds, protocol_aliases, simulated_protocols
+from devices.registry import protocol_aliases, simulated_protocols
 from devices.resources import resource_path
+
+__all__ = [
+    "APP_NAME",
+    "DB_OPTION",
+    "DEFAULT_CONFIG",
+    "ENV_DB_URL",
+    "MAX_CHAIRS",
+    "SIM_KIND",
+    "SIM_PROFILES",
+    "SIM_PROTOCOLS",
+    "SIM_PROTOCOL_ALIASES",
+    "ChairConfig",
+    "ConfigError",
+    "DeviceConfig",
+    "Settings",
+    "SimulatorConfig",
+    "chair_settings",
+    "default_db_url",
+    "default_journal_dir",
+    "load",
+    "sim_protocols",
+    "simulated_chairs",
+    "user_config_file",
+    "with_db",
+]
 
 APP_NAME = "infusion-console"
 ENV_DB_URL = "INFUSION_CONSOLE_DB_URL"
 #: Shipped in the wheel (package infusion_resources), read as a package resource (issue 15).
 DEFAULT_CONFIG = resource_path("default_config.toml")
-SIM_KIND = "sim"
+#: The ``--db URL`` option of every command line, named when the URL it gave is refused.
+DB_OPTION = {"storage.db_url": "--db"}
 #: The simulator's protocols as registered when this module loaded (for callers that want a
 #: constant).  Validation and the command line ask :func:`sim_protocols`, which also sees a
 #: protocol registered later (``devices.registry.register_protocol``).
@@ -45,26 +74,6 @@ SIM_PROTOCOLS = tuple(simulated_protocols())
 #: Older spellings of simulator protocols, still accepted in configuration files (as
 #: registered at load time; validation asks the registry).
 SIM_PROTOCOL_ALIASES = protocol_aliases()
-SIM_PROFILES = ("routine", "hypertensive-surge")
-#: A nurse watches at most this many chairs on one console (the overview: 8 x 4 compact tiles).
-MAX_CHAIRS = 32
-
-
-class ConfigError(ValueError):
-    """A configuration value is wrong; the message names the key."""
-
-
-def sim_protocols() -> tuple[str, ...]:
-    """The protocols a simulated chair may speak: the registry's, in its order."""
-    return tuple(simulated_protocols())
-
-
-def _sim_protocol(name: str, where: str) -> str:
-    """``name`` (or an older spelling of it) checked against the registered protocols."""
-    name = protocol_aliases().get(name, name)
-    if name not in sim_protocols():
-        raise ConfigError(f"{where} {name!r} is not one of {', '.join(sim_protocols())}")
-    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +156,18 @@ def default_db_url() -> str:
     return f"sqlite:///{data_dir / 'infusion-console.sqlite3'}"
 
 
+def user_config_file() -> Path:
+    """The clinic's configuration file read when no ``--config`` is given (if it exists).
+
+    Linux ``~/.config/infusion-console/console.toml``, Windows
+    ``%LOCALAPPDATA%\\infusion-console\\console.toml``, macOS ``~/Library/Application
+    Support/infusion-console/console.toml`` (platformdirs).  Why: on an installed PC the
+    shortcut, the headless commands and a technician's shell must all read the same settings
+    (the database URL above all); a ``--config`` forgotten once sent records to a local file.
+    """
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "console.toml"
+
+
 def default_journal_dir() -> Path:
     """Where the storage writer spools batches while the database is unreachable.
 
@@ -180,37 +201,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
 
 
-#: Tables whose keys their own parsers check ([alarms], [[limits]], [[chairs]]).
-CHECKED_BY_PARSER = frozenset({"alarms", "limits", "chairs"})
-
-
-def _nearest(name: str, known: Iterable[str]) -> str:
-    """The hint ``(did you mean 'x'?)`` for the closest known name, or "" when none is close."""
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _refuse_unknown(user: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
-    """Refuse a section or key of the user's file that the console does not know.
-
-    Why: a typo was silently ignored, and ``[storage] dburl = ...`` (the key is ``db_url``)
-    quietly sent the clinic's records to a local SQLite file (issue 15).  Every option is in
-    the default file, so its tables are the schema of the simple sections.
-    """
-    for section, table in user.items():
-        if section in CHECKED_BY_PARSER:
-            continue
-        if section not in defaults:
-            known = {*defaults, *CHECKED_BY_PARSER}
-            raise ConfigError(f"unknown section [{section}]{_nearest(section, known)}")
-        if not isinstance(table, Mapping):
-            raise ConfigError(f"[{section}] must be a table, got {type(table).__name__}")
-        for key in table:
-            if key not in defaults[section]:
-                hint = _nearest(key, defaults[section])
-                raise ConfigError(f"[{section}] unknown key {key!r}{hint}")
-
-
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in override.items():
@@ -221,309 +211,63 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _get(table: Mapping[str, Any], section: str, key: str, kind: type, default: Any) -> Any:
-    value = table.get(key, default)
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ConfigError(
-            f"[{section}] {key} must be {kind.__name__}, got {type(value).__name__} {value!r}"
-        )
-    return value
+def _device(table: DeviceFields) -> DeviceConfig:
+    return DeviceConfig(
+        kind=table.kind,
+        url=table.url,
+        baud=table.baud,
+        rtscts=table.rtscts,
+        interval_s=table.interval_s,
+        push_interval_s=float(table.push_interval_s),
+        hl7_accept=table.hl7_accept,
+        hl7_location=table.hl7_location,
+    )
 
 
-LIMIT_KEYS = frozenset(
-    {
-        "metric",
-        "direction",
-        "limit",
-        "inclusive",
-        "priority",
-        "unit",
-        "delay_s",
-        "confirm",
-        "confirmed_priority",
-    }
-)
+def _chair(entry: ChairEntry, index: int, sim_defaults: SimulatorConfig) -> ChairConfig:
+    """A ``[[chairs]]`` entry; unset simulator keys come from ``[simulator]``.
 
-
-def _parse_limits(items: Any) -> AlarmPolicy:
-    if not isinstance(items, list):
-        raise ConfigError("[[limits]] must be an array of tables")
-    rules: list[LimitRule] = []
-    for i, item in enumerate(items):
-        where = f"limits[{i}]"
-        if not isinstance(item, Mapping):
-            raise ConfigError(f"{where} must be a table")
-        unknown = set(item) - LIMIT_KEYS
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-        try:
-            metric = Metric(str(item.get("metric", "")))
-        except ValueError:
-            known = ", ".join(m.value for m in Metric)
-            raise ConfigError(
-                f"{where}.metric {item.get('metric')!r} is not one of {known}"
-            ) from None
-        try:
-            direction = Direction(str(item.get("direction", "")))
-        except ValueError:
-            raise ConfigError(f"{where}.direction must be 'high' or 'low'") from None
-        limit = item.get("limit")
-        if isinstance(limit, bool) or not isinstance(limit, int | float):
-            raise ConfigError(f"{where}.limit must be a number, got {limit!r}")
-        try:
-            priority = Priority.parse(str(item.get("priority", "")))
-        except ValueError as err:
-            raise ConfigError(f"{where}.priority: {err}") from None
-        inclusive = item.get("inclusive", True)
-        if not isinstance(inclusive, bool):
-            raise ConfigError(f"{where}.inclusive must be true or false")
-        unit = item.get("unit")
-        if unit is not None:
-            if not isinstance(unit, str):
-                raise ConfigError(f"{where}.unit must be a string, got {unit!r}")
-            try:
-                check_unit(metric, unit)
-            except LimitError as err:
-                raise ConfigError(f"{where}.unit: {err}") from None
-        delay_s = item.get("delay_s", 0)
-        if isinstance(delay_s, bool) or not isinstance(delay_s, int | float):
-            raise ConfigError(f"{where}.delay_s must be a number of seconds, got {delay_s!r}")
-        confirm = item.get("confirm", False)
-        if not isinstance(confirm, bool):
-            raise ConfigError(f"{where}.confirm must be true or false")
-        confirmed_priority: Priority | None = None
-        if "confirmed_priority" in item:
-            try:
-                confirmed_priority = Priority.parse(str(item["confirmed_priority"]))
-            except ValueError as err:
-                raise ConfigError(f"{where}.confirmed_priority: {err}") from None
-        rule = LimitRule(
-            metric,
-            direction,
-            float(limit),
-            priority,
-            inclusive,
-            delay_s=float(delay_s),
-            confirm=confirm,
-            confirmed_priority=confirmed_priority,
-        )
-        try:
-            rule.validate()
-        except LimitError as err:
-            raise ConfigError(f"{where}: {err}") from None
-        rules.append(rule)
-    try:
-        return AlarmPolicy(tuple(rules))
-    except ValueError as err:
-        raise ConfigError(f"[[limits]]: {err}") from None
-
-
-TIMING_KEYS: dict[str, type] = {
-    "nibp_confirm_window_s": float,
-    "escalate_unanswered_s": float,
-    "audio_pause_s": float,
-    "latch_high": bool,
-    "comm_lost_after_s": float,
-    "comm_lost_escalate_s": float,
-    "sensor_off_after_s": float,
-    "nibp_overdue_grace_s": float,
-    "nibp_overdue_recovery_s": float,
-}
-BASELINE_KEYS = frozenset({"sbp_rise_mmhg", "dbp_rise_mmhg", "priority", "confirm"})
-
-
-def _parse_alarms(table: Any, policy: AlarmPolicy) -> tuple[ThresholdProfile, float]:
-    """The ``[alarms]`` table: timings, baseline rules and the monitor's NIBP cycle."""
-    if not isinstance(table, Mapping):
-        raise ConfigError("[alarms] must be a table")
-    unknown = set(table) - set(TIMING_KEYS) - {"nibp_interval_s", "baseline", "profile_name"}
-    if unknown:
-        raise ConfigError(f"[alarms]: unknown key(s) {', '.join(sorted(unknown))}")
-    defaults = AlarmTimings()
-    values = {
-        key: _get(table, "alarms", key, kind, getattr(defaults, key))
-        for key, kind in TIMING_KEYS.items()
-    }
-    try:
-        timings = AlarmTimings(**values)
-    except LimitError as err:
-        raise ConfigError(f"[alarms] {err}") from None
-    nibp_interval_s = _get(table, "alarms", "nibp_interval_s", float, 300.0)
-    if not 30 <= nibp_interval_s <= 3600:
-        raise ConfigError(f"[alarms] nibp_interval_s must be 30-3600 s, got {nibp_interval_s:g}")
-    base = table.get("baseline", {})
-    if not isinstance(base, Mapping):
-        raise ConfigError("[alarms.baseline] must be a table")
-    unknown = set(base) - BASELINE_KEYS
-    if unknown:
-        raise ConfigError(f"[alarms.baseline]: unknown key(s) {', '.join(sorted(unknown))}")
-    by_metric = {r.metric: r for r in DEFAULT_BASELINE_RULES}
-    try:
-        priority = Priority.parse(
-            _get(
-                base, "alarms.baseline", "priority", str, by_metric[Metric.NIBP_SYS].priority.label
-            )
-        )
-    except ValueError as err:
-        raise ConfigError(f"[alarms.baseline] priority: {err}") from None
-    confirm = _get(base, "alarms.baseline", "confirm", bool, True)
-    rules: list[BaselineRule] = []
-    for metric, key in ((Metric.NIBP_SYS, "sbp_rise_mmhg"), (Metric.NIBP_DIA, "dbp_rise_mmhg")):
-        rise = _get(base, "alarms.baseline", key, float, by_metric[metric].rise)
-        if rise == 0:
-            continue  # 0 switches this baseline-relative rule off
-        rule = BaselineRule(metric, rise, priority, confirm)
-        try:
-            rule.validate()
-        except LimitError as err:
-            raise ConfigError(f"[alarms.baseline] {key}: {err}") from None
-        rules.append(rule)
-    name = _get(table, "alarms", "profile_name", str, "clinic default")
-    return ThresholdProfile(name, policy, timings, tuple(rules)), nibp_interval_s
-
-
-CHAIR_DEVICE_KEYS: dict[str, type] = {
-    "kind": str,
-    "url": str,
-    "baud": int,
-    "rtscts": bool,
-    "interval_s": int,
-    "push_interval_s": float,
-    "hl7_accept": list,
-    "hl7_location": str,
-}
-CHAIR_SIM_KEYS: dict[str, type] = {
-    "protocol": str,
-    "profile": str,
-    "scenario": str,
-    "seed": int,
-    "nibp_interval_s": float,
-}
-
-
-_HL7_TYPE = re.compile(r"[A-Z0-9]{3}(\^[A-Z0-9]{3})?")
-
-
-def _hl7_accept(value: list[Any], where: str) -> tuple[str, ...]:
-    """An ``hl7_accept`` list checked: MSH-9 types such as ``ORU^R01`` (or ``ORU``: any)."""
-    if not value or not all(isinstance(v, str) and _HL7_TYPE.fullmatch(v) for v in value):
-        raise ConfigError(
-            f'{where} must be a non-empty list of HL7 message types like "ORU^R01", got {value!r}'
-        )
-    return tuple(value)
-
-
-def _chair_value(item: Mapping[str, Any], where: str, key: str, kind: type, default: Any) -> Any:
-    """``item[key]`` checked against ``kind``; the message names ``chairs[i].key``."""
-    value = item.get(key, default)
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ConfigError(
-            f"{where}.{key} must be {kind.__name__}, got {type(value).__name__} {value!r}"
-        )
-    return value
-
-
-def _parse_chair(
-    item: Any, where: str, index: int, device_kinds: list[str], sim_defaults: SimulatorConfig
-) -> ChairConfig:
-    if not isinstance(item, Mapping):
-        raise ConfigError(f"{where} must be a table")
-    unknown = set(item) - {"name"} - set(CHAIR_DEVICE_KEYS) - set(CHAIR_SIM_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    if "name" not in item:
-        raise ConfigError(f"{where}.name is required")
-    name = _chair_value(item, where, "name", str, "").strip()
-    if not name:
-        raise ConfigError(f"{where}.name must not be empty")
-    dev = DeviceConfig()
-    values: dict[str, Any] = {
-        k: _chair_value(item, where, k, t, list(dev.hl7_accept) if t is list else getattr(dev, k))
-        for k, t in CHAIR_DEVICE_KEYS.items()
-    }
-    values["hl7_accept"] = _hl7_accept(values["hl7_accept"], f"{where}.hl7_accept")
-    values["kind"] = canonical_kind(values["kind"])
-    device = DeviceConfig(**values)
-    if not device.simulated and device.kind not in device_kinds:
-        raise ConfigError(
-            f"{where}.kind {device.kind!r} is not one of {', '.join([SIM_KIND, *device_kinds])}"
-        )
-    if device.baud < 0:
-        raise ConfigError(f"{where}.baud must be 0 (driver default) or positive, got {device.baud}")
-    if not 1 <= device.interval_s <= 60:
-        raise ConfigError(f"{where}.interval_s must be 1-60 seconds, got {device.interval_s}")
-    if not 1 <= device.push_interval_s <= 600:
-        raise ConfigError(
-            f"{where}.push_interval_s must be 1-600 s, got {device.push_interval_s:g}"
-        )
-    if not device.simulated and not device.url:
-        raise ConfigError(f"{where}.url is required for device kind {device.kind!r}")
-    if device.simulated and device.url:
-        raise ConfigError(f"{where}.url is only for a real device; kind is {SIM_KIND!r}")
-    sim_keys = set(item) & set(CHAIR_SIM_KEYS)
-    if not device.simulated and sim_keys:
-        raise ConfigError(
-            f"{where}: {', '.join(sorted(sim_keys))} only apply to kind {SIM_KIND!r}, "
-            f"not {device.kind!r}"
-        )
-    # Each simulated chair gets its own patient: the seed defaults to [simulator] seed + index.
-    defaults = replace(sim_defaults, seed=sim_defaults.seed + index)
-    values = {
-        k: _chair_value(item, where, k, t, getattr(defaults, k)) for k, t in CHAIR_SIM_KEYS.items()
-    }
-    values["protocol"] = _sim_protocol(values["protocol"], f"{where}.protocol")
-    simulator = replace(defaults, **values)
-    if simulator.profile not in SIM_PROFILES:
-        raise ConfigError(
-            f"{where}.profile {simulator.profile!r} is not one of {', '.join(SIM_PROFILES)}"
-        )
-    if simulator.scenario and "scenario" in item:
-        from devices.simulator.scenario import ScenarioError, load_scenario
-
-        try:
-            load_scenario(simulator.scenario)
-        except ScenarioError as err:
-            raise ConfigError(f"{where}.scenario: {err}") from None
-    if not 30 <= simulator.nibp_interval_s <= 3600:
-        raise ConfigError(
-            f"{where}.nibp_interval_s must be 30-3600 s, got {simulator.nibp_interval_s:g}"
-        )
-    return ChairConfig(name, device, simulator)
-
-
-def _parse_chairs(items: Any, sim_defaults: SimulatorConfig) -> tuple[ChairConfig, ...]:
-    """The optional ``[[chairs]]`` array (empty: the single-chair tables are used).
-
-    Simulated chairs take unset simulator options from the validated ``[simulator]`` table, so
-    one edit there (profile, timeline, scenario) applies to every simulated chair; the clock
-    speed is always the global ``[simulator] speed``.  A real chair inherits nothing from
-    ``[device]``: each names its own port, so one cable is never silently shared.
+    One edit of ``[simulator]`` (profile, timeline, scenario) applies to every simulated
+    chair, and each gets its own patient: the seed defaults to ``[simulator] seed`` + the
+    entry's position.  The clock speed is always the global one.  A real chair inherits
+    nothing from ``[device]``: each names its own port, so one cable is never silently shared.
     """
-    if not isinstance(items, list):
-        raise ConfigError("[[chairs]] must be an array of tables")
-    if len(items) > MAX_CHAIRS:
-        raise ConfigError(f"[[chairs]] lists {len(items)} chairs; at most {MAX_CHAIRS}")
-    if not items:
-        return ()
-    kinds = list_kinds()
-    chairs: list[ChairConfig] = []
-    seen: dict[str, int] = {}
-    for i, item in enumerate(items):
-        where = f"chairs[{i}]"
-        chair = _parse_chair(item, where, i, kinds, sim_defaults)
-        key = chair.name.casefold()
-        if key in seen:
-            raise ConfigError(
-                f"{where}.name {chair.name!r} is already used by chairs[{seen[key]}]; "
-                "chair names must be unique"
-            )
-        seen[key] = i
-        chairs.append(chair)
-    return tuple(chairs)
+    given = {
+        key: getattr(entry, key) for key in ChairEntry.SIM_KEYS if getattr(entry, key) is not None
+    }
+    simulator = replace(sim_defaults, seed=sim_defaults.seed + index, **given)
+    return ChairConfig(entry.name, _device(entry), simulator)
+
+
+def _settings(checked: ConsoleFile) -> Settings:
+    """The validated file as the frozen dataclasses the console uses."""
+    sim = checked.simulator
+    simulator = SimulatorConfig(
+        protocol=sim.protocol,
+        profile=sim.profile,
+        scenario=sim.scenario,
+        seed=sim.seed,
+        speed=float(sim.speed),
+        nibp_interval_s=float(sim.nibp_interval_s),
+        baseline_min=float(sim.baseline_min),
+        infusion_min=float(sim.infusion_min),
+        observation_min=float(sim.observation_min),
+    )
+    alarms = checked.alarms
+    policy = checked.policy()
+    profile = ThresholdProfile(
+        alarms.profile_name, policy, alarms.timings(), alarms.baseline.rules()
+    )
+    return Settings(
+        db_url=checked.storage.db_url or default_db_url(),
+        chair_name=checked.chair.name,
+        device=_device(checked.device),
+        simulator=simulator,
+        chairs=tuple(_chair(c, i, simulator) for i, c in enumerate(checked.chairs)),
+        alarm_policy=policy,
+        alarm_profile=profile,
+        alarm_nibp_interval_s=float(alarms.nibp_interval_s),
+    )
 
 
 def simulated_chairs(
@@ -568,109 +312,54 @@ def load(
     config_file: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    option_names: Mapping[str, str] | None = None,
 ) -> Settings:
     """Build :class:`Settings` from defaults, a user file, the environment and CLI overrides.
 
+    All four are merged first and then checked by one schema (:mod:`console.config_schema`),
+    so a bad value gets the same message wherever it came from.
+
     Args:
-        config_file: optional user TOML file with any subset of the default file's keys.
+        config_file: optional user TOML file with any subset of the default file's keys;
+            None: :func:`user_config_file` if it exists.
         overrides: CLI values as ``{"section.key": value}``; None values are ignored.
         environ: environment (``os.environ`` by default); ``INFUSION_CONSOLE_DB_URL`` sets the DB.
+        option_names: the command-line option behind each override (``{"simulator.speed":
+            "--speed"}``), named in the message when its value is refused.
 
     Raises:
-        ConfigError: any invalid value, naming its key.
+        ConfigError: an unknown section or key, or an invalid value: one line naming it.
     """
     environ = os.environ if environ is None else environ
     raw = _read_toml(DEFAULT_CONFIG)
+    implicit = config_file is None and user_config_file().is_file()
+    if implicit:
+        config_file = user_config_file()
     if config_file is not None:
         user = _read_toml(config_file)
-        _refuse_unknown(user, raw)
         if "limits" in user:  # a user limit list replaces the defaults whole, never half-merges
             raw.pop("limits", None)
         raw = _merge(raw, user)
+    origins: dict[str, str] = {}
     if environ.get(ENV_DB_URL):
         raw.setdefault("storage", {})["db_url"] = environ[ENV_DB_URL]
+        origins["storage.db_url"] = ENV_DB_URL
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
         section, _, key = dotted.partition(".")
-        raw.setdefault(section, {})[key] = value
-
-    storage, chair = raw.get("storage", {}), raw.get("chair", {})
-    dev, sim = raw.get("device", {}), raw.get("simulator", {})
-    device = DeviceConfig(
-        kind=canonical_kind(_get(dev, "device", "kind", str, SIM_KIND)),
-        url=_get(dev, "device", "url", str, ""),
-        baud=_get(dev, "device", "baud", int, 0),
-        rtscts=_get(dev, "device", "rtscts", bool, False),
-        interval_s=_get(dev, "device", "interval_s", int, 1),
-        push_interval_s=_get(dev, "device", "push_interval_s", float, 10.0),
-        hl7_accept=_hl7_accept(
-            _get(dev, "device", "hl7_accept", list, ["ORU^R01"]), "[device] hl7_accept"
-        ),
-        hl7_location=_get(dev, "device", "hl7_location", str, ""),
-    )
-    if device.baud < 0:
-        raise ConfigError(
-            f"[device] baud must be 0 (driver default) or positive, got {device.baud}"
-        )
-    if not 1 <= device.interval_s <= 60:
-        raise ConfigError(f"[device] interval_s must be 1-60 seconds, got {device.interval_s}")
-    if not 1 <= device.push_interval_s <= 600:
-        raise ConfigError(
-            f"[device] push_interval_s must be 1-600 s, got {device.push_interval_s:g}"
-        )
-    if not device.simulated:
-        kinds = list_kinds()
-        if device.kind not in kinds:
-            raise ConfigError(
-                f"[device] kind {device.kind!r} is not one of {', '.join([SIM_KIND, *kinds])}"
-            )
-    if not device.simulated and not device.url:
-        raise ConfigError(f"[device] url is required for device kind {device.kind!r}")
-    simulator = SimulatorConfig(
-        protocol=_sim_protocol(
-            _get(sim, "simulator", "protocol", str, "datex"), "[simulator] protocol"
-        ),
-        profile=_get(sim, "simulator", "profile", str, "routine"),
-        scenario=_get(sim, "simulator", "scenario", str, ""),
-        seed=_get(sim, "simulator", "seed", int, 1),
-        speed=_get(sim, "simulator", "speed", float, 1.0),
-        nibp_interval_s=_get(sim, "simulator", "nibp_interval_s", float, 300.0),
-        baseline_min=_get(sim, "simulator", "baseline_min", float, 5.0),
-        infusion_min=_get(sim, "simulator", "infusion_min", float, 40.0),
-        observation_min=_get(sim, "simulator", "observation_min", float, 30.0),
-    )
-    if simulator.scenario:
-        from devices.simulator.scenario import ScenarioError, load_scenario
-
-        try:
-            load_scenario(simulator.scenario)
-        except ScenarioError as err:
-            raise ConfigError(f"[simulator] scenario: {err}") from None
-    if simulator.profile not in SIM_PROFILES:
-        raise ConfigError(
-            f"[simulator] profile {simulator.profile!r} is not one of {', '.join(SIM_PROFILES)}"
-        )
-    if not 0 < simulator.speed <= 1000:
-        raise ConfigError(f"[simulator] speed must be in (0, 1000], got {simulator.speed}")
-    if not 30 <= simulator.nibp_interval_s <= 3600:
-        raise ConfigError(
-            f"[simulator] nibp_interval_s must be 30-3600 s, got {simulator.nibp_interval_s}"
-        )
-    policy = _parse_limits(raw.get("limits", []))
-    profile, nibp_interval_s = _parse_alarms(raw.get("alarms", {}), policy)
-    chairs = _parse_chairs(raw.get("chairs", []), simulator)
-    db_url = _get(storage, "storage", "db_url", str, "") or default_db_url()
-    return Settings(
-        db_url=db_url,
-        chair_name=_get(chair, "chair", "name", str, "Chair 1"),
-        device=device,
-        simulator=simulator,
-        chairs=chairs,
-        alarm_policy=policy,
-        alarm_profile=profile,
-        alarm_nibp_interval_s=nibp_interval_s,
-    )
+        table = raw.setdefault(section, {})
+        if isinstance(table, dict):
+            table[key] = value
+        origins[dotted] = (option_names or {}).get(dotted, "the command line")
+    try:
+        checked = ConsoleFile.model_validate(raw)
+    except ValidationError as err:
+        # A file nobody named on the command line is named in the message.
+        in_file = f"in {config_file}" if implicit else None
+        raise ConfigError(first_problem(err, origins, otherwise=in_file)) from None
+    return _settings(checked)
 
 
 def with_db(settings: Settings, db_url: str) -> Settings:

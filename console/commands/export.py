@@ -280,11 +280,11 @@ def _write_atomically(out: str, write: Callable[[Path], None]) -> None:
 
 def _export_report(args: argparse.Namespace) -> int:
     """``--format pdf`` / ``--format fhir``."""
-    from console.config import ConfigError, load
+    from console.config import DB_OPTION, ConfigError, load
     from console.storage.review import ReviewRepository, StoredSession
 
     try:
-        settings = load(overrides={"storage.db_url": args.db})
+        settings = load(overrides={"storage.db_url": args.db}, option_names=DB_OPTION)
     except ConfigError as err:
         raise CommandError(f"configuration error: {err}") from None
 

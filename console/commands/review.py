@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from console.commands.sessions import CommandError, add_db_option, run_command
-from console.config import ConfigError, load
+from console.config import DB_OPTION, ConfigError, load
 from console.qt_preflight import missing_platform_library
 from console.storage.engine import StorageConfigError, describe_url, make_engine
 from console.storage.repository import SessionRepository, UnknownSessionError
@@ -40,7 +40,7 @@ def main(argv: Sequence[str]) -> int:
 
     def body() -> int:
         try:
-            settings = load(overrides={"storage.db_url": args.db})
+            settings = load(overrides={"storage.db_url": args.db}, option_names=DB_OPTION)
         except ConfigError as err:
             raise CommandError(f"configuration error: {err}") from None
         try:

@@ -60,7 +60,7 @@ from console.commands.run_record import (
     record_table,
     stored_counts,
 )
-from console.config import ConfigError, Settings, default_journal_dir, load
+from console.config import DB_OPTION, ConfigError, Settings, default_journal_dir, load
 from console.domain.alarms import AlarmEvent, AlarmEventKind
 from console.domain.pipeline import MIN_SILENCE_REAL_S, ChairOutputs, ChairPipeline
 from console.services.chair_assembly import make_link, make_pipeline, pulse_is_hr_source
@@ -340,7 +340,7 @@ def main(argv: Sequence[str]) -> int:
     if args.device and (not args.port or not duration_ok):
         return usage("--device needs --port URL and --duration S (S > 0)")
     try:
-        settings = load(args.config, {"storage.db_url": args.db})
+        settings = load(args.config, {"storage.db_url": args.db}, option_names=DB_OPTION)
     except ConfigError as err:
         return usage(f"configuration: {err}")
     scenario = None

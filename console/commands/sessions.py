@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from console.config import ConfigError, load
+from console.config import DB_OPTION, ConfigError, load
 from console.storage.engine import StorageConfigError, describe_url, make_engine
 from console.storage.repository import SessionRepository, SessionSummary
 from devices.cli_parser import OneLineParser
@@ -50,7 +50,7 @@ def with_repository(db: str | None, work: Callable[[SessionRepository], T]) -> T
             this console.
     """
     try:
-        url = load(overrides={"storage.db_url": db}).db_url
+        url = load(overrides={"storage.db_url": db}, option_names=DB_OPTION).db_url
     except ConfigError as err:
         raise CommandError(f"configuration error: {err}") from None
     try:

@@ -16,7 +16,7 @@ from devices.base import Driver
 from devices.clock import Clock
 from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.launch import SimulatedMonitor, start_simulator
-from devices.simulator.pty_endpoint import PtyEndpoint
+from devices.simulator.pty_endpoint import WireEndpoint
 from devices.simulator.scenario import Scenario
 
 
@@ -46,8 +46,8 @@ class ChairLink:
         self.scenario = scenario
         #: The virtual monitor of a simulated chair (kept after stop: its patient model).
         self.simulator: SimulatedMonitor | None = None
-        #: The simulator's pty while it runs.
-        self.endpoint: PtyEndpoint | None = None
+        #: The simulator's wire while it runs (a pty; on Windows a loopback TCP port).
+        self.endpoint: WireEndpoint | None = None
         #: The thread that reads the port (None when stopped).
         self.runner: DeviceRunner | None = None
 

@@ -85,7 +85,7 @@ from devices.model import (
 from devices.registry import driver_class
 from devices.runner import DeviceRunner, LinkConfig
 from devices.simulator.launch import SimulatedMonitor, driver_kind
-from devices.simulator.pty_endpoint import PtyEndpoint
+from devices.simulator.pty_endpoint import WireEndpoint
 from devices.simulator.scenario import Scenario
 
 log = logging.getLogger("ui.chair")
@@ -245,7 +245,7 @@ class ChairService(QObject):
         return self.link.runner
 
     @property
-    def endpoint(self) -> PtyEndpoint | None:
+    def endpoint(self) -> WireEndpoint | None:
         """The simulator's pty while it runs (tests unplug it)."""
         return self.link.endpoint
 

@@ -12,8 +12,9 @@ readable with any text tool in an emergency.  A torn last line (power cut mid-wr
 off at open, with a warning: it can only be the newest batch, which was never acknowledged.
 
 One journal file belongs to one process and one database: files are named after a hash of the
-database URL and locked with ``flock`` while open, so two consoles on one PC never share one;
-a file left by a crashed console is adopted (its batches are moved into ours) at the next start.
+database URL and locked while open (``flock``; on Windows ``msvcrt.locking``), so two consoles
+on one PC never share one; a file left by a crashed console is adopted (its batches are moved
+into ours) at the next start.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -289,20 +291,47 @@ class Journal:
             self._size = good
 
 
+#: Where the Windows lock sits: one byte far past any journal's end.  Windows byte-range
+#: locks are mandatory, so a lock on the data would stop another console reading a file it
+#: adopts; the CRT's ``_locking`` takes a 32-bit position, hence below 2 GiB.
+WINDOWS_LOCK_OFFSET = 0x7FFF_FFF0
+
+
 def _lock(fd: int) -> bool:
     """Take the journal file for this process alone (False: another console holds it).
 
-    POSIX only (``fcntl``, imported here so the module loads on Windows); on Windows each
-    process simply uses its own file.
+    POSIX: ``flock``; Windows: ``msvcrt.locking`` (:func:`_lock_windows`).  Both are
+    imported here so the module loads everywhere, and both end when the file is closed.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on the CI platform
-        return True
+    if sys.platform == "win32":
+        return _lock_windows(fd)
+    import fcntl
+
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
+    return True
+
+
+def _lock_windows(fd: int) -> bool:
+    """Lock one byte at :data:`WINDOWS_LOCK_OFFSET`, without waiting.
+
+    Why: without a lock two consoles on one Windows account and database took the same
+    journal file, and the second one "adopted" (moved and deleted) the first one's spool.
+    """
+    if sys.platform != "win32":  # (also tells mypy which platform the rest is for)
+        raise OSError("msvcrt file locks exist on Windows only")
+    import msvcrt
+
+    here = os.lseek(fd, 0, os.SEEK_CUR)
+    os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+    try:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:  # held by another handle (another console)
+        return False
+    finally:
+        os.lseek(fd, here, os.SEEK_SET)  # appends go to the end anyway (O_APPEND)
     return True
 
 

@@ -16,7 +16,13 @@ from typing import Any, TextIO
 from devices.clock import ScaledClock
 from devices.registry import driver_class
 from devices.simulator.launch import SIM_MONITORS, driver_kind, make_scenario_monitor, protocols
-from devices.simulator.pty_endpoint import PtyEndpoint, SerialEndpoint, TcpEndpoint, WireEndpoint
+from devices.simulator.pty_endpoint import (
+    PtyEndpoint,
+    SerialEndpoint,
+    TcpEndpoint,
+    WireEndpoint,
+    pty_supported,
+)
 from devices.simulator.scenario import (
     ScenarioDirector,
     ScenarioError,
@@ -30,6 +36,10 @@ from devices.simulator.scenario import (
 #: alarm delays.  Explicit speeds up to 1000 are still accepted.
 MAX_SPEED_ACCEPTED = 1000.0
 MAX_SPEED = 300.0
+NO_PTY = (
+    "--pty needs pseudo-terminals, which Windows does not have: use --tcp PORT (the console "
+    "opens socket://127.0.0.1:PORT) or --port COMn (one end of a com0com pair)"
+)
 
 
 def parse_speed(text: str) -> float:
@@ -60,9 +70,24 @@ def add_simulate_parser(sub: Any) -> None:
     sim.add_argument("--speed", type=parse_speed, default=1.0, help="1..1000 or 'max'")
     sim.add_argument("--seed", type=int, default=1, help="patient seed (default 1)")
     where = sim.add_mutually_exclusive_group(required=True)
-    where.add_argument("--pty", action="store_true", help="serve on a new pty; prints its path")
-    where.add_argument("--port", metavar="URL", help="serve on this serial port")
-    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on TCP 127.0.0.1:PORT")
+    where.add_argument(
+        "--pty",
+        action="store_true",
+        help="serve on a new pseudo-terminal and print its path (Linux, macOS; not Windows)",
+    )
+    where.add_argument(
+        "--port",
+        metavar="URL",
+        help="serve on this serial port: /dev/ttyUSB1 (a null-modem cable), or on Windows "
+        "COMn, one end of a com0com pair whose other end the console opens",
+    )
+    where.add_argument(
+        "--tcp",
+        type=int,
+        metavar="PORT",
+        help="serve on TCP 127.0.0.1:PORT (every platform; 0: a free port); the console "
+        "opens socket://127.0.0.1:PORT",
+    )
     sim.set_defaults(func=run_simulate)
 
 
@@ -70,6 +95,8 @@ def run_simulate(args: argparse.Namespace, out: TextIO) -> int:
     """Play the scenario until its end (or Ctrl-C)."""
     from devices.cli import UsageError
 
+    if args.pty and not pty_supported():
+        raise UsageError(NO_PTY)
     if args.protocol not in SIM_MONITORS:
         raise UsageError(
             f"the simulator does not speak {args.protocol!r}; one of: {', '.join(protocols())}"

@@ -15,7 +15,7 @@ from typing import Any
 from devices.clock import Clock
 from devices.registry import PROTOCOLS, load_target, simulated_protocols
 from devices.simulator.monitor import NibpSchedule
-from devices.simulator.pty_endpoint import PtyEndpoint
+from devices.simulator.pty_endpoint import PtyEndpoint, TcpEndpoint, WireEndpoint, pty_supported
 from devices.simulator.scenario import Scenario, ScenarioDirector, load_scenario
 from devices.simulator.signals import PatientModel, SessionTimeline
 
@@ -105,9 +105,9 @@ def make_scenario_monitor(
 
 @dataclass
 class SimulatedMonitor:
-    """A running virtual monitor: its pty endpoint, the monitor and the scenario director."""
+    """A running virtual monitor: its wire, the monitor and the scenario director."""
 
-    endpoint: PtyEndpoint
+    endpoint: WireEndpoint
     monitor: Any
     director: ScenarioDirector
     scenario: Scenario
@@ -120,8 +120,17 @@ class SimulatedMonitor:
         return self.endpoint.path
 
     def stop(self) -> None:
-        """Stop the simulator thread and remove the pty."""
+        """Stop the simulator thread and close its wire."""
         self.endpoint.stop()
+
+
+def open_wire(monitor: Any, clock: Clock, name: str) -> WireEndpoint:
+    """The simulated monitor's wire: a pty where the system has them, as a USB adapter would
+    be; on Windows, which has none, a TCP port on the loopback interface (a free one), which
+    the chair opens as ``socket://127.0.0.1:PORT``: same bytes, same driver, no cable."""
+    if pty_supported():
+        return PtyEndpoint(monitor, clock=clock, name=name)
+    return TcpEndpoint(monitor, 0, clock=clock, name=name)
 
 
 def start_simulator(
@@ -133,12 +142,12 @@ def start_simulator(
     session_start: datetime | None = None,
     name: str = "sim-pty",
 ) -> SimulatedMonitor:
-    """Start a scripted virtual monitor on a fresh pty."""
+    """Start a scripted virtual monitor on a fresh pty (Windows: a loopback TCP port)."""
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     start = session_start or clock.now()
     monitor = make_scenario_monitor(protocol, scenario, seed, start)
-    endpoint = PtyEndpoint(monitor, clock=clock, name=name)
+    endpoint = open_wire(monitor, clock, name)
     director = ScenarioDirector(
         scenario, monitor, endpoint, lambda: (clock.now() - start).total_seconds()
     )

@@ -14,6 +14,7 @@ import logging
 import os
 import select
 import socket
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -24,6 +25,14 @@ from devices.clock import Clock, SystemClock
 from devices.pacing import TO_DEVICE, TO_HOST, flow_of
 
 log = logging.getLogger("devices.simulator")
+
+
+def pty_supported(platform: str | None = None) -> bool:
+    """Whether this system has pseudo-terminals (``os.openpty``): not on Windows.
+
+    ``platform`` defaults to ``sys.platform`` at call time (tests set it to ``win32``).
+    """
+    return (sys.platform if platform is None else platform) != "win32"
 
 
 class VirtualMonitor(Protocol):
@@ -74,6 +83,10 @@ class WireEndpoint(threading.Thread):
         #: Called with every chunk put on the wire while plugged (what the monitor "sent").
         self.tap: Callable[[bytes], None] | None = None
         self._unplugged_on_purpose = False
+        #: What a host opens (a pyserial URL or device path), set by each kind of wire.
+        self.path = ""
+        #: The wire as the system names it now (a pty's ``/dev/pts/N``; else :attr:`path`).
+        self.device_path = ""
         self._flow = flow_of(self.clock)
         #: Written to wake the loop out of its wait (stop, replug); a socket pair, as select()
         #: takes sockets on every platform.
@@ -210,9 +223,11 @@ class WireEndpoint(threading.Thread):
                     continue
                 if fd in readable:
                     try:
-                        data = os.read(fd, 4096)
+                        data = self._read(fd)
                     except OSError as err:
-                        if err.errno not in (errno.EAGAIN, errno.EIO, errno.ECONNRESET):
+                        if not isinstance(err, BlockingIOError | ConnectionError) and (
+                            err.errno not in (errno.EAGAIN, errno.EIO, errno.ECONNRESET)
+                        ):
                             raise
                     if data:
                         self.monitor.receive(data, now)
@@ -247,14 +262,23 @@ class WireEndpoint(threading.Thread):
         """Whether an empty read means the other side left (TCP) or nothing (pty)."""
         return False
 
+    def _read(self, fd: int) -> bytes:
+        """What the host wrote (``fd`` is readable).  A descriptor here; a socket's own
+        ``recv`` where descriptors are not files (Windows)."""
+        return os.read(fd, 4096)
+
+    def _write(self, fd: int, chunk: bytes) -> int:
+        """Put ``chunk`` on the wire without blocking; returns the bytes written."""
+        return os.write(fd, chunk)
+
     def _send(self, chunk: bytes) -> None:
         """Write without blocking; a monitor whose host does not read just loses bytes."""
         if self.tap is not None:
             self.tap(chunk)
         self._flow.sent(TO_HOST, len(chunk))
         try:
-            written = os.write(self._fd, chunk)
-        except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+            written = self._write(self._fd, chunk)
+        except (BlockingIOError, ConnectionError):  # a full buffer, a host gone
             written = 0
         self.bytes_sent += written
         self.bytes_dropped += len(chunk) - written
@@ -312,7 +336,16 @@ class PtyEndpoint(WireEndpoint):
 
 
 class SerialEndpoint(WireEndpoint):
-    """A virtual monitor on a real serial port (a null-modem cable to the console's PC)."""
+    """A virtual monitor on a real serial port (a null-modem cable to the console's PC).
+
+    On POSIX the loop waits on the port's descriptor.  Where a port has none (pyserial's
+    Windows ports, ``COM5`` as one end of a com0com pair; URL handlers), a pump thread reads the
+    port into a socket pair the loop can wait on (``select`` takes sockets everywhere), and
+    writes go to the port itself.  ``bridge=True`` forces that path (tests run it on Linux).
+    """
+
+    #: Seconds one blocking read of the pump waits, so it notices an unplug soon.
+    PUMP_READ_S = 0.05
 
     def __init__(
         self,
@@ -323,24 +356,66 @@ class SerialEndpoint(WireEndpoint):
         parity: str = "N",
         clock: Clock | None = None,
         name: str = "sim-serial",
+        bridge: bool | None = None,
     ) -> None:
         super().__init__(monitor, clock=clock, name=name)
         import serial
 
         self._port = serial.serial_for_url(url, baudrate=baudrate, parity=parity, timeout=0)
-        self.path = url
-        if not hasattr(self._port, "fileno"):
-            raise ValueError(f"{url!r} has no file descriptor to serve on; use a device path")
+        self.path = self.device_path = url
+        self._bridged = not hasattr(self._port, "fileno") if bridge is None else bridge
+        self._outer: socket.socket | None = None
+        if self._bridged:
+            self._port.timeout = self.PUMP_READ_S
         self._fd = self._plug()
 
     def _plug(self) -> int:
         if not self._port.is_open:
             self._port.open()
-        return int(self._port.fileno())
+        if not self._bridged:
+            return int(self._port.fileno())
+        inner, outer = socket.socketpair()
+        outer.setblocking(False)
+        self._outer = outer
+        threading.Thread(
+            target=self._pump, args=(inner,), name=f"{self.name}-pump", daemon=True
+        ).start()
+        return outer.fileno()
+
+    def _pump(self, inner: socket.socket) -> None:
+        """Port to socket pair until the port closes (unplug, stop, a pulled adapter)."""
+        import serial
+
+        with inner:
+            while True:
+                try:
+                    data = self._port.read(self._port.in_waiting or 1)
+                    if data:
+                        inner.sendall(data)
+                # Closed under us (pyserial's Windows port loses its handle: TypeError).
+                except (serial.SerialException, OSError, TypeError, AttributeError):
+                    return
+
+    def _read(self, fd: int) -> bytes:
+        if self._outer is None:
+            return os.read(fd, 4096)
+        return self._outer.recv(4096)
+
+    def _write(self, fd: int, chunk: bytes) -> int:
+        if self._outer is None:
+            return os.write(fd, chunk)
+        return int(self._port.write(chunk) or 0)
+
+    def _peer_gone_on_empty_read(self) -> bool:
+        # Bridged: the pump closed its end, so the port is gone (a pulled USB adapter).
+        return self._outer is not None
 
     def _unplug_fd(self) -> None:
         with contextlib.suppress(OSError):
             self._port.close()
+        if self._outer is not None:
+            self._outer.close()
+            self._outer = None
 
 
 class TcpEndpoint(WireEndpoint):
@@ -363,7 +438,7 @@ class TcpEndpoint(WireEndpoint):
         self._server.setblocking(False)
         self._client: socket.socket | None = None
         self.port = int(self._server.getsockname()[1])
-        self.path = f"socket://{host}:{self.port}"
+        self.path = self.device_path = f"socket://{host}:{self.port}"
 
     def _plug(self) -> int:
         return self._client.fileno() if self._client is not None else -1
@@ -385,6 +460,13 @@ class TcpEndpoint(WireEndpoint):
 
     def _peer_gone_on_empty_read(self) -> bool:
         return True
+
+    def _read(self, fd: int) -> bytes:
+        # recv, not os.read: on Windows a socket is no file descriptor.
+        return self._client.recv(4096) if self._client is not None else b""
+
+    def _write(self, fd: int, chunk: bytes) -> int:
+        return self._client.send(chunk) if self._client is not None else 0
 
     def _unplug_fd(self) -> None:
         if self._client is not None:

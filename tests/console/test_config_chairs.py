@@ -90,7 +90,7 @@ def test_chairs_table_gives_one_settings_per_chair(tmp_path: Path) -> None:
         ),
         ("[[chairs]]\nseed = 3\n", "chairs[0].name is required"),
         ('[[chairs]]\nname = "  "\n', "chairs[0].name must not be empty"),
-        ('[[chairs]]\nname = "A"\ncolour = "red"\n', "chairs[0]: unknown key(s) colour"),
+        ('[[chairs]]\nname = "A"\ncolour = "red"\n', "chairs[0] unknown key 'colour'"),
         (
             '[[chairs]]\nname = "A"\nkind = "acme-9000"\nurl = "COM3"\n',
             "chairs[0].kind 'acme-9000'",

@@ -183,7 +183,7 @@ LIMIT = '[[limits]]\nmetric = "{m}"\ndirection = "high"\nlimit = {v}\npriority =
     [
         ("[alarms]\naudio_pause_s = 5\n", "[alarms] alarm setting audio_pause_s = 5"),
         ('[alarms]\nlatch_high = "yes"\n', "[alarms] latch_high must be bool"),
-        ("[alarms]\nsnooze_s = 5\n", "[alarms]: unknown key(s) snooze_s"),
+        ("[alarms]\nsnooze_s = 5\n", "[alarms] unknown key 'snooze_s'"),
         ("[alarms]\nnibp_interval_s = 10\n", "[alarms] nibp_interval_s must be 30-3600"),
         ("[alarms.baseline]\nsbp_rise_mmhg = 300\n", "[alarms.baseline] sbp_rise_mmhg"),
         ('[alarms.baseline]\npriority = "urgent"\n', "[alarms.baseline] priority"),
