@@ -23,7 +23,7 @@ from console.domain.review import (
     minutes_text,
 )
 from console.domain.session import SessionEvent
-from console.storage.review import StoredSession
+from console.storage.review import SignOff, StoredSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,17 +437,50 @@ def discharge_html(stored: StoredSession, p: Palette = PAPER) -> str:
     )
 
 
+#: How a signature made without an account is labelled (screen, PDF).
+UNVERIFIED_LABEL = "UNVERIFIED (no account)"
+
+
+def signature_text(s: SignOff) -> str:
+    """One signature in words: who (printed name), when, and what it means."""
+    what = "Signed" if s.kind == "sign_off" else "Addendum signed"
+    status = "verified by password" if s.verified else UNVERIFIED_LABEL
+    return (
+        f"{what} electronically by {s.signer} on {local_time(s.reviewed_at, day=True)}, "
+        f"meaning: {s.meaning} ({status})"
+    )
+
+
 def signoff_html(stored: StoredSession, p: Palette = PAPER) -> str:
-    """Physician sign-off and addenda."""
+    """Physician sign-off and addenda, each as an electronic signature.
+
+    Each row shows the printed name, date and time, the signature's meaning and whether the
+    signer's password was checked (an account) or the name was only typed (no accounts).
+    """
     if not stored.sign_offs:
         return f'<p style="color:{p.high};"><b>Not yet reviewed by a physician.</b></p>'
+    rows = []
+    for s in stored.sign_offs:
+        status = (
+            "verified (password)"
+            if s.verified
+            else f'<b style="color:{p.high};">{esc(UNVERIFIED_LABEL)}</b>'
+        )
+        rows.append(
+            [
+                esc(s.kind.replace("_", "-")),
+                f"<b>{esc(s.signer)}</b>",
+                esc(local_time(s.reviewed_at, day=True)),
+                esc(s.meaning),
+                status,
+                esc(s.note),
+            ]
+        )
     return table(
-        ["", "physician", "time", "note"],
-        [
-            [s.kind.replace("_", "-"), s.reviewed_by, local_time(s.reviewed_at, day=True), s.note]
-            for s in stored.sign_offs
-        ],
+        ["", "signed by (printed name)", "date and time", "meaning", "signature", "note"],
+        rows,
         p,
+        raw=True,
     )
 
 
