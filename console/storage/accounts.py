@@ -319,66 +319,62 @@ class AccountRepository:
 
     def _verify(self, name: str, secret: str, what: str) -> Account:
         now = self.clock()
-        refused: AuthError | None = None
         with self.engine.begin() as conn:
-            row = conn.execute(
-                select(*_COLUMNS, UserRow.password_hash, UserRow.failed_attempts)
-                .where(UserRow.name == name)
-                .with_for_update()  # two consoles counting the same failures
-            ).one_or_none()
-            if row is None:
-                _matches(_DUMMY_HASH, secret)
-                self._event(conn, now, name, "failed", f"unknown user ({what})")
-                log.info("log-in refused: unknown user %r", name[:64])
-                raise AuthError("wrong user name or password")
-            r = row._mapping
-            state = LockState(r["failed_attempts"], r["locked_until"]).current(now)
-            if r["disabled"]:
-                self._event(conn, now, name, "refused", "account disabled")
-                log.info("log-in refused: account %s is disabled", name)
-                raise AuthError(f"account {name} is disabled")
-            if state.locked_at(now):
-                self._event(conn, now, name, "refused", "account locked")
-                log.info("log-in refused: account %s is locked", name)
-                raise AccountLockedError(_locked_text(name, state))
-            stored = r["password_hash"] if what == "password" else r["pin_hash"]
-            if stored is not None and _matches(stored, secret):
-                if r["failed_attempts"] or r["locked_until"] is not None:
-                    conn.execute(
-                        update(UserRow)
-                        .where(UserRow.name == name)
-                        .values(failed_attempts=0, locked_until=None)
-                    )
-                if what == "password" and _HASHER.check_needs_rehash(stored):
-                    conn.execute(
-                        update(UserRow)
-                        .where(UserRow.name == name)
-                        .values(password_hash=_HASHER.hash(secret))
-                    )
-                return _account(row)
-            after = state.after_failure(now)
-            conn.execute(
-                update(UserRow)
-                .where(UserRow.name == name)
-                .values(failed_attempts=after.failed_attempts, locked_until=after.locked_until)
+            outcome = self._check(conn, now, name, secret, what)
+        # Raised after the commit: a refusal is counted and logged in the database even
+        # though the caller gets an exception.
+        if isinstance(outcome, AuthError):
+            raise outcome
+        return outcome
+
+    def _check(
+        self, conn: Connection, now: datetime, name: str, secret: str, what: str
+    ) -> Account | AuthError:
+        row = conn.execute(
+            select(*_COLUMNS, UserRow.password_hash, UserRow.failed_attempts)
+            .where(UserRow.name == name)
+            .with_for_update()  # two consoles counting the same failures
+        ).one_or_none()
+        if row is None:
+            _matches(_DUMMY_HASH, secret)
+            self._event(conn, now, name, "failed", f"unknown user ({what})")
+            log.info("log-in refused: unknown user %r", name[:64])
+            return AuthError("wrong user name or password")
+        r = row._mapping
+        state = LockState(r["failed_attempts"], r["locked_until"]).current(now)
+        if r["disabled"]:
+            self._event(conn, now, name, "refused", "account disabled")
+            log.info("log-in refused: account %s is disabled", name)
+            return AuthError(f"account {name} is disabled")
+        if state.locked_at(now):
+            self._event(conn, now, name, "refused", "account locked")
+            log.info("log-in refused: account %s is locked", name)
+            return AccountLockedError(_locked_text(name, state))
+        stored = r["password_hash"] if what == "password" else r["pin_hash"]
+        mine = update(UserRow).where(UserRow.name == name)
+        if stored is not None and _matches(stored, secret):
+            if r["failed_attempts"] or r["locked_until"] is not None:
+                conn.execute(mine.values(failed_attempts=0, locked_until=None))
+            if what == "password" and _HASHER.check_needs_rehash(stored):
+                conn.execute(mine.values(password_hash=_HASHER.hash(secret)))
+            return _account(row)
+        after = state.after_failure(now)
+        conn.execute(
+            mine.values(failed_attempts=after.failed_attempts, locked_until=after.locked_until)
+        )
+        detail = f"wrong {what}" if stored is not None else "no PIN set"
+        self._event(conn, now, name, "failed", f"{detail} ({after.failed_attempts} in a row)")
+        log.info("log-in refused: %s for account %s", detail, name)
+        if after.locked_at(now):
+            self._event(conn, now, name, "locked", f"locked until {after.locked_until}")
+            log.warning(
+                "account %s locked until %s after %d failed log-ins",
+                name,
+                after.locked_until,
+                after.failed_attempts,
             )
-            detail = f"wrong {what}" if stored is not None else "no PIN set"
-            self._event(conn, now, name, "failed", f"{detail} ({after.failed_attempts} in a row)")
-            log.info("log-in refused: %s for account %s", detail, name)
-            if after.locked_at(now):
-                self._event(conn, now, name, "locked", f"locked until {after.locked_until}")
-                log.warning(
-                    "account %s locked until %s after %d failed log-ins",
-                    name,
-                    after.locked_until,
-                    after.failed_attempts,
-                )
-                refused = AccountLockedError(_locked_text(name, after))
-            else:
-                refused = AuthError(
-                    "wrong user name or password" if what == "password" else "wrong PIN"
-                )
-        raise refused  # after the commit: the failure is counted even though we refuse
+            return AccountLockedError(_locked_text(name, after))
+        return AuthError("wrong user name or password" if what == "password" else "wrong PIN")
 
     # -- helpers -------------------------------------------------------------------------------
     @staticmethod
