@@ -62,7 +62,7 @@ def test_a_refusal_is_one_line_naming_the_role_needed() -> None:
         refusal(Role.PHYSICIAN, Action.ACKNOWLEDGE) == "acknowledging an alarm needs the nurse role"
     )
     with pytest.raises(
-        RoleRefusedError, match="^user administration needs the admin role$"
+        RoleRefusedError, match=r"^user administration needs the admin role$"
     ) as info:
         require(Role.QA, Action.USERS)
     assert info.value.needed is Role.ADMIN

@@ -52,7 +52,7 @@ def test_signed_with_an_account_is_verified_and_shows_the_printed_name(migrated:
         review.sign_off(built.session_id, by="carol", note="ok")
     with pytest.raises(AuthError, match="wrong user name or password"):
         review.sign_off(built.session_id, by="carol", password="not-it-at-all", note="ok")
-    with pytest.raises(RoleRefusedError, match="^sign-off needs the physician role$"):
+    with pytest.raises(RoleRefusedError, match=r"^sign-off needs the physician role$"):
         review.sign_off(built.session_id, by="bob", password=NURSE_PW, note="ok")
     assert review.sign_offs(built.session_id) == []  # nothing stored by the refusals
     signed = review.sign_off(

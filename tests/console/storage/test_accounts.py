@@ -56,7 +56,7 @@ def test_the_first_account_is_an_admin_and_later_ones_need_one(migrated: Engine)
     with pytest.raises(AccountError, match="an admin must authenticate"):
         accounts.add_user("bob", Role.NURSE, SECRETS[1], by=None)
     nurse = accounts.add_user("bob", Role.NURSE, SECRETS[1], by=admin)
-    with pytest.raises(RoleRefusedError, match="^user administration needs the admin role$"):
+    with pytest.raises(RoleRefusedError, match=r"^user administration needs the admin role$"):
         accounts.add_user("eve", Role.ADMIN, SECRETS[2], by=nurse)
     with pytest.raises(AccountError, match="exists already"):
         accounts.add_user("bob", Role.QA, SECRETS[2], by=admin)
@@ -74,9 +74,9 @@ def test_log_in_pin_disable_and_password_change(migrated: Engine) -> None:
     accounts = _setup(migrated)
     carol = accounts.authenticate("carol", SECRETS[2])
     assert (carol.role, carol.printed_name) == (Role.PHYSICIAN, "Dr Carol Ng")
-    with pytest.raises(AuthError, match="^wrong user name or password$"):
+    with pytest.raises(AuthError, match=r"^wrong user name or password$"):
         accounts.authenticate("carol", SECRETS[1])
-    with pytest.raises(AuthError, match="^wrong user name or password$"):
+    with pytest.raises(AuthError, match=r"^wrong user name or password$"):
         accounts.authenticate("nobody", SECRETS[1])
     assert accounts.verify_pin("bob", SECRETS[4]).name == "bob"
     with pytest.raises(AuthError, match="wrong PIN"):
