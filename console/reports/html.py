@@ -454,33 +454,40 @@ def signature_text(s: SignOff) -> str:
 def signoff_html(stored: StoredSession, p: Palette = PAPER) -> str:
     """Physician sign-off and addenda, each as an electronic signature.
 
-    Each row shows the printed name, date and time, the signature's meaning and whether the
-    signer's password was checked (an account) or the name was only typed (no accounts).
+    Each signature shows the printed name, date and time, its meaning and whether the signer's
+    password was checked (an account) or the name was only typed (no accounts); its note is a
+    full-width line below it, so a long note never squeezes the signature's columns.
     """
     if not stored.sign_offs:
         return f'<p style="color:{p.high};"><b>Not yet reviewed by a physician.</b></p>'
-    rows = []
+    heads = ["", "signed by (printed name)", "date and time", "meaning", "signature"]
+    head = "".join(
+        f'<th align="left" style="background:{p.head_bg}; padding:3px;">{esc(h)}</th>'
+        for h in heads
+    )
+    rows = [f"<tr>{head}</tr>"]
     for s in stored.sign_offs:
         status = (
             "verified (password)"
             if s.verified
             else f'<b style="color:{p.high};">{esc(UNVERIFIED_LABEL)}</b>'
         )
-        rows.append(
-            [
-                esc(s.kind.replace("_", "-")),
-                f"<b>{esc(s.signer)}</b>",
-                esc(local_time(s.reviewed_at, day=True)),
-                esc(s.meaning),
-                status,
-                esc(s.note),
-            ]
-        )
-    return table(
-        ["", "signed by (printed name)", "date and time", "meaning", "signature", "note"],
-        rows,
-        p,
-        raw=True,
+        cells = [
+            esc(s.kind.replace("_", "-")),
+            f"<b>{esc(s.signer)}</b>",
+            esc(local_time(s.reviewed_at, day=True)),
+            esc(s.meaning),
+            status,
+        ]
+        rows.append("<tr>" + "".join(f'<td style="padding:3px;">{c}</td>' for c in cells) + "</tr>")
+        if s.note:
+            rows.append(
+                f'<tr><td colspan="{len(heads)}" style="padding:3px;">'
+                f'<span style="color:{p.muted};">note:</span> {esc(s.note)}</td></tr>'
+            )
+    return (
+        f'<table width="100%" cellspacing="0" cellpadding="3" border="1" '
+        f'style="border-color:{p.rule}; border-collapse:collapse;">{"".join(rows)}</table>'
     )
 
 

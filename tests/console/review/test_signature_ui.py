@@ -4,16 +4,23 @@ name, time, meaning and verification; without accounts it is labelled unverified
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import Engine
 
+from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.roles import Role
+from console.reports.pdf import write_pdf
 from console.storage.accounts import AccountRepository
 from console.storage.repository import SessionRepository
+from console.storage.review import ReviewRepository
 from console.ui.review import ReviewWindow, open_review_window
 from tests.console.review.builders import build_session
+from tests.console.review.test_reports import _pdf_text
 
 pytestmark = pytest.mark.gui
 DOC_PW = "Doc-Secret-LMN"
@@ -62,6 +69,7 @@ def test_sign_off_with_accounts(qtbot: QtBot, sqlite_migrated: Engine) -> None:
     assert view.signoff_status.text().startswith("Signed electronically by Dr Carol Ng on ")
     assert view.signoff_button.text() == "Sign addendum"
     assert view.signoff_note.toPlainText() == ""
+    qtbot.waitUntil(lambda: not window.browser.tasks.busy, timeout=5000)
 
 
 def test_sign_off_without_accounts_is_labelled_unverified(
@@ -78,3 +86,34 @@ def test_sign_off_without_accounts_is_labelled_unverified(
     shown = view.signoff_view.toPlainText()
     assert "Dr Lee" in shown
     assert "UNVERIFIED (no account)" in shown
+    qtbot.waitUntil(lambda: not window.browser.tasks.busy, timeout=5000)
+
+
+def test_the_pdf_report_shows_the_signatures(
+    qtbot: QtBot, sqlite_migrated: Engine, tmp_path: Path
+) -> None:
+    built = build_session(sqlite_migrated)
+    other = build_session(sqlite_migrated, start=built.started_at + timedelta(days=7))
+    review = ReviewRepository(sqlite_migrated)
+    review.sign_off(other.session_id, by="Dr Lee", note="typed name only")
+    accounts = AccountRepository(sqlite_migrated)
+    admin = accounts.add_user("alice", Role.ADMIN, "Adm1n-Secret-XYZ", by=None)
+    accounts.add_user("carol", Role.PHYSICIAN, DOC_PW, by=admin, full_name="Dr Carol Ng")
+    review.sign_off(built.session_id, by="carol", password=DOC_PW, note="surge managed")
+    review.sign_off(built.session_id, by="carol", password=DOC_PW, note="called next day")
+    texts = {}
+    for sid in (built.session_id, other.session_id):
+        out = tmp_path / f"{sid}.pdf"
+        write_pdf(review.load(sid), out, ThresholdProfile())
+        texts[sid] = _pdf_text(out)
+    signed = texts[built.session_id]
+    assert signed.count("Dr Carol Ng") == 2  # the printed name, not the log-in
+    assert "carol" not in signed.replace("Dr Carol Ng", "")
+    assert signed.count("reviewed and approved") == 2
+    assert signed.count("verified (password)") == 2
+    assert "note: surge managed" in signed
+    assert "note: called next day" in signed
+    assert "UNVERIFIED" not in signed
+    typed = texts[other.session_id]
+    assert "Dr Lee" in typed
+    assert "UNVERIFIED (no account)" in typed
