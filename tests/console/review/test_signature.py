@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, update
@@ -22,7 +23,7 @@ from console.storage.review import (
     SessionInProgressError,
 )
 from console.storage.schema import DischargeCheckRow, EventRow, SessionReviewRow
-from console.storage.writer import SessionEventItem, apply_ops, item_ops
+from console.storage.writer import SessionEventItem, StorageWriter, apply_ops, item_ops
 from tests.console.review.builders import T0, build_session
 
 DOC_PW = "Doc-Secret-LMN"
@@ -136,3 +137,38 @@ def test_a_signed_record_refuses_changes_and_takes_addenda(migrated: Engine) -> 
     assert json.dumps([s.note for s in review.sign_offs(signed.session_id)]) == json.dumps(
         ["signed", "later"]
     )
+
+
+@pytest.mark.expected_log(
+    "storage",
+    r"^storage: 1 row\(s\) of batch \w+ not stored \(kept aside\): the database refused it "
+    r"\((IntegrityError|IntegrityConstraintViolation)",
+)
+@pytest.mark.expected_log(
+    "storage",
+    r"^storage: 1 row\(s\) could not be stored \(kept aside in rejected-\w+\.jsonl\): "
+    r"the database refused it \((IntegrityError|IntegrityConstraintViolation)",
+)
+def test_the_writer_keeps_a_late_event_of_a_signed_record_aside(
+    migrated: Engine, tmp_path: Path
+) -> None:
+    """A change that reaches a signed record anyway (a journal replayed after the signature)
+    is refused by the database, kept aside by the writer, and costs nothing else."""
+    signed = build_session(migrated)
+    other = build_session(migrated, start=T0 + timedelta(days=7))
+    review = ReviewRepository(migrated)
+    review.sign_off(signed.session_id, by="Dr Lee")
+    before = len(review.load(signed.session_id).events)
+    journal_dir = tmp_path / "journal"
+    writer = StorageWriter(migrated, journal_dir=journal_dir)
+    writer.start()
+    try:
+        writer.submit(_note(signed.session_id, 90))
+        writer.submit(_note(other.session_id, 90))
+        assert writer.flush()
+    finally:
+        writer.stop()
+    assert len(review.load(signed.session_id).events) == before
+    assert any(e.text == "late" for e in review.load(other.session_id).events)
+    (aside,) = journal_dir.glob("rejected-*.jsonl")
+    assert "late" in aside.read_text()  # kept for an engineer, not lost
