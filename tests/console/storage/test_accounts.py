@@ -157,7 +157,11 @@ def _dump_every_table(engine: Engine) -> str:
     return "\n".join(out)
 
 
-def test_no_password_or_pin_in_clear_in_the_database(migrated: Engine) -> None:
+@pytest.mark.expected_log("accounts", r"account bob locked until")
+def test_no_password_or_pin_in_clear_in_the_database_or_the_log(
+    migrated: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     accounts = _setup(migrated)
     admin = accounts.authenticate("alice", SECRETS[0])
     accounts.set_password("carol", SECRETS[3], by=admin)
@@ -168,6 +172,11 @@ def test_no_password_or_pin_in_clear_in_the_database(migrated: Engine) -> None:
     ReviewRepository(migrated).sign_off(
         built.session_id, by="carol", password=SECRETS[3], note="fine"
     )
+    with pytest.raises(AuthError):
+        accounts.verify_pin("bob", "999999")  # the fifth failure: locked, and logged
+    assert "locked until" in caplog.text
+    for secret in SECRETS:
+        assert secret not in caplog.text, f"{secret!r} logged"
     dump = _dump_every_table(migrated)
     assert "$argon2id$" in dump  # the hashes are there, and only they
     for secret in SECRETS:
