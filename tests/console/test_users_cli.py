@@ -154,3 +154,72 @@ def test_commands_need_user_on_a_database_with_accounts(tmp_path: Path) -> None:
     )  # fmt: skip
     assert exported.returncode == 0, exported.stderr
     assert Path(out).read_text().startswith("record_type,")
+
+
+def _wait_for_echo_off(fd: int, timeout: float = 10.0) -> None:
+    """Until the terminal stops echoing (getpass is then reading; typed earlier, it is
+    flushed).  On Linux the master side reports the slave's terminal settings."""
+    import termios
+    import time
+
+    deadline = time.monotonic() + timeout
+    while termios.tcgetattr(fd)[3] & termios.ECHO and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _on_a_terminal(args: list[str], answers: list[str], timeout: float = 60) -> tuple[int, str]:
+    """Run the console on a pseudo-terminal, typing ``answers`` at its password prompts."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the console with the pty as its terminal
+        env = {k: v for k, v in os.environ.items() if k != "INFUSION_CONSOLE_PASSWORD"}
+        os.chdir(ROOT)
+        os.execve(sys.executable, [sys.executable, str(ROOT / "main.py"), *args], env)
+    out = b""
+    pending = list(answers)
+    answered = 0
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _w, _x = select.select([fd], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal: it exited
+                break
+            if not chunk:
+                break
+            out += chunk
+            # Answer a prompt only once it is shown: getpass flushes what was typed before.
+            if pending and out[answered:].rstrip().endswith(b":"):
+                _wait_for_echo_off(fd)  # getpass turns echo off right after its prompt
+                os.write(fd, pending.pop(0).encode() + b"\n")
+                answered = len(out)
+    finally:
+        os.close(fd)
+    _pid, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def test_passwords_are_typed_twice_at_a_prompt_on_a_terminal(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'tty.sqlite3'}"
+    code, out = _on_a_terminal(
+        ["users", "add", "alice", "--role", "admin", "--db", db], [ADMIN_PW, "Different-123"]
+    )
+    assert code == 2, out
+    assert "new password of alice:" in out
+    assert "new password of alice again:" in out
+    assert "the two passwords differ; nothing was changed" in out
+    assert ADMIN_PW not in out  # getpass does not echo
+    code, out = _on_a_terminal(
+        ["users", "add", "alice", "--role", "admin", "--db", db], [ADMIN_PW, ADMIN_PW]
+    )
+    assert code == 0, out
+    code, out = _on_a_terminal(["users", "list", "--user", "alice", "--db", db], [ADMIN_PW])
+    assert code == 0, out
+    assert "password of alice:" in out
+    assert "alice  admin  active" in out
