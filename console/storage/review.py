@@ -345,7 +345,10 @@ class ReviewRepository:
                 SessionRow.series_number,
                 n_alarms.label("alarms"),
                 n_high.label("high_alarms"),
-                SessionReviewRow.reviewed_by,
+                # the signature's printed name (the typed name for unverified sign-offs)
+                func.coalesce(
+                    func.nullif(SessionReviewRow.printed_name, ""), SessionReviewRow.reviewed_by
+                ),
                 SessionReviewRow.reviewed_at,
             )
             .outerjoin(PatientRow, PatientRow.id == SessionRow.patient_id)

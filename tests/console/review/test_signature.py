@@ -20,6 +20,7 @@ from console.storage.review import (
     SIGN_OFF,
     SIGNATURE_MEANING,
     ReviewRepository,
+    SessionFilter,
     SessionInProgressError,
 )
 from console.storage.schema import DischargeCheckRow, EventRow, SessionReviewRow
@@ -67,6 +68,8 @@ def test_signed_with_an_account_is_verified_and_shows_the_printed_name(migrated:
     )
     later = review.sign_off(built.session_id, by="carol", password=DOC_PW, note="follow-up")
     assert (later.kind, later.verified) == (ADDENDUM, True)
+    (row,) = review.search(SessionFilter())
+    assert row.reviewed_by == "Dr Carol Ng"  # the browser shows the printed name
     stored = review.load(built.session_id).sign_offs
     assert [(s.kind, s.printed_name, s.reviewed_by, s.verified) for s in stored] == [
         (SIGN_OFF, "Dr Carol Ng", "carol", True),
