@@ -27,6 +27,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -46,9 +47,14 @@ MIN_PASSWORD_LENGTH = 8
 PIN_LENGTHS = range(4, 9)
 
 _HASHER = PasswordHasher()
-#: Verified against when the name is unknown, so an unknown name costs the same time as a
-#: wrong password and timing does not tell which names exist.
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so an unknown name costs the same time as a
+    wrong password and timing does not tell which names exist.  Made on first use: a hash
+    costs tens of milliseconds, which every start of the console would pay at import."""
+    return _HASHER.hash("not a password of anyone")
 
 
 def _utc_now() -> datetime:
@@ -336,7 +342,7 @@ class AccountRepository:
             .with_for_update()  # two consoles counting the same failures
         ).one_or_none()
         if row is None:
-            _matches(_DUMMY_HASH, secret)
+            _matches(_dummy_hash(), secret)
             self._event(conn, now, name, "failed", f"unknown user ({what})")
             log.info("log-in refused: unknown user %r", name[:64])
             return AuthError("wrong user name or password")
