@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "console.commands.review:main",
         "open the physician's review window (session browser, or --session ID)",
     ),
+    "users": (
+        "console.commands.users:main",
+        "manage accounts and roles (add, list, disable, passwd)",
+    ),
 }
 
 

@@ -40,7 +40,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from console.commands.sessions import CommandError, add_db_option, run_command, with_repository
+from console.commands.errors import CommandError
+from console.commands.login import add_user_option, log_in
+from console.commands.sessions import add_db_option, run_command, with_repository
 from console.storage.repository import SessionRepository, UnknownSessionError
 from devices.cli_parser import OneLineParser
 
@@ -232,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
         "discharge_check), in time order; times in ISO 8601 UTC.",
     )
     add_db_option(parser)
+    add_user_option(parser)
     parser.add_argument("--session", type=int, required=True, metavar="ID", help="session id")
     parser.add_argument(
         "--format",
@@ -294,7 +297,7 @@ def _export_report(args: argparse.Namespace) -> int:
         except UnknownSessionError:
             raise CommandError(f"no session with id {args.session}") from None
 
-    stored = with_repository(args.db, read)
+    stored = with_repository(args.db, read, login=_login(args))
     if args.format == "fhir":
         from console.reports.fhir import build_bundle
 
@@ -332,6 +335,11 @@ def _export_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _login(args: argparse.Namespace) -> Callable[[SessionRepository], object]:
+    """``--user`` on a database with accounts (any role may export a record)."""
+    return lambda repo: log_in(repo.engine, args.user, "export")
+
+
 def main(argv: Sequence[str]) -> int:
     """Entry point of ``infusion-console export``; returns the exit code."""
     args = build_parser().parse_args(list(argv))
@@ -346,7 +354,7 @@ def main(argv: Sequence[str]) -> int:
             except UnknownSessionError:
                 raise CommandError(f"no session with id {args.session}") from None
 
-        out = with_repository(args.db, rows)
+        out = with_repository(args.db, rows, login=_login(args))
         write_csv(out, args.out)
         if args.out != "-":
             sys.stderr.write(f"exported {len(out) - 1} records of session {args.session}\n")

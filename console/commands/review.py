@@ -14,7 +14,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from console.commands.sessions import CommandError, add_db_option, run_command
+from console.commands.errors import CommandError
+from console.commands.login import add_user_option, log_in
+from console.commands.sessions import add_db_option, run_command
 from console.config import DB_OPTION, ConfigError, load
 from console.qt_preflight import missing_platform_library
 from console.storage.engine import StorageConfigError, describe_url, make_engine
@@ -30,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         "session review with trends, alarms and events, patient series, PDF/FHIR export.",
     )
     add_db_option(parser)
+    add_user_option(parser)
     parser.add_argument("--session", type=int, metavar="ID", help="open this session at once")
     return parser
 
@@ -51,6 +54,7 @@ def main(argv: Sequence[str]) -> int:
             repo = SessionRepository(engine)
             try:
                 repo.upgrade()
+                account = log_in(engine, args.user, "review")
                 if args.session is not None:
                     repo.session(args.session)
             except UnknownSessionError:
@@ -78,6 +82,7 @@ def main(argv: Sequence[str]) -> int:
                 session_id=args.session,
                 profile=settings.alarm_profile,
                 nibp_interval_s=settings.alarm_nibp_interval_s,
+                user=None if account is None else account.name,
             )
             window.setWindowTitle(f"{window.windowTitle()} - {describe_url(settings.db_url)}")
             return int(app.exec())

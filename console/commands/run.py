@@ -50,6 +50,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from console.commands.errors import CommandError
+from console.commands.login import add_user_option, log_in
 from console.commands.run_record import (
     EpisodeLog,
     WireTap,
@@ -63,6 +65,7 @@ from console.commands.run_record import (
 from console.config import DB_OPTION, ConfigError, Settings, default_journal_dir, load
 from console.domain.alarms import AlarmEvent, AlarmEventKind
 from console.domain.pipeline import MIN_SILENCE_REAL_S, ChairOutputs, ChairPipeline
+from console.domain.roles import Action
 from console.services.chair_assembly import make_link, make_pipeline, pulse_is_hr_source
 from console.services.record_keeper import RecordKeeper
 from console.storage.engine import describe_url, make_engine
@@ -298,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baud", type=_positive_int, metavar="N", help="with --device: baud rate")
     p.add_argument("--duration", type=float, metavar="S", help="with --device: seconds to monitor")
     p.add_argument("--chair", default="QA", help="chair name stored with the session")
+    add_user_option(p)
     return p
 
 
@@ -372,6 +376,11 @@ def main(argv: Sequence[str]) -> int:
     except Exception as err:  # a bad URL, no server, a newer schema: reported, not raised
         reason = str(getattr(err, "orig", None) or err).splitlines()[0]
         return usage(f"database {describe_url(settings.db_url)}: {reason}")
+    try:
+        log_in(engine, args.user, "run", Action.SCENARIOS)  # run needs the qa role
+    except CommandError as err:
+        engine.dispose()
+        return usage(str(err))
     setup = RunSetup(
         clock=clock,
         scenario=scenario,

@@ -16,18 +16,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from console.commands.errors import EXIT_USAGE, CommandError
+from console.commands.login import add_user_option, log_in
 from console.config import DB_OPTION, ConfigError, load
 from console.storage.engine import StorageConfigError, describe_url, make_engine
 from console.storage.repository import SessionRepository, SessionSummary
 from devices.cli_parser import OneLineParser
 
-EXIT_USAGE = 2
-
 T = TypeVar("T")
-
-
-class CommandError(Exception):
-    """A problem to report as one line on stderr with exit code 2."""
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -40,10 +36,16 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def with_repository(db: str | None, work: Callable[[SessionRepository], T]) -> T:
+def with_repository(
+    db: str | None,
+    work: Callable[[SessionRepository], T],
+    *,
+    login: Callable[[SessionRepository], object] | None = None,
+) -> T:
     """Open the database (migrated to this console's schema), run ``work``, close it.
 
     A SQLite file that does not exist is an error: a read-only command never creates one.
+    ``login`` runs first, on the migrated database (console.commands.login: ``--user``).
 
     Raises:
         CommandError: bad URL, missing or unreachable database, or a database newer than
@@ -60,6 +62,8 @@ def with_repository(db: str | None, work: Callable[[SessionRepository], T]) -> T
     try:
         repo = SessionRepository(engine)
         repo.upgrade()
+        if login is not None:
+            login(repo)
         return work(repo)
     except StorageConfigError as err:
         raise CommandError(f"database error: {err}") from None
@@ -143,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="List stored sessions, newest first (times in UTC).",
     )
     add_db_option(parser)
+    add_user_option(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON list instead")
     parser.add_argument("--chair", metavar="NAME", help="only this chair's sessions")
     parser.add_argument(
@@ -156,7 +161,11 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
 
     def body() -> int:
-        sessions = with_repository(args.db, lambda repo: repo.list_sessions())
+        sessions = with_repository(
+            args.db,
+            lambda repo: repo.list_sessions(),
+            login=lambda repo: log_in(repo.engine, args.user, "sessions"),
+        )
         if args.chair is not None:
             sessions = [s for s in sessions if s.chair == args.chair]
         if args.unfinished:

@@ -23,7 +23,7 @@ from console.domain.review import (
     minutes_text,
 )
 from console.domain.session import SessionEvent
-from console.storage.review import StoredSession
+from console.storage.review import SignOff, StoredSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,17 +437,57 @@ def discharge_html(stored: StoredSession, p: Palette = PAPER) -> str:
     )
 
 
+#: How a signature made without an account is labelled (screen, PDF).
+UNVERIFIED_LABEL = "UNVERIFIED (no account)"
+
+
+def signature_text(s: SignOff) -> str:
+    """One signature in words: who (printed name), when, and what it means."""
+    what = "Signed" if s.kind == "sign_off" else "Addendum signed"
+    status = "verified by password" if s.verified else UNVERIFIED_LABEL
+    return (
+        f"{what} electronically by {s.signer} on {local_time(s.reviewed_at, day=True)}, "
+        f"meaning: {s.meaning} ({status})"
+    )
+
+
 def signoff_html(stored: StoredSession, p: Palette = PAPER) -> str:
-    """Physician sign-off and addenda."""
+    """Physician sign-off and addenda, each as an electronic signature.
+
+    Each signature shows the printed name, date and time, its meaning and whether the signer's
+    password was checked (an account) or the name was only typed (no accounts); its note is a
+    full-width line below it, so a long note never squeezes the signature's columns.
+    """
     if not stored.sign_offs:
         return f'<p style="color:{p.high};"><b>Not yet reviewed by a physician.</b></p>'
-    return table(
-        ["", "physician", "time", "note"],
-        [
-            [s.kind.replace("_", "-"), s.reviewed_by, local_time(s.reviewed_at, day=True), s.note]
-            for s in stored.sign_offs
-        ],
-        p,
+    heads = ["", "signed by (printed name)", "date and time", "meaning", "signature"]
+    head = "".join(
+        f'<th align="left" style="background:{p.head_bg}; padding:3px;">{esc(h)}</th>'
+        for h in heads
+    )
+    rows = [f"<tr>{head}</tr>"]
+    for s in stored.sign_offs:
+        status = (
+            "verified (password)"
+            if s.verified
+            else f'<b style="color:{p.high};">{esc(UNVERIFIED_LABEL)}</b>'
+        )
+        cells = [
+            esc(s.kind.replace("_", "-")),
+            f"<b>{esc(s.signer)}</b>",
+            esc(local_time(s.reviewed_at, day=True)),
+            esc(s.meaning),
+            status,
+        ]
+        rows.append("<tr>" + "".join(f'<td style="padding:3px;">{c}</td>' for c in cells) + "</tr>")
+        if s.note:
+            rows.append(
+                f'<tr><td colspan="{len(heads)}" style="padding:3px;">'
+                f'<span style="color:{p.muted};">note:</span> {esc(s.note)}</td></tr>'
+            )
+    return (
+        f'<table width="100%" cellspacing="0" cellpadding="3" border="1" '
+        f'style="border-color:{p.rule}; border-collapse:collapse;">{"".join(rows)}</table>'
     )
 
 

@@ -14,6 +14,7 @@ import sqlite3
 from console.storage.repository import PatientRecord, SessionRepository, SessionSummary
 from console.storage.review import (
     PAGE_SIZE,
+    SIGNATURE_MEANING,
     BrowserRow,
     ReachedPhase,
     ReviewRepository,
@@ -38,6 +39,7 @@ def database_version(repository: SessionRepository) -> str:
 
 __all__ = [
     "PAGE_SIZE",
+    "SIGNATURE_MEANING",
     "BrowserRow",
     "PatientRecord",
     "ReachedPhase",

@@ -28,7 +28,9 @@ from sqlalchemy.orm import aliased
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import LimitError
 from console.domain.review import ReviewInputs, SeriesSession, summarize
+from console.domain.roles import Action, require
 from console.domain.session import EventKind, Phase, SessionEvent
+from console.storage.accounts import AccountRepository
 from console.storage.repository import (
     PatientRecord,
     SessionRecord,
@@ -139,14 +141,35 @@ class BrowserRow:
     reviewed_at: datetime | None
 
 
+#: What a signature means (shown with it, stored with it).
+SIGNATURE_MEANING = "reviewed and approved"
+
+
+class SessionInProgressError(ValueError):
+    """A session still being recorded cannot be signed: a signed record is immutable."""
+
+
 @dataclass(frozen=True, slots=True)
 class SignOff:
-    """A physician's sign-off or addendum."""
+    """A physician's sign-off or addendum: an electronic signature.
+
+    ``verified`` is True when the signer's password was checked against an account with the
+    physician role; False for a typed name on a database without accounts (and for every
+    sign-off stored before revision 0005).
+    """
 
     kind: str
     reviewed_by: str
     reviewed_at: datetime
     note: str
+    printed_name: str = ""
+    meaning: str = SIGNATURE_MEANING
+    verified: bool = False
+
+    @property
+    def signer(self) -> str:
+        """The printed name (the typed name for older rows)."""
+        return self.printed_name or self.reviewed_by
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +345,10 @@ class ReviewRepository:
                 SessionRow.series_number,
                 n_alarms.label("alarms"),
                 n_high.label("high_alarms"),
-                SessionReviewRow.reviewed_by,
+                # the signature's printed name (the typed name for unverified sign-offs)
+                func.coalesce(
+                    func.nullif(SessionReviewRow.printed_name, ""), SessionReviewRow.reviewed_by
+                ),
                 SessionReviewRow.reviewed_at,
             )
             .outerjoin(PatientRow, PatientRow.id == SessionRow.patient_id)
@@ -374,24 +400,53 @@ class ReviewRepository:
 
     # -- sign-off ------------------------------------------------------------------------------
     def sign_off(
-        self, session_id: int, *, by: str, note: str = "", at: datetime | None = None
+        self,
+        session_id: int,
+        *,
+        by: str,
+        note: str = "",
+        at: datetime | None = None,
+        password: str | None = None,
+        accounts: AccountRepository | None = None,
     ) -> SignOff:
-        """Store a physician's sign-off, or an addendum when the session is signed already.
+        """Sign a session's record, or add a signed addendum when it is signed already.
 
-        Allowed while the session is still running (the physician saw it so far); the time
-        says what was seen.
+        On a database with accounts, ``by`` is the physician's user name and ``password`` is
+        re-entered for this signature: the signature is verified and shows the account's
+        printed name.  Without accounts the typed name is stored, marked unverified.  Only an
+        ended session can be signed: the signature freezes the record (the database refuses
+        later changes to its events and discharge checks), so a running console must not be
+        writing it.
 
         Raises:
-            ValueError: no name.
+            ValueError: no name; no password although accounts exist.
+            SessionInProgressError: the session has not ended.
+            AuthError: wrong password, disabled or locked account.
+            RoleRefusedError: the account is not a physician ("sign-off needs the physician role").
             UnknownSessionError: no such session.
         """
         by = by.strip()
         if not by:
             raise ValueError("a sign-off needs the physician's name")
+        accounts = accounts or AccountRepository(self.engine)
+        printed, verified = by[:64], False
+        if accounts.has_accounts():
+            if not password:
+                raise ValueError("a sign-off needs the physician's password")
+            account = accounts.authenticate(by, password)
+            require(account.role, Action.SIGN_OFF)
+            printed, verified = account.printed_name, True
         at = at or datetime.now(UTC)
         with self.engine.begin() as conn:
-            if conn.scalar(select(SessionRow.id).where(SessionRow.id == session_id)) is None:
+            ended = conn.execute(
+                select(SessionRow.id, SessionRow.ended_at).where(SessionRow.id == session_id)
+            ).one_or_none()
+            if ended is None:
                 raise UnknownSessionError(f"no session with id {session_id}")
+            if ended[1] is None:
+                raise SessionInProgressError(
+                    f"session {session_id} is still in progress: sign it once it has ended"
+                )
             signed = conn.scalar(
                 select(func.count(SessionReviewRow.id)).where(
                     SessionReviewRow.session_id == session_id,
@@ -401,10 +456,22 @@ class ReviewRepository:
             kind = ADDENDUM if signed else SIGN_OFF
             conn.execute(
                 insert(SessionReviewRow).values(
-                    session_id=session_id, kind=kind, reviewed_by=by[:64], reviewed_at=at, note=note
+                    session_id=session_id,
+                    kind=kind,
+                    reviewed_by=by[:64],
+                    reviewed_at=at,
+                    note=note,
+                    printed_name=printed[:128],
+                    meaning=SIGNATURE_MEANING,
+                    verified=verified,
                 )
             )
-        return SignOff(kind, by[:64], at, note)
+            # AUDIT: session signed off / addendum signed (session_id, kind, by, verified)
+        return SignOff(kind, by[:64], at, note, printed[:128], SIGNATURE_MEANING, verified)
+
+    def has_accounts(self) -> bool:
+        """Whether the database has accounts (a sign-off then needs the password)."""
+        return AccountRepository(self.engine).has_accounts()
 
     def sign_offs(self, session_id: int) -> list[SignOff]:
         """Sign-off and addenda of a session, oldest first."""
@@ -520,6 +587,7 @@ __all__: Sequence[str] = (
     "ReachedPhase",
     "ReviewRepository",
     "SessionFilter",
+    "SessionInProgressError",
     "SignOff",
     "SortKey",
     "StoredSession",

@@ -354,8 +354,59 @@ class SessionReviewRow(Base):
     reviewed_by: Mapped[str] = mapped_column(String(64))
     reviewed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     note: Mapped[str] = mapped_column(Text, default="")
+    # revision 0005: the electronic signature.  ``verified`` is True when the signer's password
+    # was checked against an account with the physician role; a database without accounts
+    # stores the typed name with ``verified`` False (shown as "unverified (no account)").
+    printed_name: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    meaning: Mapped[str] = mapped_column(
+        String(64), default="reviewed and approved", server_default="reviewed and approved"
+    )
+    verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_session_reviews_session", "session_id", "reviewed_at"),)
+
+
+# -- accounts (revision 0005) -------------------------------------------------------------------
+class UserRow(Base):
+    """A console account: its role and its argon2 password (and optional PIN) hashes.
+
+    Only hashes are stored (argon2id, salted, in the PHC string format); the clear password
+    never reaches the database, the log or an export.  ``failed_attempts``/``locked_until`` are
+    the lockout state (console.domain.lockout).  An account is disabled, never deleted, so the
+    names on old records keep pointing at someone.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(128), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    pin_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LoginEventRow(Base):
+    """A failed log-in, a lockout, or a refused log-in of a locked or disabled account.
+
+    Kept in the database as well as the log so that a clinic's shared server holds who tried
+    what from every console (the log file is per machine).  Never holds the password tried.
+    """
+
+    __tablename__ = "login_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    user_name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(256), default="")
+
+    __table_args__ = (Index("ix_login_events_user_time", "user_name", "at"),)
 
 
 class WriteBatchRow(Base):

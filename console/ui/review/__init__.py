@@ -22,6 +22,7 @@ def open_review_window(
     session_id: int | None = None,
     profile: ThresholdProfile | None = None,
     nibp_interval_s: float = 300.0,
+    user: str | None = None,
 ) -> QWidget:
     """Create and show the review window on the console's database.
 
@@ -33,6 +34,7 @@ def open_review_window(
             the clinic default when None), drawn and listed only for sessions recorded without
             their own stored profile (the review says so).
         nibp_interval_s: the NIBP cycle completeness is judged against.
+        user: the authenticated user (``review --user NAME``), prefilled as the signer.
 
     Returns:
         The window (already shown); keep a reference while it is open.
@@ -42,7 +44,9 @@ def open_review_window(
         if isinstance(repository, ReviewRepository)
         else ReviewRepository(repository.engine)
     )
-    window = ReviewWindow(repo, profile=profile, nibp_interval_s=nibp_interval_s, parent=parent)
+    window = ReviewWindow(
+        repo, profile=profile, nibp_interval_s=nibp_interval_s, parent=parent, user=user
+    )
     if session_id is not None:
         window.open_session(session_id)
     window.show()

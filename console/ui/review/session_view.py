@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -49,9 +48,10 @@ from console.domain.review import (
     summarize,
     with_gap_breaks,
 )
+from console.domain.roles import RoleRefusedError
 from console.reports import html as rh
 from console.services.db_tasks import DatabaseTasks
-from console.services.record_access import ReviewRepository, StoredSession
+from console.services.record_access import SIGNATURE_MEANING, ReviewRepository, StoredSession
 from console.ui import theme
 from devices.model import Metric
 
@@ -241,6 +241,7 @@ class SessionReviewView(QWidget):
         nibp_interval_s: float = 300.0,
         parent: QWidget | None = None,
         tasks: DatabaseTasks | None = None,
+        user: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.repo = repo
@@ -287,18 +288,29 @@ class SessionReviewView(QWidget):
         self.threshold_view = QTextBrowser()
         self.completeness_view = QTextBrowser()
         self.signoff_view = QTextBrowser()
-        self.signoff_name = QLineEdit()
+        self.signoff_name = QLineEdit(user or "")
         self.signoff_name.setPlaceholderText("physician name")
+        self.signoff_password = QLineEdit()
+        self.signoff_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.signoff_password.setPlaceholderText("re-enter your password to sign")
         self.signoff_note = QPlainTextEdit()
         self.signoff_note.setPlaceholderText("note (optional)")
         self.signoff_note.setMaximumHeight(90)
         self.signoff_button = QPushButton("Sign off")
+        #: One line: what the signature will mean, or why it was refused.
+        self.signoff_status = QLabel()
+        self.signoff_status.setWordWrap(True)
         sign = QWidget()
         form = QFormLayout(sign)
         form.addRow(self.signoff_view)
         form.addRow("Physician", self.signoff_name)
+        form.addRow("Password", self.signoff_password)
         form.addRow("Note", self.signoff_note)
+        form.addRow(self.signoff_status)
         form.addRow(self.signoff_button)
+        self._sign_form = form
+        #: Whether the database has accounts (then the password is required); read at reload.
+        self.accounts = False
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.summary_view, "Summary")
@@ -331,7 +343,7 @@ class SessionReviewView(QWidget):
     def reload(self) -> None:
         """Read the record again (a session in progress grows meanwhile) and redraw."""
         repo, sid = self.repo, self.session_id
-        self.stored = self.tasks.call(lambda: repo.load(sid))
+        self.stored, self.accounts = self.tasks.call(lambda: (repo.load(sid), repo.has_accounts()))
         self.summary = summarize(self.stored.inputs(self.nibp_interval_s))
         self._fill()
 
@@ -361,7 +373,7 @@ class SessionReviewView(QWidget):
         self.infusion_view.setHtml(rh.infusion_html(m, p))
         self.threshold_view.setHtml(rh.thresholds_html(s, m, self.profile, p))
         self.completeness_view.setHtml(rh.completeness_html(m, p))
-        self.signoff_view.setHtml(rh.signoff_html(s, p) + rh.discharge_html(s, p))
+        self._fill_signoff()
         self._fill_alarms()
         self._fill_events()
 
@@ -422,24 +434,54 @@ class SessionReviewView(QWidget):
         if self.stored.patient is not None:
             self.sig_series_requested.emit(self.stored.patient.id)
 
-    def sign_off(self, name: str, note: str) -> None:
-        """Store the sign-off (or an addendum) and show it."""
+    def _fill_signoff(self) -> None:
+        s = self.stored
+        self.signoff_view.setHtml(rh.signoff_html(s, rh.SCREEN) + rh.discharge_html(s, rh.SCREEN))
+        self._sign_form.setRowVisible(self.signoff_password, self.accounts)
+        self.signoff_button.setText("Sign addendum" if s.signed_off else "Sign off")
+        if self.accounts:
+            meaning = (
+                f"Your signature means: {SIGNATURE_MEANING}. It shows your printed name, "
+                "the date and time; the signed record can no longer change."
+            )
+        else:
+            meaning = (
+                "This database has no accounts: the signature stores the typed name, marked "
+                f"{rh.UNVERIFIED_LABEL}."
+            )
+        self.signoff_status.setStyleSheet(f"color: {theme.TEXT};")
+        self.signoff_status.setText(meaning)
+
+    def sign_off(self, name: str, note: str, password: str = "") -> None:
+        """Store the signed sign-off (or addendum) and show it.
+
+        Raises:
+            ValueError: no name or password, or a session still in progress.
+            PermissionError: wrong password, locked or disabled account, or not a physician.
+        """
         repo, sid = self.repo, self.session_id
 
         def store() -> StoredSession:
-            repo.sign_off(sid, by=name, note=note)
+            repo.sign_off(sid, by=name, note=note, password=password or None)
             return repo.load(sid)
 
         self.stored = self.tasks.call(store)
-        self.signoff_view.setHtml(
-            rh.signoff_html(self.stored, rh.SCREEN) + rh.discharge_html(self.stored, rh.SCREEN)
-        )
         self.signoff_note.clear()
-        self.signoff_button.setText("Add addendum")
+        self.signoff_password.clear()
+        self._fill_signoff()
+        self.signoff_status.setText(rh.signature_text(self.stored.sign_offs[-1]))
         self.sig_signed_off.emit(self.session_id)
 
     def _on_signoff_clicked(self) -> None:
         try:
-            self.sign_off(self.signoff_name.text(), self.signoff_note.toPlainText())
-        except ValueError as err:
-            QMessageBox.warning(self, "Sign-off", str(err))
+            self.sign_off(
+                self.signoff_name.text(),
+                self.signoff_note.toPlainText(),
+                self.signoff_password.text(),
+            )
+        except (ValueError, PermissionError) as err:
+            # One line, in place; the name and the note stay as typed.
+            self.signoff_status.setStyleSheet(f"color: {theme.PRIORITY_COLOURS[Priority.HIGH]};")
+            self.signoff_status.setText(f"Not signed: {err}")
+            if not isinstance(err, RoleRefusedError):
+                self.signoff_password.clear()

@@ -39,9 +39,12 @@ class ReviewWindow(QWidget):
         profile: ThresholdProfile | None = None,
         nibp_interval_s: float = 300.0,
         parent: QWidget | None = None,
+        user: str | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.repo = repo
+        #: The authenticated user (``review --user``), prefilled as the signer.
+        self.user = user
         self.profile = profile or ThresholdProfile()
         self.nibp_interval_s = nibp_interval_s
         self.setWindowTitle("Infusion Console - session review")
@@ -74,6 +77,7 @@ class ReviewWindow(QWidget):
             profile=self.profile,
             nibp_interval_s=self.nibp_interval_s,
             tasks=self.tasks,
+            user=self.user,
         )
         view.sig_signed_off.connect(self._on_view_signed_off)
         view.sig_series_requested.connect(self.open_series)
