@@ -8,7 +8,6 @@ with QTextDocument and the review window shows the sections in QTextBrowsers.
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -23,6 +22,17 @@ from console.domain.review import (
     minutes_text,
 )
 from console.domain.session import SessionEvent
+from console.domain.timed_vitals import (
+    COLUMNS,
+    DBP,
+    MAP,
+    SBP,
+    TimedRow,
+    review_marks,
+    timed_vitals,
+    window_notes,
+)
+from console.reports.wording import limit_change_words
 from console.storage.review import StoredSession
 
 
@@ -75,7 +85,8 @@ def table(
         body.append(f"<tr>{cells}</tr>")
     if not body:
         return f'<p style="color:{p.muted};">none</p>'
-    head_row = f"<tr>{head}</tr>" if any(headers) else ""  # key/value tables have no header
+    # <thead>: Qt repeats a table's header row on every page the table continues on
+    head_row = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""  # key/value: none
     return (
         f'<table width="100%" cellspacing="0" cellpadding="3" border="1" '
         f'style="border-color:{p.rule}; border-collapse:collapse;">'
@@ -87,6 +98,47 @@ def _vitals(v: VitalsSnapshot, origin_label: str, s: ReviewSummary) -> list[str]
     when = v.sbp.at if v.sbp else (v.hr.at if v.hr else None)
     rel = minutes_text(None if when is None else (when - s.origin).total_seconds() / 60.0)
     return [v.bp_text(), v.hr_text(), local_time(when), rel if origin_label else "", v.source]
+
+
+#: What a timed-vitals cell shows when no valid reading was in the row's window.
+NO_READING = "none"
+
+
+def _num(row: TimedRow, column: str) -> str:
+    v = row.values.get(column)
+    return NO_READING if v is None else f"{v.value:.0f}"
+
+
+def timed_vitals_html(rows: Sequence[TimedRow], windows: Sequence[str], origin: str = "") -> str:
+    """The timed vitals table: one row per mark, SBP/DBP/MAP, HR, SpO2, RR, "none" when the
+    window had no valid reading, and the windows in words underneath."""
+    body = []
+    for row in rows:
+        t = row.mark.target
+        bp = "/".join(_num(row, c) for c in (SBP, DBP, MAP))
+        sbp = row.values.get(SBP)
+        when = "-" if sbp is None else local_time(sbp.at, seconds=False)
+        body.append(
+            [
+                esc(row.mark.label),
+                esc(local_time(t, seconds=False)),
+                esc(bp),
+                esc(when),
+                *(esc(_num(row, c)) for c in COLUMNS[3:]),
+            ]
+        )
+    note = (
+        f'<p style="color:{PAPER.muted}; font-size:7pt;">Windows: {esc("; ".join(windows))}.'
+        f' "{NO_READING}": no valid reading in the window.{esc(origin)}</p>'
+    )
+    return (
+        table(
+            ["", "mark", "SBP/DBP/MAP", "BP at", "HR", "SpO2", "RR"],
+            body,
+            raw=True,
+        )
+        + note
+    )
 
 
 def header_html(stored: StoredSession, summary: ReviewSummary, p: Palette = PAPER) -> str:
@@ -107,8 +159,14 @@ def header_html(stored: StoredSession, summary: ReviewSummary, p: Palette = PAPE
             f" (read {esc(local_time(stored.read_at, day=True))}); figures cover the data so"
             " far</p>"
         )
+    dob = (
+        "-"
+        if pt is None
+        else ("missing" if pt.date_of_birth is None else pt.date_of_birth.isoformat())
+    )
     rows = [
         ("Patient", who),
+        ("Date of birth", dob),
         ("Session", f"{r.id} - {number}"),
         ("Date", local_time(r.started_at, day=True, seconds=False)),
         ("Chair / device", f"{r.chair} / {r.device_kind} {r.device_url}".strip()),
@@ -341,8 +399,7 @@ def thresholds_html(
             local_time(c["at"]),
             c["actor"],
             c["reason"],
-            _change_text(c["old_json"]),
-            _change_text(c["new_json"]),
+            limit_change_words(c["old_json"], c["new_json"]),
         ]
         for c in stored.profile_changes
     ]
@@ -381,18 +438,8 @@ def thresholds_html(
             p,
         )
         + "<p><b>Changes during the session</b></p>"
-        + table(["time", "by", "reason", "old", "new"], changes, p)
+        + table(["time", "by", "reason", "change"], changes, p)
     )
-
-
-def _change_text(raw: str) -> str:
-    try:
-        data = json.loads(raw) if raw else {}
-    except ValueError:
-        return raw
-    if not isinstance(data, dict):
-        return str(data)
-    return ", ".join(f"{k}={v}" for k, v in data.items())
 
 
 def completeness_html(summary: ReviewSummary, p: Palette = PAPER) -> str:
@@ -460,8 +507,10 @@ def report_html(
     plot_width: int = 0,
 ) -> str:
     """The whole printed report."""
+    rows = timed_vitals(stored.trends, review_marks(summary, stored.events))
     sections: list[tuple[str, str]] = [
         ("Summary", figures_html(summary)),
+        ("Timed vitals", timed_vitals_html(rows, window_notes(rows))),
         ("Alarms", alarms_html(summary)),
         ("Events and annotations", events_html(stored, summary)),
         ("Dose and infusion", infusion_html(summary)),
