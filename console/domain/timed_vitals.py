@@ -49,6 +49,9 @@ MARK_WINDOW_MIN = 5.0
 LOOKBACK_MIN = 10.0
 #: The infusion mark the checkpoint replaces.
 CHECKPOINT_MARK_MIN = 40.0
+#: Slack of the window edges in seconds: the record keeps times to the millisecond, and an epoch
+#: float read back can be a microsecond short of the same instant.
+EDGE_SLACK_S = 0.001
 #: Keys of the recorded baseline event's data, per column.
 BASELINE_KEYS: dict[str, str] = {
     SBP: "sbp",
@@ -90,6 +93,7 @@ class TimedMark:
             nearest.
         recorded: values entered for this moment (the baseline set), used before readings.
         window_text: the window in words, printed under the table.
+        offset_min: minutes after the infusion start of a ``+N min`` mark (None otherwise).
     """
 
     label: str
@@ -99,6 +103,7 @@ class TimedMark:
     first_bp: bool = False
     recorded: Mapping[str, Reading] = field(default_factory=dict)
     window_text: str = ""
+    offset_min: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +127,13 @@ def _valid(trend: TrendLike | None) -> tuple[FloatArray, FloatArray]:
     return t[ok], v[ok]
 
 
+def _within(t: FloatArray, lo: datetime, hi: datetime) -> npt.NDArray[np.intp]:
+    """Indices of the times inside ``lo..hi`` (inclusive, to the millisecond)."""
+    return np.nonzero((t >= lo.timestamp() - EDGE_SLACK_S) & (t <= hi.timestamp() + EDGE_SLACK_S))[
+        0
+    ]
+
+
 def _reading(t: float, v: float) -> Reading:
     return Reading(float(v), datetime.fromtimestamp(round(t, 3), tz=UTC))
 
@@ -131,7 +143,7 @@ def nearest_reading(
 ) -> Reading | None:
     """The valid reading nearest ``target`` with ``lo <= time <= hi``; the earlier one on a tie."""
     t, v = _valid(trend)
-    sel = np.nonzero((t >= lo.timestamp()) & (t <= hi.timestamp()))[0]
+    sel = _within(t, lo, hi)
     if not len(sel):
         return None
     x = target.timestamp()
@@ -142,7 +154,7 @@ def nearest_reading(
 def first_reading(trend: TrendLike | None, lo: datetime, hi: datetime) -> Reading | None:
     """The earliest valid reading with ``lo <= time <= hi``."""
     t, v = _valid(trend)
-    sel = np.nonzero((t >= lo.timestamp()) & (t <= hi.timestamp()))[0]
+    sel = _within(t, lo, hi)
     if not len(sel):
         return None
     best = min(sel, key=lambda i: t[i])
@@ -238,6 +250,7 @@ def timed_marks(
                     at + half,
                     window_text=f"+N min: the reading nearest the mark within {MARK_WINDOW_MIN:g}"
                     " min",
+                    offset_min=minutes,
                 )
             )
         marks += sorted(timed, key=lambda m: m.target or infusion_start)

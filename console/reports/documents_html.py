@@ -7,19 +7,30 @@ reader sees at a glance what the record lacks).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from console.domain.review import local_time, minutes_text
 from console.reports.html import PAPER, esc, table, timed_vitals_html
 from console.reports.rems import FIELD_LABELS, RemsForm, rems_missing
 from console.reports.session_note import (
+    CONDENSED_EVERY_MIN,
     MISSING,
     SessionNote,
     condensed_events,
+    condensed_vitals,
 )
 
 #: How a missing value looks.
 MISSING_HTML = f'<b style="color:{PAPER.high};">{MISSING}</b>'
+
+
+#: Cell padding of the note's tables (px): the note has one page to fill.
+NOTE_PAD = 1
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, raw: bool = False) -> str:
+    return table(headers, rows, raw=raw, pad=NOTE_PAD)
 
 
 def _missing_or(value: object) -> str:
@@ -93,15 +104,18 @@ def rems_html(form: RemsForm) -> str:
         f" not hold are marked {MISSING_HTML} and must be completed before submission.</p>"
     )
     for title, names in sections.items():
-        parts.append(f"<h2>{esc(title)}</h2>")
+        parts.append(f"<h3>{esc(title)}</h3>")
         parts.append(
             table(
-                ["", ""], [[esc(FIELD_LABELS[n]), _text(getattr(form, n))] for n in names], raw=True
+                ["", ""],
+                [[esc(FIELD_LABELS[n]), _text(getattr(form, n))] for n in names],
+                raw=True,
+                pad=2,
             )
         )
     missing = rems_missing(form)
     parts.append(
-        "<h2>Missing required fields</h2>"
+        "<h3>Missing required fields</h3>"
         + (
             f"<p>{MISSING_HTML}: {esc(', '.join(missing))}</p>"
             if missing
@@ -155,12 +169,18 @@ def note_html(note: SessionNote, *, condensed: bool = False) -> str:
             f'<p style="background:{PAPER.sim_bg}; color:#ffffff; font-weight:bold;">'
             "&nbsp;SIMULATED SESSION - NOT PATIENT DATA&nbsp;</p>"
         )
-    parts.append(table(["", "", "", ""], head, raw=True))
-    parts.append("<h2>Vitals</h2>")
-    parts.append(timed_vitals_html(note.vitals, note.vitals_windows))
-    parts.append("<h2>Scales</h2>")
+    parts.append(_table(["", "", "", ""], head, raw=True))
+    parts.append("<h3>Vitals</h3>")
+    rows = condensed_vitals(note.vitals) if condensed else note.vitals
+    if len(rows) < len(note.vitals):
+        parts.append(
+            f'<p style="font-size:7pt;">Every {CONDENSED_EVERY_MIN:g} min of the infusion shown'
+            " here; every 10-min row is in the report.</p>"
+        )
+    parts.append(timed_vitals_html(rows, note.vitals_windows, pad=NOTE_PAD))
+    parts.append("<h3>Scales</h3>")
     parts.append(
-        table(
+        _table(
             ["time", "rel.", "scale", "score", "by", "note"],
             [
                 [
@@ -176,12 +196,10 @@ def note_html(note: SessionNote, *, condensed: bool = False) -> str:
         )
     )
     events = condensed_events(note.events) if condensed else note.events
-    title = "Events" + (
-        " (dosing, decisions, interventions; all in the report)" if condensed else ""
-    )
-    parts.append(f"<h2>{esc(title)}</h2>")
+    title = "Events" + (" (key events only; every event is in the report)" if condensed else "")
+    parts.append(f"<h3>{esc(title)}</h3>")
     parts.append(
-        table(
+        _table(
             ["time", "rel.", "event", "detail", "by"],
             [
                 [
@@ -195,9 +213,9 @@ def note_html(note: SessionNote, *, condensed: bool = False) -> str:
             ],
         )
     )
-    parts.append("<h2>Alarms</h2>")
+    parts.append("<h3>Alarms</h3>")
     parts.append(
-        table(
+        _table(
             ["onset", "priority", "param", "message", "acknowledged by", "at", "end"],
             [
                 [
@@ -213,9 +231,9 @@ def note_html(note: SessionNote, *, condensed: bool = False) -> str:
             ],
         )
     )
-    parts.append("<h2>Discharge checks</h2>")
+    parts.append("<h3>Discharge checks</h3>")
     parts.append(_discharge(note, condensed))
-    parts.append("<h2>Signature</h2>")
+    parts.append("<h3>Signature</h3>")
     parts.append(_signature(note))
     parts.append(
         f'<p style="color:{PAPER.muted}; font-size:7pt;">Times are local clinic time;'
@@ -235,7 +253,7 @@ def _discharge(note: SessionNote, condensed: bool) -> str:
         if failed:
             text += "; NOT passed: " + ", ".join(c.item.replace("_", " ") for c in failed)
         return f"<p>{esc(text)}</p>"
-    return table(
+    return _table(
         ["item", "passed", "at", "by", "note"],
         [
             [
@@ -253,7 +271,7 @@ def _discharge(note: SessionNote, condensed: bool) -> str:
 def _signature(note: SessionNote) -> str:
     if not note.signatures:
         return f"<p>{MISSING_HTML}: not yet signed off by a physician.</p>"
-    return table(
+    return _table(
         ["", "physician", "time", "note"],
         [
             [s.kind.replace("_", "-"), s.by, local_time(s.at, day=True, seconds=False), s.note]

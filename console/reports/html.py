@@ -73,22 +73,23 @@ def table(
     p: Palette = PAPER,
     *,
     raw: bool = False,
+    pad: int = 3,
 ) -> str:
-    """A bordered table; cells are escaped unless ``raw``."""
+    """A bordered table; cells are escaped unless ``raw``; ``pad`` is the cell padding (px)."""
     head = "".join(
-        f'<th align="left" style="background:{p.head_bg}; padding:3px;">{esc(h)}</th>'
+        f'<th align="left" style="background:{p.head_bg}; padding:{pad}px;">{esc(h)}</th>'
         for h in headers
     )
     body = []
     for row in rows:
-        cells = "".join(f'<td style="padding:3px;">{c if raw else esc(c)}</td>' for c in row)
+        cells = "".join(f'<td style="padding:{pad}px;">{c if raw else esc(c)}</td>' for c in row)
         body.append(f"<tr>{cells}</tr>")
     if not body:
         return f'<p style="color:{p.muted};">none</p>'
     # <thead>: Qt repeats a table's header row on every page the table continues on
     head_row = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""  # key/value: none
     return (
-        f'<table width="100%" cellspacing="0" cellpadding="3" border="1" '
+        f'<table width="100%" cellspacing="0" cellpadding="{pad}" border="1" '
         f'style="border-color:{p.rule}; border-collapse:collapse;">'
         f"{head_row}{''.join(body)}</table>"
     )
@@ -109,36 +110,40 @@ def _num(row: TimedRow, column: str) -> str:
     return NO_READING if v is None else f"{v.value:.0f}"
 
 
-def timed_vitals_html(rows: Sequence[TimedRow], windows: Sequence[str], origin: str = "") -> str:
-    """The timed vitals table: one row per mark, SBP/DBP/MAP, HR, SpO2, RR, "none" when the
-    window had no valid reading, and the windows in words underneath."""
+def _reading_html(row: TimedRow, columns: Sequence[str], p: Palette) -> str:
+    """Values of ``columns`` joined by "/", each missing one marked "none"."""
+    parts = []
+    for c in columns:
+        v = row.values.get(c)
+        parts.append(
+            f'<i style="color:{p.high};">{NO_READING}</i>' if v is None else f"{v.value:.0f}"
+        )
+    return "/".join(parts)
+
+
+def timed_vitals_html(
+    rows: Sequence[TimedRow], windows: Sequence[str], p: Palette = PAPER, *, pad: int = 3
+) -> str:
+    """The timed vitals table: one row per mark, SBP/DBP/MAP, HR, SpO2, RR, each marked "none"
+    when its window had no valid reading, and the windows in words underneath."""
     body = []
     for row in rows:
-        t = row.mark.target
-        bp = "/".join(_num(row, c) for c in (SBP, DBP, MAP))
         sbp = row.values.get(SBP)
-        when = "-" if sbp is None else local_time(sbp.at, seconds=False)
         body.append(
             [
                 esc(row.mark.label),
-                esc(local_time(t, seconds=False)),
-                esc(bp),
-                esc(when),
-                *(esc(_num(row, c)) for c in COLUMNS[3:]),
+                esc(local_time(row.mark.target, seconds=False)),
+                _reading_html(row, (SBP, DBP, MAP), p),
+                esc("-" if sbp is None else local_time(sbp.at, seconds=False)),
+                *(_reading_html(row, (c,), p) for c in COLUMNS[3:]),
             ]
         )
     note = (
-        f'<p style="color:{PAPER.muted}; font-size:7pt;">Windows: {esc("; ".join(windows))}.'
-        f' "{NO_READING}": no valid reading in the window.{esc(origin)}</p>'
+        f'<p style="color:{p.muted}; font-size:7pt;">Windows: {esc("; ".join(windows))}.'
+        f' "{NO_READING}": no valid reading in the window.</p>'
     )
-    return (
-        table(
-            ["", "mark", "SBP/DBP/MAP", "BP at", "HR", "SpO2", "RR"],
-            body,
-            raw=True,
-        )
-        + note
-    )
+    head = ["", "time", "SBP/DBP/MAP", "BP at", "HR", "SpO2", "RR"]
+    return table(head, body, p, raw=True, pad=pad) + note
 
 
 def header_html(stored: StoredSession, summary: ReviewSummary, p: Palette = PAPER) -> str:

@@ -86,12 +86,20 @@ class RowSpan:
     bottom: float
 
 
-def _stylesheet(font_pt: float) -> str:
+def _stylesheet(font_pt: float, *, compact: bool = False) -> str:
+    """Body and table-header style; ``compact`` (note, form) tightens the heading margins.
+
+    Qt sizes headings from the document's default font (h1 2x, h2 1.5x, h3 1.2x) and ignores
+    a CSS font-size on them, so :func:`_layout` sets that font to the body size.
+    """
+    heads = (
+        " h1 { margin-top: 0px; margin-bottom: 2px; } h3 { margin-top: 4px; margin-bottom: 1px; }"
+        if compact
+        else f" h2 {{ margin-top: {font_pt:.0f}px; }}"
+    )
     return (
         f"body {{ font-family: 'DejaVu Sans'; font-size: {font_pt:g}pt; }}"
-        f" h1 {{ font-size: {font_pt * 1.8:.1f}pt; }}"
-        f" h2 {{ font-size: {font_pt * 1.35:.1f}pt; margin-top: {font_pt:.0f}px; }}"
-        " th { font-weight: bold; }"
+        f" th {{ font-weight: bold; }}{heads}"
     )
 
 
@@ -203,12 +211,21 @@ def _keep_headings_with_tables(doc: QTextDocument) -> int:
     return moved
 
 
-def _layout(html: str, size: QSizeF, font_pt: float, images: dict[str, QImage]) -> QTextDocument:
+def _font(pt: float) -> QFont:
+    font = QFont("DejaVu Sans")
+    font.setPointSizeF(pt)
+    return font
+
+
+def _layout(
+    html: str, size: QSizeF, font_pt: float, images: dict[str, QImage], *, compact: bool = False
+) -> QTextDocument:
     doc = QTextDocument()
     # Lay the document out in points at the page's physical size (minus the running head and
     # footer), then scale to device pixels when painting: font sizes in pt come out right.
     doc.setPageSize(QSizeF(size.width(), size.height() - HEAD_PT - FOOT_PT))
-    doc.setDefaultStyleSheet(_stylesheet(font_pt))
+    doc.setDefaultFont(_font(font_pt))
+    doc.setDefaultStyleSheet(_stylesheet(font_pt, compact=compact))
     for url, image in images.items():
         doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
     doc.setHtml(html)
@@ -317,7 +334,7 @@ def layout_note(note: SessionNote, size: QSizeF) -> tuple[QTextDocument, NoteLay
     last: tuple[QTextDocument, NoteLayout] | None = None
     for condensed in (False, True):
         for font in NOTE_FONT_PT:
-            doc = _layout(note_html(note, condensed=condensed), size, font, {})
+            doc = _layout(note_html(note, condensed=condensed), size, font, {}, compact=True)
             last = doc, NoteLayout(doc.pageCount(), font, condensed)
             if doc.pageCount() == 1:
                 return last
@@ -354,5 +371,5 @@ def write_rems_pdf(
     summary = summary or summarize(stored.inputs(nibp_interval_s))
     form = rems_form(stored, summary)
     writer = _new_writer(out, f"REMS monitoring form, session {stored.record.id}")
-    doc = _layout(rems_html(form), _paint_size(writer), 8.5, {})
+    doc = _layout(rems_html(form), _paint_size(writer), 8.0, {}, compact=True)
     return _paint(writer, doc, running_head(stored), "SPRAVATO REMS Patient Monitoring Form"), form

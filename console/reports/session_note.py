@@ -240,6 +240,18 @@ def session_note(stored: StoredSession, summary: ReviewSummary) -> SessionNote:
     )
 
 
+#: Spacing of the infusion rows a condensed note keeps.
+CONDENSED_EVERY_MIN = 30.0
+
+
+def condensed_vitals(rows: Sequence[TimedRow]) -> tuple[TimedRow, ...]:
+    """The vitals rows a long session's note keeps: baseline, checkpoint, pre-discharge and
+    every 30 min of the infusion (instead of every 10)."""
+    return tuple(
+        r for r in rows if r.mark.offset_min is None or r.mark.offset_min % CONDENSED_EVERY_MIN == 0
+    )
+
+
 def condensed_events(events: Sequence[NoteEvent]) -> tuple[NoteEvent, ...]:
     """The events a long session's note keeps: dosing, physician decisions, interventions,
     the end (notes, symptoms and the rest stay in the full report)."""
