@@ -165,8 +165,8 @@ def rows_across_pages(doc: QTextDocument) -> list[RowSpan]:
 def keep_rows_together(doc: QTextDocument) -> int:
     """Move every row that crosses a page boundary to the next page; returns how many moved.
 
-    The row before it is lengthened to the page bottom (a bottom margin on its first cell's
-    last block); a table whose first row crosses starts on the next page instead.
+    The row before it is lengthened to the page bottom (a bottom padding on its first cell);
+    a table whose first row crosses starts on the next page instead.
     """
     ph = doc.pageSize().height()
     moved = 0
@@ -176,16 +176,21 @@ def keep_rows_together(doc: QTextDocument) -> int:
             break
         span = crossing[0]
         if span.row == 0:
-            fmt = span.table.format()
-            fmt.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
-            span.table.setFormat(fmt)
+            table_fmt = span.table.format()
+            table_fmt.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+            span.table.setFormat(table_fmt)
         else:
-            block = span.table.cellAt(span.row - 1, 0).lastCursorPosition().block()
-            cursor = QTextCursor(block)
-            bf = block.blockFormat()
+            # A cell's bottom padding counts in its row's height (a block margin would not).
+            cell = span.table.cellAt(span.row - 1, 0)
+            fmt = cell.format().toTableCellFormat()
+            pad = (
+                fmt.bottomPadding()
+                if fmt.hasProperty(QTextFormat.Property.TableCellBottomPadding)
+                else span.table.format().cellPadding()
+            )
             boundary = (int(span.top // ph) + 1) * ph
-            bf.setBottomMargin(bf.bottomMargin() + boundary - span.top + 8.0)
-            cursor.setBlockFormat(bf)
+            fmt.setBottomPadding(pad + boundary - span.top + 8.0)
+            cell.setFormat(fmt)
         moved += 1
     return moved + _keep_headings_with_tables(doc)
 
