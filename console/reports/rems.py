@@ -189,6 +189,10 @@ def _respiratory_depression(stored: StoredSession, summary: ReviewSummary) -> bo
     return False if monitored else None
 
 
+def _text_or_none(value: object) -> str | None:
+    return None if value is None or not str(value).strip() else str(value)
+
+
 def rems_form(stored: StoredSession, summary: ReviewSummary) -> RemsForm:
     """The form filled from the record (pure; see the module docstring for each field)."""
     r, pt = stored.record, stored.patient
@@ -204,7 +208,7 @@ def rems_form(stored: StoredSession, summary: ReviewSummary) -> RemsForm:
         patient_name=(pt.display_name or None) if pt else None,
         patient_id=pt.mrn if pt else None,
         date_of_birth=pt.date_of_birth if pt else None,
-        sex=None,
+        sex=_text_or_none(getattr(pt, "sex", None)),  # not in the record yet
         benzodiazepines=None,
         sedative_hypnotics=None,
         psychostimulants=None,
