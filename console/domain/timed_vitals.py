@@ -282,6 +282,16 @@ def window_notes(rows: Sequence[TimedRow]) -> list[str]:
     return seen
 
 
+def short_windows() -> str:
+    """The windows in one line, for a page with no room for :func:`window_notes` (the note)."""
+    lo, hi = CHECKPOINT_WINDOW_MIN
+    return (
+        f"baseline: recorded set, else <= {LOOKBACK_MIN:g} min before dosing; +N: nearest within"
+        f" {MARK_WINDOW_MIN:g} min; checkpoint: first NIBP {lo:g}-{hi:g} min after the start;"
+        f" pre-discharge: last in the {LOOKBACK_MIN:g} min before discharge"
+    )
+
+
 def recorded_baseline(data: Mapping[str, object], at: datetime) -> dict[str, Reading]:
     """The columns a recorded baseline event carries (``data`` of ``baseline_vitals``)."""
     out: dict[str, Reading] = {}

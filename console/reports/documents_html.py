@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from console.domain.review import local_time, minutes_text
+from console.domain.timed_vitals import short_windows
 from console.reports.html import PAPER, esc, table, timed_vitals_html
 from console.reports.rems import FIELD_LABELS, RemsForm, rems_missing
 from console.reports.session_note import (
@@ -151,7 +152,9 @@ def note_html(note: SessionNote, *, condensed: bool = False) -> str:
         [
             "Infusion",
             esc(
-                f"{local_time(note.infusion_start, seconds=False)} - "
+                "not started"
+                if note.infusion_start is None
+                else f"{local_time(note.infusion_start, seconds=False)} - "
                 f"{local_time(note.infusion_stop, seconds=False)}"
                 + (f" ({note.stop_reason})" if note.stop_reason else "")
             ),
@@ -177,7 +180,7 @@ def note_html(note: SessionNote, *, condensed: bool = False) -> str:
             f'<p style="font-size:7pt;">Every {CONDENSED_EVERY_MIN:g} min of the infusion shown'
             " here; every 10-min row is in the report.</p>"
         )
-    parts.append(timed_vitals_html(rows, note.vitals_windows, pad=NOTE_PAD))
+    parts.append(timed_vitals_html(rows, [short_windows()], pad=NOTE_PAD))
     parts.append("<h3>Scales</h3>")
     parts.append(
         _table(
