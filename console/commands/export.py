@@ -2,8 +2,10 @@
 
 ``--format csv`` (the default) is described below.  ``--format pdf`` writes the physician's
 session report (console.reports.pdf; painted with QtGui on the offscreen platform when there is
-no display) and ``--format fhir`` a FHIR R4 ``collection`` Bundle as JSON
-(console.reports.fhir).  All three are built from the same stored record.
+no display), ``--format note`` the one-page session note, ``--format rems`` the Spravato REMS
+Patient Monitoring Form (esketamine sessions only: route ``IN``; any other session is one line
+and exit 2) and ``--format fhir`` a FHIR R4 ``collection`` Bundle as JSON
+(console.reports.fhir).  All of them are built from the same stored record.
 
 Format: **one CSV file** with a ``record_type`` column, rows in time order after one
 ``session`` row.  A single file keeps "the record of session N" one attachment that opens in any
@@ -38,13 +40,16 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.commands.errors import CommandError
 from console.commands.login import add_user_option, log_in
 from console.commands.sessions import add_db_option, run_command, with_repository
 from console.storage.repository import SessionRepository, UnknownSessionError
 from devices.cli_parser import OneLineParser
+
+if TYPE_CHECKING:
+    from console.storage.review import StoredSession
 
 FIELDS = (
     "record_type",
@@ -238,9 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--session", type=int, required=True, metavar="ID", help="session id")
     parser.add_argument(
         "--format",
-        choices=["csv", "pdf", "fhir"],
+        choices=["csv", "pdf", "fhir", "note", "rems"],
         default="csv",
-        help="output format: csv (default), pdf (session report) or fhir (FHIR R4 Bundle JSON)",
+        help="output format: csv (default), pdf (session report), fhir (FHIR R4 Bundle JSON), "
+        "note (one-page session note PDF) or rems (Spravato REMS Patient Monitoring Form PDF, "
+        "esketamine sessions only)",
     )
     parser.add_argument(
         "--out", required=True, metavar="FILE", help="output file, or - for standard output"
@@ -282,9 +289,9 @@ def _write_atomically(out: str, write: Callable[[Path], None]) -> None:
 
 
 def _export_report(args: argparse.Namespace) -> int:
-    """``--format pdf`` / ``--format fhir``."""
+    """``--format pdf`` / ``fhir`` / ``note`` / ``rems``."""
     from console.config import DB_OPTION, ConfigError, load
-    from console.storage.review import ReviewRepository, StoredSession
+    from console.storage.review import ReviewRepository
 
     try:
         settings = load(overrides={"storage.db_url": args.db}, option_names=DB_OPTION)
@@ -313,7 +320,11 @@ def _export_report(args: argparse.Namespace) -> int:
         sys.stderr.write(f"exported session {args.session} as a FHIR R4 Bundle to {args.out}\n")
         return 0
     if args.out == "-":
-        raise CommandError("--format pdf needs a file name for --out, not -")
+        raise CommandError(f"--format {args.format} needs a file name for --out, not -")
+    if args.format == "note":
+        return _export_note(args, stored, settings.alarm_nibp_interval_s)
+    if args.format == "rems":
+        return _export_rems(args, stored, settings.alarm_nibp_interval_s)
     from console.reports.pdf import write_pdf
 
     pages: list[int] = []
@@ -338,6 +349,54 @@ def _export_report(args: argparse.Namespace) -> int:
 def _login(args: argparse.Namespace) -> Callable[[SessionRepository], object]:
     """``--user`` on a database with accounts (any role may export a record)."""
     return lambda repo: log_in(repo.engine, args.user, "export")
+
+
+def _export_note(args: argparse.Namespace, stored: StoredSession, nibp_interval_s: float) -> int:
+    """``--format note``: the one-page session note (more pages only when it cannot fit)."""
+    from console.reports.pdf import NoteLayout, write_note_pdf
+
+    fitted: list[NoteLayout] = []
+
+    def write(path: Path) -> None:
+        fitted.append(write_note_pdf(stored, path, nibp_interval_s=nibp_interval_s))
+
+    _write_atomically(args.out, write)
+    f = fitted[0]
+    how = f"{f.font_pt:g} pt" + (", condensed" if f.condensed else "")
+    if f.pages == 1:
+        sys.stderr.write(
+            f"exported the note of session {args.session} (1 page, {how}) to {args.out}\n"
+        )
+    else:
+        sys.stderr.write(
+            f"exported the note of session {args.session} to {args.out}: it did not fit one page"
+            f" even condensed ({f.pages} pages, {how}); every page carries the patient and"
+            " page X of Y\n"
+        )
+    return 0
+
+
+def _export_rems(args: argparse.Namespace, stored: StoredSession, nibp_interval_s: float) -> int:
+    """``--format rems``: the REMS Patient Monitoring Form of an esketamine session."""
+    from console.reports.pdf import write_rems_pdf
+    from console.reports.rems import is_esketamine, rems_missing
+
+    if not is_esketamine(stored):
+        route = stored.record.route or "none recorded"
+        raise CommandError(
+            f"session {args.session} is not an esketamine session (route {route}, not IN);"
+            " the REMS form is for intranasal esketamine only"
+        )
+    missing: list[str] = []
+
+    def write(path: Path) -> None:
+        _pages, form = write_rems_pdf(stored, path, nibp_interval_s=nibp_interval_s)
+        missing.extend(rems_missing(form))
+
+    _write_atomically(args.out, write)
+    tail = f"; missing: {', '.join(missing)}" if missing else "; every required field filled"
+    sys.stderr.write(f"exported the REMS form of session {args.session} to {args.out}{tail}\n")
+    return 0
 
 
 def main(argv: Sequence[str]) -> int:

@@ -14,6 +14,9 @@ Contents (type ``collection``, one attachment per session):
   is tagged ``HTEST`` (v3 ActReason "test health data") on every resource, so it can never be
   mistaken for patient data downstream;
 * MedicationAdministration (ketamine dose and rate, when a dose was recorded);
+* the clinical record (console.reports.fhir_record): Practitioners, alarms as DetectedIssues
+  with their acknowledgements, annotations, scales and discharge checks as Observations, and
+  each sign-off as a Provenance;
 * Observations with LOINC codes and the vital-signs category: HR 8867-4, SpO2 59408-5,
   RR 9279-1, temperature 8310-5, and the BP panel 85354-9 with SBP 8480-6, DBP 8462-4 and
   MAP 8478-0 as components (one per cuff cycle).  Continuous parameters are summarised as one
@@ -34,7 +37,8 @@ from typing import Any
 import numpy as np
 from fhir.resources.R4B.bundle import Bundle
 
-from console.domain.review import DBP, HR, MAP, RR, SBP, SPO2, TEMP
+from console.domain.review import DBP, HR, MAP, RR, SBP, SPO2, TEMP, ReviewSummary, summarize
+from console.reports.fhir_record import add_record, gender, people
 from console.storage.review import StoredSession
 
 FHIR_MODELS = "fhir.resources.R4B (FHIR 4.3.0, R4-compatible resources)"
@@ -85,19 +89,28 @@ def _quantity(value: float, unit: str) -> dict[str, Any]:
     return {"value": round(float(value), 2), "unit": unit, "system": UCUM, "code": unit}
 
 
-def build_bundle(stored: StoredSession, *, continuous_interval_s: float = 60.0) -> Bundle:
+def build_bundle(
+    stored: StoredSession,
+    *,
+    continuous_interval_s: float = 60.0,
+    summary: ReviewSummary | None = None,
+) -> Bundle:
     """The session as a validated R4(B) ``collection`` Bundle.
 
     Args:
         stored: the record.
         continuous_interval_s: one Observation per this many seconds for HR, SpO2, RR, temp.
+        summary: the computed review (alarm periods with their acknowledgements), if the caller
+            has it already.
 
     Raises:
         pydantic.ValidationError: a resource does not validate (a bug here, never data).
     """
     r = stored.record
+    summary = summary or summarize(stored.inputs())
     meta: dict[str, Any] = {"tag": [SIMULATED_TAG]} if r.simulated else {}
     refs = {name: f"urn:uuid:{uuid.uuid4()}" for name in ("patient", "device", "encounter")}
+    who = {name: f"urn:uuid:{uuid.uuid4()}" for name in people(stored, summary)}
     entries: list[dict[str, Any]] = []
 
     def add(resource: dict[str, Any], full_url: str | None = None) -> None:
@@ -113,6 +126,9 @@ def build_bundle(stored: StoredSession, *, continuous_interval_s: float = 60.0) 
             patient["name"] = [{"text": pt.display_name}]
         if pt.date_of_birth is not None:
             patient["birthDate"] = pt.date_of_birth.isoformat()
+        sex = gender(getattr(pt, "sex", None))  # not in the record yet (issue 17: when it is)
+        if sex is not None:
+            patient["gender"] = sex
     add(patient, refs["patient"])
     add(
         {
@@ -140,6 +156,7 @@ def build_bundle(stored: StoredSession, *, continuous_interval_s: float = 60.0) 
             "subject": {"reference": refs["patient"]},
             "period": period,
             "location": [{"location": {"display": r.chair}}],
+            "participant": [{"individual": {"reference": url}} for url in who.values()],
         },
         refs["encounter"],
     )
@@ -200,6 +217,7 @@ def build_bundle(stored: StoredSession, *, continuous_interval_s: float = 60.0) 
                 ],
             }
         )
+    add_record(stored, summary, refs, who, add, status)
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",

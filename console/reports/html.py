@@ -8,7 +8,6 @@ with QTextDocument and the review window shows the sections in QTextBrowsers.
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -23,6 +22,17 @@ from console.domain.review import (
     minutes_text,
 )
 from console.domain.session import SessionEvent
+from console.domain.timed_vitals import (
+    COLUMNS,
+    DBP,
+    MAP,
+    SBP,
+    TimedRow,
+    review_marks,
+    timed_vitals,
+    window_notes,
+)
+from console.reports.wording import limit_change_words
 from console.storage.review import SignOff, StoredSession
 
 
@@ -63,21 +73,23 @@ def table(
     p: Palette = PAPER,
     *,
     raw: bool = False,
+    pad: int = 3,
 ) -> str:
-    """A bordered table; cells are escaped unless ``raw``."""
+    """A bordered table; cells are escaped unless ``raw``; ``pad`` is the cell padding (px)."""
     head = "".join(
-        f'<th align="left" style="background:{p.head_bg}; padding:3px;">{esc(h)}</th>'
+        f'<th align="left" style="background:{p.head_bg}; padding:{pad}px;">{esc(h)}</th>'
         for h in headers
     )
     body = []
     for row in rows:
-        cells = "".join(f'<td style="padding:3px;">{c if raw else esc(c)}</td>' for c in row)
+        cells = "".join(f'<td style="padding:{pad}px;">{c if raw else esc(c)}</td>' for c in row)
         body.append(f"<tr>{cells}</tr>")
     if not body:
         return f'<p style="color:{p.muted};">none</p>'
-    head_row = f"<tr>{head}</tr>" if any(headers) else ""  # key/value tables have no header
+    # <thead>: Qt repeats a table's header row on every page the table continues on
+    head_row = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""  # key/value: none
     return (
-        f'<table width="100%" cellspacing="0" cellpadding="3" border="1" '
+        f'<table width="100%" cellspacing="0" cellpadding="{pad}" border="1" '
         f'style="border-color:{p.rule}; border-collapse:collapse;">'
         f"{head_row}{''.join(body)}</table>"
     )
@@ -87,6 +99,51 @@ def _vitals(v: VitalsSnapshot, origin_label: str, s: ReviewSummary) -> list[str]
     when = v.sbp.at if v.sbp else (v.hr.at if v.hr else None)
     rel = minutes_text(None if when is None else (when - s.origin).total_seconds() / 60.0)
     return [v.bp_text(), v.hr_text(), local_time(when), rel if origin_label else "", v.source]
+
+
+#: What a timed-vitals cell shows when no valid reading was in the row's window.
+NO_READING = "none"
+
+
+def _num(row: TimedRow, column: str) -> str:
+    v = row.values.get(column)
+    return NO_READING if v is None else f"{v.value:.0f}"
+
+
+def _reading_html(row: TimedRow, columns: Sequence[str], p: Palette) -> str:
+    """Values of ``columns`` joined by "/", each missing one marked "none"."""
+    parts = []
+    for c in columns:
+        v = row.values.get(c)
+        parts.append(
+            f'<i style="color:{p.high};">{NO_READING}</i>' if v is None else f"{v.value:.0f}"
+        )
+    return "/".join(parts)
+
+
+def timed_vitals_html(
+    rows: Sequence[TimedRow], windows: Sequence[str], p: Palette = PAPER, *, pad: int = 3
+) -> str:
+    """The timed vitals table: one row per mark, SBP/DBP/MAP, HR, SpO2, RR, each marked "none"
+    when its window had no valid reading, and the windows in words underneath."""
+    body = []
+    for row in rows:
+        sbp = row.values.get(SBP)
+        body.append(
+            [
+                esc(row.mark.label),
+                esc(local_time(row.mark.target, seconds=False)),
+                _reading_html(row, (SBP, DBP, MAP), p),
+                esc("-" if sbp is None else local_time(sbp.at, seconds=False)),
+                *(_reading_html(row, (c,), p) for c in COLUMNS[3:]),
+            ]
+        )
+    note = (
+        f'<p style="color:{p.muted}; font-size:7pt;">Windows: {esc("; ".join(windows))}.'
+        f' "{NO_READING}": no valid reading in the window.</p>'
+    )
+    head = ["", "time", "SBP/DBP/MAP", "BP at", "HR", "SpO2", "RR"]
+    return table(head, body, p, raw=True, pad=pad) + note
 
 
 def header_html(stored: StoredSession, summary: ReviewSummary, p: Palette = PAPER) -> str:
@@ -107,8 +164,14 @@ def header_html(stored: StoredSession, summary: ReviewSummary, p: Palette = PAPE
             f" (read {esc(local_time(stored.read_at, day=True))}); figures cover the data so"
             " far</p>"
         )
+    dob = (
+        "-"
+        if pt is None
+        else ("missing" if pt.date_of_birth is None else pt.date_of_birth.isoformat())
+    )
     rows = [
         ("Patient", who),
+        ("Date of birth", dob),
         ("Session", f"{r.id} - {number}"),
         ("Date", local_time(r.started_at, day=True, seconds=False)),
         ("Chair / device", f"{r.chair} / {r.device_kind} {r.device_url}".strip()),
@@ -341,8 +404,7 @@ def thresholds_html(
             local_time(c["at"]),
             c["actor"],
             c["reason"],
-            _change_text(c["old_json"]),
-            _change_text(c["new_json"]),
+            limit_change_words(c["old_json"], c["new_json"]),
         ]
         for c in stored.profile_changes
     ]
@@ -381,18 +443,8 @@ def thresholds_html(
             p,
         )
         + "<p><b>Changes during the session</b></p>"
-        + table(["time", "by", "reason", "old", "new"], changes, p)
+        + table(["time", "by", "reason", "change"], changes, p)
     )
-
-
-def _change_text(raw: str) -> str:
-    try:
-        data = json.loads(raw) if raw else {}
-    except ValueError:
-        return raw
-    if not isinstance(data, dict):
-        return str(data)
-    return ", ".join(f"{k}={v}" for k, v in data.items())
 
 
 def completeness_html(summary: ReviewSummary, p: Palette = PAPER) -> str:
@@ -500,8 +552,10 @@ def report_html(
     plot_width: int = 0,
 ) -> str:
     """The whole printed report."""
+    rows = timed_vitals(stored.trends, review_marks(summary, stored.events))
     sections: list[tuple[str, str]] = [
         ("Summary", figures_html(summary)),
+        ("Timed vitals", timed_vitals_html(rows, window_notes(rows))),
         ("Alarms", alarms_html(summary)),
         ("Events and annotations", events_html(stored, summary)),
         ("Dose and infusion", infusion_html(summary)),

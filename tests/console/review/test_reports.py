@@ -6,7 +6,6 @@ import csv
 import json
 import shutil
 import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from console.storage.engine import make_engine
 from console.storage.migrate import upgrade_to_head
 from console.storage.review import ReviewRepository
 from tests.console.review.builders import build_series, build_session
+from tests.console.review.cli_export import run_export as _export
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -112,18 +112,6 @@ def test_fhir_bundle_of_a_simulated_session_is_tagged_test_data(sqlite_migrated:
     resources: list[Any] = [e.resource for e in bundle.entry]
     assert all(r.meta.tag[0].code == "HTEST" for r in resources)
     assert resources[2].status == "in-progress"
-
-
-def _export(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "main.py", "export", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(ROOT)},
-    )
 
 
 @pytest.mark.slow
