@@ -28,6 +28,7 @@ from console.domain.alarm_rules import (
     Priority,
     check_unit,
 )
+from console.domain.observations import ObservationSchedule, parse_points
 from console.storage.private import private_dir
 from devices.model import Metric
 from devices.registry import canonical_kind, list_kinds, protocol_aliases, simulated_protocols
@@ -131,6 +132,8 @@ class Settings:
     #: The monitor's automatic NIBP cycle for a real device (``[alarms] nibp_interval_s``);
     #: with the simulator, ``simulator.nibp_interval_s`` is used instead.
     alarm_nibp_interval_s: float = 300.0
+    #: Timed structured observations (``[observations]``, issue 17).
+    observations: ObservationSchedule = field(default_factory=ObservationSchedule)
 
 
 def default_db_url() -> str:
@@ -660,6 +663,7 @@ def load(
     profile, nibp_interval_s = _parse_alarms(raw.get("alarms", {}), policy)
     chairs = _parse_chairs(raw.get("chairs", []), simulator)
     db_url = _get(storage, "storage", "db_url", str, "") or default_db_url()
+    observations = _parse_observations(raw.get("observations", {}))
     return Settings(
         db_url=db_url,
         chair_name=_get(chair, "chair", "name", str, "Chair 1"),
@@ -669,7 +673,23 @@ def load(
         alarm_policy=policy,
         alarm_profile=profile,
         alarm_nibp_interval_s=nibp_interval_s,
+        observations=observations,
     )
+
+
+def _parse_observations(table: Mapping[str, Any]) -> ObservationSchedule:
+    """The ``[observations]`` section: scales, overdue window and time points."""
+    scales = _get(table, "observations", "scales", list, [])
+    if not all(isinstance(s, str) for s in scales):
+        raise ConfigError(f"[observations] scales must be a list of texts, got {scales!r}")
+    try:
+        return ObservationSchedule(
+            points=parse_points(table.get("points"), "[observations] points"),
+            scales=tuple(scales),
+            overdue_after_min=_get(table, "observations", "overdue_after_min", float, 5.0),
+        )
+    except ValueError as err:
+        raise ConfigError(f"[observations] {err}".replace("] [observations]", "]")) from None
 
 
 def with_db(settings: Settings, db_url: str) -> Settings:
