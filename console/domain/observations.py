@@ -231,6 +231,16 @@ def score_label(ev: SessionEvent) -> str | None:
     return f"{scale} {ev.score:g}"
 
 
+def shows_effect(ev: SessionEvent) -> bool:
+    """False for a structured score that records no effect (MOAA/S 5 is awake, CADSS-6 and
+    nausea 0 are none): the review's adverse effects and the REMS flags list only effects.
+    Any other event (a free annotation) counts as its kind says."""
+    scale = ev.data.get("scale")
+    if not isinstance(scale, str) or scale not in TIMED_SCALES or ev.score is None:
+        return ev.kind != EventKind.OUTCOME_SCORE
+    return ev.score < 5 if scale == "MOAA/S" else ev.score > 0
+
+
 def outcome_scores(events: Iterable[SessionEvent]) -> dict[str, float]:
     """The session's outcome scores (PHQ-9, MADRS), the last entry of each."""
     out: dict[str, float] = {}

@@ -18,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath,
 
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import Priority
+from console.domain.observations import score_label
 from console.domain.review import (
     DBP,
     HR,
@@ -27,6 +28,7 @@ from console.domain.review import (
     TrendLike,
     with_gap_breaks,
 )
+from console.domain.session import EventKind, SessionEvent
 from devices.model import Metric
 
 COLOURS = {SBP: "#d84315", DBP: "#ef6c00", HR: "#2e7d32", SPO2: "#0277bd"}
@@ -181,11 +183,15 @@ def _paint(
             x = xpix((step.at.timestamp() - origin) / 60.0)
             p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
         p.setPen(QPen(QColor("#6d4c41"), 1, Qt.PenStyle.DotLine))
-        for e in s.adverse_events:
+        stacked: dict[int, int] = {}  # labels at one time (a set of scores) stack upwards
+        for e in _event_marks(s):
             x = xpix((e.at.timestamp() - origin) / 60.0)
             p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
             if i == 0:
-                p.drawText(QPointF(x + 3, rect.bottom() - 4), e.kind)
+                n = stacked.get(round(x), 0)
+                stacked[round(x)] = n + 1
+                y = rect.bottom() - 4 - n * font.pixelSize() * 1.25
+                p.drawText(QPointF(x + 3, y), score_label(e) or e.kind)
     # x axis
     p.setPen(QColor("#444444"))
     base = top + len(PANELS) * panel_h + (len(PANELS) - 1) * gap
@@ -251,3 +257,11 @@ def _ticks(lo: float, hi: float, target: int) -> Sequence[float]:
         out.append(round(v, 6))
         v += step
     return out
+
+
+def _event_marks(s: ReviewSummary) -> list[SessionEvent]:
+    """Adverse events and the timed scores (with their values), in time order; the outcome
+    scores (PHQ-9, MADRS) belong to the whole session, not to a moment of the trend."""
+    free = [e for e in s.adverse_events if score_label(e) is None]
+    scores = [e for e in s.scores if e.kind != EventKind.OUTCOME_SCORE]
+    return sorted([*free, *scores], key=lambda e: e.at)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import Priority, format_value
+from console.domain.observations import score_label
 from console.domain.review import (
     DBP,
     HR,
@@ -49,6 +50,7 @@ from console.domain.review import (
     summarize,
     with_gap_breaks,
 )
+from console.domain.session import EventKind
 from console.reports import html as rh
 from console.services.db_tasks import DatabaseTasks
 from console.services.record_access import ReviewRepository, StoredSession
@@ -198,16 +200,23 @@ class ReviewPlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph i
                             ),
                         )
                     )
+            stacked: dict[float, int] = {}  # a set of scores at one time: labels stack down
             for e in stored.events:
-                if e.kind in ("discharge_check",):
+                if e.kind in ("discharge_check", EventKind.OUTCOME_SCORE):
                     continue
+                n = stacked.get(round(minutes(e.at), 1), 0)
+                stacked[round(minutes(e.at), 1)] = n + 1
                 marker = pg.InfiniteLine(
                     pos=minutes(e.at),
                     angle=90,
                     movable=False,
                     pen=pg.mkPen("#9575cd", width=1, style=Qt.PenStyle.DotLine),
-                    label=e.kind.replace("_", " ") if name == "bp" else None,
-                    labelOpts={"position": 0.93, "color": "#b39ddb", "rotateAxis": (1, 0)},
+                    label=(score_label(e) or e.kind.replace("_", " ")) if name == "bp" else None,
+                    labelOpts={
+                        "position": 0.93 - 0.08 * (n % 4),
+                        "color": "#b39ddb",
+                        "rotateAxis": (1, 0),
+                    },
                 )
                 plot.addItem(marker)
         steps = summary.infusion.steps
