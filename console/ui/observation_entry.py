@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import pairwise
 
-from PySide6.QtCore import QRegularExpression
-from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtCore import QRegularExpression, Qt
+from PySide6.QtGui import QRegularExpressionValidator, QShowEvent
 from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
 
 from console.domain.observations import OUTCOME_SCALES, TIMED_SCALES, UNSCHEDULED, Scale
@@ -88,8 +88,13 @@ class ScoresDialog(GuardedDialog):
         order: list[QWidget] = [*self.fields.values(), self.point, self.ok_button]
         for first, second in pairwise(order):
             QWidget.setTabOrder(first, second)
-        first_field = next(iter(self.fields.values()))
-        first_field.setFocus()
+        self.first_field = next(iter(self.fields.values()))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Open with the cursor in the first score: the nurse types at once."""
+        super().showEvent(event)
+        self.activateWindow()
+        self.first_field.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
     def time_point(self) -> str:
         """The chosen time point's label."""
