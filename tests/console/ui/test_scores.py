@@ -129,7 +129,7 @@ def test_overdue_shows_and_alarms_still_sound_while_scores_are_due(
         chair.clock.now() + timedelta(minutes=10),
     )
     assert panel.scores_due.state is PointState.OVERDUE
-    assert panel.scores_due.text().startswith("SCORES baseline OVERDUE 10:")
+    assert panel.scores_due.text().startswith("SCORES baseline OVERDUE\u00a010:")
     panel.refresh()
     assert panel.scores_due.text() == "SCORES baseline DUE  [F11]"  # now: due, not overdue
     dialog = _open_entry(qtbot, panel)  # the entry is open too: the worst case
