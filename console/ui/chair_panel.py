@@ -619,8 +619,8 @@ class ChairPanel(QWidget):
             self.plots.clear_markers()
             self._shown_events = 0
             self._update_alarm_periods()  # a new session starts with none (AlarmPeriods)
-        for ev in life.events[self._shown_events :]:
-            self._add_marker(ev)
+        for group in _marker_groups(life.events[self._shown_events :]):
+            self._add_marker(group)
         self._shown_events = len(life.events)
         self._update_workflow_buttons()
         self.strip.refresh()
@@ -680,7 +680,8 @@ class ChairPanel(QWidget):
         else:
             b["start"].setToolTip("Start the pump (the pre-dose baseline is fixed now)")
 
-    def _add_marker(self, ev: SessionEvent) -> None:
+    def _add_marker(self, group: list[SessionEvent]) -> None:
+        ev = group[0]
         kind = ev.kind
         colour = MARKER_COLOURS.get(kind)
         label = ""
@@ -698,8 +699,8 @@ class ChairPanel(QWidget):
             label = "resumed (gap)"
         elif kind == EventKind.OUTCOME_SCORE:
             return  # before the session, for the series view: not a trend marker
-        elif score_label(ev) is not None:
-            colour, label = ANNOTATION_COLOUR, f"{score_label(ev)}"
+        elif score_label(ev) is not None:  # one marker per set of scores, one line each
+            colour, label = ANNOTATION_COLOUR, "\n".join(str(score_label(e)) for e in group)
         elif kind in (
             EventKind.NAUSEA,
             EventKind.DISSOCIATION,
@@ -810,6 +811,25 @@ class ChairPanel(QWidget):
                 f"mean {mean_text}   {state}last NIBP {at.astimezone():%H:%M:%S}"
                 f" ({minutes} min ago)\n{self._nibp_limits}"
             )
+
+
+def _marker_groups(events: list[SessionEvent]) -> list[list[SessionEvent]]:
+    """Events to mark, one per marker: the scores of one entry (same time) share one."""
+    groups: list[list[SessionEvent]] = []
+    for ev in events:
+        last = groups[-1][0] if groups else None
+        timed = score_label(ev) is not None and ev.kind != EventKind.OUTCOME_SCORE
+        if (
+            timed
+            and last is not None
+            and last.at == ev.at
+            and score_label(last) is not None
+            and last.kind != EventKind.OUTCOME_SCORE
+        ):
+            groups[-1].append(ev)
+        else:
+            groups.append([ev])
+    return groups
 
 
 def _disconnect(svc: ChairService, slot: Callable[[], None]) -> None:

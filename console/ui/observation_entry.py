@@ -31,7 +31,6 @@ ENTRY_STYLE = (
 def _field(scale: Scale) -> QLineEdit:
     edit = QLineEdit()
     edit.setObjectName(f"score-{scale.name}")
-    edit.setPlaceholderText(f"{scale.low}-{scale.high}")
     # Digits only: a letter cannot be typed; the range is the workflow's check (one message).
     edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{0,2}"), edit))
     return edit
@@ -74,7 +73,8 @@ class ScoresDialog(GuardedDialog):
         for scale in shown:
             edit = _field(scale)
             self.fields[scale.name] = edit
-            form.addRow(f"{scale.name} ({scale.what} {scale.low}-{scale.high})", edit)
+            what = "" if scale.what == scale.name else f"{scale.what} "
+            form.addRow(f"{scale.name} ({what}{scale.low}-{scale.high})", edit)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

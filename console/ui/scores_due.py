@@ -29,8 +29,9 @@ STYLES = {
 }
 
 
-#: Horizontal padding and border of the badge (``_BASE``), px.
-PADDING_PX = 2 * (8 + 2) + 4
+#: Horizontal padding and border of the badge (``_BASE``) and the slack a wrapping label
+#: keeps at the right before it breaks a line, px.
+PADDING_PX = 2 * (8 + 2) + 16
 
 
 def _mmss(seconds: float) -> str:
