@@ -699,8 +699,8 @@ class ChairPanel(QWidget):
             label = "resumed (gap)"
         elif kind == EventKind.OUTCOME_SCORE:
             return  # before the session, for the series view: not a trend marker
-        elif score_label(ev) is not None:  # one marker per set of scores, one line each
-            colour, label = ANNOTATION_COLOUR, "\n".join(str(score_label(e)) for e in group)
+        elif score_label(ev) is not None:  # one marker, one line per set of scores
+            colour, label = ANNOTATION_COLOUR, " · ".join(str(score_label(e)) for e in group)
         elif kind in (
             EventKind.NAUSEA,
             EventKind.DISSOCIATION,

@@ -99,7 +99,7 @@ def test_the_due_prompt_the_keyed_entry_and_the_markers(
     assert scored == [("MOAA/S", 4.0), ("CADSS-6", 3.0), ("nausea", 1.0), ("PHQ-9", 19.0)]
     # Drawn on the trend with their scores; the outcome score is not a trend marker.
     labels = [label for _m, label in panel.plots.markers]
-    assert labels[-1] == "MOAA/S 4\nCADSS-6 3\nnausea 1"  # one marker for the set
+    assert labels[-1] == "MOAA/S 4 · CADSS-6 3 · nausea 1"  # one marker for the set
     assert not any("PHQ" in label for label in labels)
     assert not panel.scores_due.isVisible()  # baseline done; 20 min waits for the infusion
 
