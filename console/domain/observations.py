@@ -231,6 +231,18 @@ def score_label(ev: SessionEvent) -> str | None:
     return f"{scale} {ev.score:g}"
 
 
+def score_sets(events: Iterable[SessionEvent]) -> list[tuple[datetime, str]]:
+    """The timed scores grouped by entry (same time), each as one marker text:
+    ``(at, "MOAA/S 3 · CADSS-6 12 · nausea 2")``, in time order.  Outcome scores (PHQ-9,
+    MADRS) belong to the whole session and are left out."""
+    sets: dict[datetime, list[str]] = {}
+    for e in sorted(events, key=lambda e: e.at):
+        label = score_label(e)
+        if label is not None and e.kind != EventKind.OUTCOME_SCORE:
+            sets.setdefault(e.at, []).append(label)
+    return [(at, " · ".join(labels)) for at, labels in sets.items()]
+
+
 def shows_effect(ev: SessionEvent) -> bool:
     """False for a structured score that records no effect (MOAA/S 5 is awake, CADSS-6 and
     nausea 0 are none): the review's adverse effects and the REMS flags list only effects.

@@ -750,7 +750,9 @@ def series_rows(sessions: Sequence[SeriesSession]) -> list[SeriesRow]:
                 alarms_low=m.alarm_count("low"),
                 dose_text=m.infusion.dose_text(),
                 dose_mg=m.infusion.given_dose_mg or m.infusion.planned_dose_mg,
-                adverse=_adverse_labels(m.adverse_events),
+                # Scores are in their own rows (worst MOAA/S, CADSS-6, nausea): the cell keeps
+                # what was written as an event (vomiting, an intervention...).
+                adverse=_adverse_labels([e for e in m.adverse_events if score_label(e) is None]),
                 monitoring_min=m.monitoring_min,
                 outcomes=outcome_scores(m.scores),
                 worst_scores=extreme_scores(m.scores),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -18,7 +19,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath,
 
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import Priority
-from console.domain.observations import score_label
+from console.domain.observations import score_label, score_sets
 from console.domain.review import (
     DBP,
     HR,
@@ -28,7 +29,6 @@ from console.domain.review import (
     TrendLike,
     with_gap_breaks,
 )
-from console.domain.session import EventKind, SessionEvent
 from devices.model import Metric
 
 COLOURS = {SBP: "#d84315", DBP: "#ef6c00", HR: "#2e7d32", SPO2: "#0277bd"}
@@ -183,15 +183,16 @@ def _paint(
             x = xpix((step.at.timestamp() - origin) / 60.0)
             p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
         p.setPen(QPen(QColor("#6d4c41"), 1, Qt.PenStyle.DotLine))
-        stacked: dict[int, int] = {}  # labels at one time (a set of scores) stack upwards
-        for e in _event_marks(s):
-            x = xpix((e.at.timestamp() - origin) / 60.0)
+        row_ends: list[float] = []  # a label that would run into the one before goes up a row
+        for at, text in _event_marks(s):
+            x = xpix((at.timestamp() - origin) / 60.0)
             p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
             if i == 0:
-                n = stacked.get(round(x), 0)
-                stacked[round(x)] = n + 1
+                n = next((r for r, end in enumerate(row_ends) if end < x), len(row_ends))
+                end = x + 3 + p.fontMetrics().horizontalAdvance(text) + 6
+                row_ends[n : n + 1] = [end]
                 y = rect.bottom() - 4 - n * font.pixelSize() * 1.25
-                p.drawText(QPointF(x + 3, y), score_label(e) or e.kind)
+                p.drawText(QPointF(x + 3, y), text)
     # x axis
     p.setPen(QColor("#444444"))
     base = top + len(PANELS) * panel_h + (len(PANELS) - 1) * gap
@@ -259,9 +260,8 @@ def _ticks(lo: float, hi: float, target: int) -> Sequence[float]:
     return out
 
 
-def _event_marks(s: ReviewSummary) -> list[SessionEvent]:
-    """Adverse events and the timed scores (with their values), in time order; the outcome
-    scores (PHQ-9, MADRS) belong to the whole session, not to a moment of the trend."""
-    free = [e for e in s.adverse_events if score_label(e) is None]
-    scores = [e for e in s.scores if e.kind != EventKind.OUTCOME_SCORE]
-    return sorted([*free, *scores], key=lambda e: e.at)
+def _event_marks(s: ReviewSummary) -> list[tuple[datetime, str]]:
+    """Adverse events and the timed scores (one text per set, with the values), in time
+    order; the outcome scores (PHQ-9, MADRS) belong to the session, not to a moment."""
+    free = [(e.at, e.kind) for e in s.adverse_events if score_label(e) is None]
+    return sorted([*free, *score_sets(s.scores)], key=lambda m: m[0])

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import Priority, format_value
-from console.domain.observations import score_label
+from console.domain.observations import score_label, score_sets
 from console.domain.review import (
     DBP,
     HR,
@@ -50,7 +50,6 @@ from console.domain.review import (
     summarize,
     with_gap_breaks,
 )
-from console.domain.session import EventKind
 from console.reports import html as rh
 from console.services.db_tasks import DatabaseTasks
 from console.services.record_access import ReviewRepository, StoredSession
@@ -200,25 +199,35 @@ class ReviewPlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph i
                             ),
                         )
                     )
-            stacked: dict[float, int] = {}  # a set of scores at one time: labels stack down
             for e in stored.events:
-                if e.kind in ("discharge_check", EventKind.OUTCOME_SCORE):
-                    continue
-                n = stacked.get(round(minutes(e.at), 1), 0)
-                stacked[round(minutes(e.at), 1)] = n + 1
+                if e.kind == "discharge_check" or score_label(e) is not None:
+                    continue  # scores: one labelled marker per set, below
                 marker = pg.InfiniteLine(
                     pos=minutes(e.at),
                     angle=90,
                     movable=False,
                     pen=pg.mkPen("#9575cd", width=1, style=Qt.PenStyle.DotLine),
-                    label=(score_label(e) or e.kind.replace("_", " ")) if name == "bp" else None,
-                    labelOpts={
-                        "position": 0.93 - 0.08 * (n % 4),
-                        "color": "#b39ddb",
-                        "rotateAxis": (1, 0),
-                    },
+                    label=e.kind.replace("_", " ") if name == "bp" else None,
+                    labelOpts={"position": 0.93, "color": "#b39ddb", "rotateAxis": (1, 0)},
                 )
                 plot.addItem(marker)
+            for i, (at, text) in enumerate(score_sets(stored.events)):
+                # One line per set, across the bottom of the BP plot as on the chair; sets a
+                # minute apart (40 min, end of infusion) step up so they do not overlap.
+                plot.addItem(
+                    pg.InfiniteLine(
+                        pos=minutes(at),
+                        angle=90,
+                        movable=False,
+                        pen=pg.mkPen("#ce93d8", width=1, style=Qt.PenStyle.DotLine),
+                        label=text if name == "bp" else None,
+                        labelOpts={
+                            "position": 0.06 + 0.1 * (i % 3),
+                            "color": "#ce93d8",
+                            "anchors": [(0, 0.5), (0, 0.5)],
+                        },
+                    )
+                )
         steps = summary.infusion.steps
         if steps:
             xs = [minutes(s.at) for s in steps] + [x1]
