@@ -188,11 +188,13 @@ def _paint(
             x = xpix((at.timestamp() - origin) / 60.0)
             p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
             if i == 0:
-                n = next((r for r, end in enumerate(row_ends) if end < x), len(row_ends))
-                end = x + 3 + p.fontMetrics().horizontalAdvance(text) + 6
-                row_ends[n : n + 1] = [end]
+                w = p.fontMetrics().horizontalAdvance(text)
+                # Right of its line, or left of it where it would run off the plot.
+                start = x + 3 if x + 3 + w <= rect.right() else x - 3 - w
+                n = next((r for r, end in enumerate(row_ends) if end < start), len(row_ends))
+                row_ends[n : n + 1] = [start + w + 6]
                 y = rect.bottom() - 4 - n * font.pixelSize() * 1.25
-                p.drawText(QPointF(x + 3, y), text)
+                p.drawText(QPointF(start, y), text)
     # x axis
     p.setPen(QColor("#444444"))
     base = top + len(PANELS) * panel_h + (len(PANELS) - 1) * gap
