@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QTableWidget
@@ -19,8 +20,10 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import Engine
 
 from console.domain.alarms import Priority
-from console.domain.observations import PointState
+from console.domain.observations import PointState, score_label
+from console.domain.review import summarize
 from console.domain.session import EventKind, SessionEvent
+from console.reports.plot import _event_marks
 from console.storage.engine import make_engine
 from console.storage.migrate import upgrade_to_head
 from console.storage.repository import SessionRepository
@@ -29,6 +32,7 @@ from console.ui.alarm_sound import AlarmAudioController
 from console.ui.chair_panel import ChairPanel
 from console.ui.observation_entry import ScoresDialog
 from console.ui.review.series_view import SeriesView
+from console.ui.review.session_view import SessionReviewView
 from tests.console.review.builders import build_series
 from tests.console.ui.conftest import ConsoleFactory
 from tests.console.ui.test_alarm_sound import FakePlayer
@@ -151,11 +155,11 @@ def sqlite_migrated(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_series_view_shows_outcome_scores_beside_the_bp_peak(
-    qtbot: QtBot, sqlite_migrated: Engine
-) -> None:
-    pid, ids = build_series(sqlite_migrated, n=3)
-    repo = SessionRepository(sqlite_migrated)
+def _scored_series(engine: Engine) -> tuple[int, list[int]]:
+    """Three sessions of one patient with PHQ-9 (not in the third), MADRS (first only) and
+    a set of timed scores 31 min into each (20 min after the infusion start) and one later."""
+    pid, ids = build_series(engine, n=3)
+    repo = SessionRepository(engine)
     phq = (21.0, 15.0, None)  # the third session has no PHQ-9 entered
     for sid, score, cadss in zip(ids, phq, (14.0, 9.0, 4.0), strict=True):
         start = repo.session(sid).started_at
@@ -195,6 +199,13 @@ def test_series_view_shows_outcome_scores_beside_the_bp_peak(
             data={"scale": "MADRS", "time_point": "baseline"},
         ),
     )
+    return pid, ids
+
+
+def test_series_view_shows_outcome_scores_beside_the_bp_peak(
+    qtbot: QtBot, sqlite_migrated: Engine
+) -> None:
+    pid, _ids = _scored_series(sqlite_migrated)
     view = SeriesView(ReviewRepository(sqlite_migrated), pid)
     qtbot.addWidget(view)
     rows = _rows(view.table)
@@ -208,6 +219,32 @@ def test_series_view_shows_outcome_scores_beside_the_bp_peak(
     names = [c.name() for c in view.curves]
     assert names[0].endswith("PHQ-9 21 MADRS 33")
     assert names[2] == "#3 (latest)"
+
+
+def test_session_review_and_report_mark_each_set_of_scores(
+    qtbot: QtBot, sqlite_migrated: Engine
+) -> None:
+    _pid, ids = _scored_series(sqlite_migrated)
+    reviews = ReviewRepository(sqlite_migrated)
+    view = SessionReviewView(reviews, ids[0])
+    qtbot.addWidget(view)
+    labels = [
+        item.label.toPlainText()
+        for item in view.plots.plots["bp"].items
+        if isinstance(item, pg.InfiniteLine) and item.label is not None
+    ]
+    assert "MOAA/S 3 · CADSS-6 14" in labels  # one marker for the set, with the scores
+    assert "MOAA/S 5" in labels
+    assert not any("PHQ" in label or "MADRS" in label for label in labels)
+    summary = summarize(reviews.load(ids[0]).inputs(300.0))
+    marks = [text for _at, text in _event_marks(summary)]
+    assert "MOAA/S 3 · CADSS-6 14" in marks
+    assert "MOAA/S 5" in marks
+    # The free annotations of the built session stay as they were.
+    assert {"dissociation", "nausea"} <= set(marks)
+    # MOAA/S 5 (awake) is no adverse effect; MOAA/S 3 and CADSS-6 14 are.
+    adverse = [score_label(e) for e in summary.adverse_events if score_label(e)]
+    assert adverse == ["MOAA/S 3", "CADSS-6 14"]
 
 
 def _rows(table: QTableWidget) -> dict[str, list[str]]:
