@@ -188,6 +188,7 @@ def test_a_configured_schedule(tmp_path: Path) -> None:
     [
         ('scales = ["RASS"]', "scales must be some of MOAA/S, CADSS-6, nausea, got RASS"),
         ("overdue_after_min = 0", "overdue_after_min must be 1-120 min"),
+        ("overdue_min = 5", "unknown key 'overdue_min' (did you mean 'overdue_after_min'?)"),
         ('overdue_after_min = "5"', "overdue_after_min must be float"),
         (
             '[[observations.points]]\nlabel = "x"\nanchor = "infusion"\n',

@@ -147,6 +147,21 @@ def test_overdue_shows_and_alarms_still_sound_while_scores_are_due(
     dialog.reject()
 
 
+def test_the_configured_schedule_reaches_the_chair(
+    qtbot: QtBot, console_factory: ConsoleFactory
+) -> None:
+    app = _console(console_factory, **REAL_TIME, **{"observations.overdue_after_min": 30.0})
+    panel, chair = app.window.panel, app.chair
+    _streaming(qtbot, chair)
+    _new_session(panel, "MRN-S3")
+    later = chair.clock.now() + timedelta(minutes=10)
+    due = chair.workflow.due_observation(later)
+    assert due is not None
+    assert (due.point.label, due.state) == ("baseline", PointState.DUE)  # 30 min allowed
+    panel.scores_due.show_due(due, later)
+    assert panel.scores_due.text() == "SCORES baseline DUE  [F11]"
+
+
 @pytest.fixture
 def sqlite_migrated(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'series.sqlite3'}")
