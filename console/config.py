@@ -32,6 +32,7 @@ from console.config_schema import (
 )
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import AlarmPolicy
+from console.domain.observations import ObservationSchedule
 from console.storage.private import private_dir
 from devices.registry import protocol_aliases, simulated_protocols
 from devices.resources import resource_path
@@ -141,6 +142,8 @@ class Settings:
     #: The monitor's automatic NIBP cycle for a real device (``[alarms] nibp_interval_s``);
     #: with the simulator, ``simulator.nibp_interval_s`` is used instead.
     alarm_nibp_interval_s: float = 300.0
+    #: Timed structured observations (``[observations]``, issue 17).
+    observations: ObservationSchedule = field(default_factory=ObservationSchedule)
 
 
 def default_db_url() -> str:
@@ -267,6 +270,7 @@ def _settings(checked: ConsoleFile) -> Settings:
         alarm_policy=policy,
         alarm_profile=profile,
         alarm_nibp_interval_s=float(alarms.nibp_interval_s),
+        observations=checked.observations.schedule(),
     )
 
 

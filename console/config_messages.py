@@ -62,6 +62,8 @@ def table_name(path: Loc) -> str:
         return "the configuration"
     if path[0] in ARRAYS:
         return f"[[{path[0]}]]" if len(path) == 1 else f"{path[0]}[{path[1]}]"
+    if len(path) > 2 and isinstance(path[-1], int):  # an entry of an array inside a table
+        return f"[{'.'.join(str(p) for p in path[:-2])}] {path[-2]}[{path[-1]}]"
     return f"[{'.'.join(str(p) for p in path)}]"
 
 

@@ -42,6 +42,13 @@ from console.domain.alarm_rules import (
     Priority,
     check_unit,
 )
+from console.domain.observations import (
+    TIMED_SCALES,
+    UNSCHEDULED,
+    Anchor,
+    ObservationSchedule,
+    TimePoint,
+)
 from console.storage.engine import StorageConfigError, parse_url
 from devices.model import Metric
 from devices.registry import canonical_kind, list_kinds, protocol_aliases, simulated_protocols
@@ -518,6 +525,96 @@ class AlarmsTable(Table):
         return self
 
 
+_DEFAULT_SCHEDULE = ObservationSchedule()
+
+
+class ObservationPoint(Table):
+    """``[[observations.points]]``: one time point of the timed scores (issue 17)."""
+
+    HEADING = "[[observations.points]]"
+    label: str = Field(description="Shown on the prompt and stored with each score; unique.")
+    anchor: str = Field(
+        description="What the point counts from: `session_start`, `infusion_start`, "
+        "`infusion_end` (the pump stopped) or `observation_end` (pre-discharge)."
+    )
+    offset_min: Annotated[float, within(-240, 480, "min")] = Field(
+        default=0.0, description="Minutes after (negative: before) the anchor."
+    )
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, label: str) -> str:
+        if not label.strip():
+            raise FieldError("must not be empty")
+        if label.strip() == UNSCHEDULED:
+            raise FieldError(f"{UNSCHEDULED!r} is reserved for scores outside the schedule")
+        return label.strip()
+
+    @field_validator("anchor")
+    @classmethod
+    def _anchor(cls, anchor: str) -> str:
+        names = [a.value for a in Anchor]
+        if anchor not in names:
+            raise FieldError(f"{anchor!r} is not one of {', '.join(names)}")
+        return anchor
+
+    def point(self) -> TimePoint:
+        """The domain's time point."""
+        return TimePoint(self.label, Anchor(self.anchor), float(self.offset_min))
+
+
+class ObservationsTable(Table):
+    """``[observations]``: the timed MOAA/S, CADSS-6 and nausea scores (issue 17)."""
+
+    HEADING = "[observations]"
+    scales: tuple[str, ...] = Field(
+        default=_DEFAULT_SCHEDULE.scales,
+        description=f"Scales prompted at every time point: some of {', '.join(TIMED_SCALES)}.",
+    )
+    overdue_after_min: Annotated[float, within(1, 120, "min")] = Field(
+        default=_DEFAULT_SCHEDULE.overdue_after_min,
+        description="A point not scored this long after it is due shows as overdue.",
+    )
+    points: tuple[ObservationPoint, ...] = Field(
+        default=tuple(
+            ObservationPoint(label=p.label, anchor=p.anchor.value, offset_min=p.offset_min)
+            for p in _DEFAULT_SCHEDULE.points
+        ),
+        description="The time points, in order; a user file's list replaces this one whole.",
+    )
+
+    @field_validator("scales", "points", mode="before")
+    @classmethod
+    def _array(cls, items: Any) -> Any:
+        if isinstance(items, list) and not items:
+            raise FieldError("must not be empty")
+        return tuple(items) if isinstance(items, list) else items
+
+    @field_validator("scales")
+    @classmethod
+    def _known(cls, scales: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [s for s in scales if s not in TIMED_SCALES]
+        if unknown:
+            raise FieldError(f"{unknown[0]!r} is not one of {', '.join(TIMED_SCALES)}")
+        return scales
+
+    @model_validator(mode="after")
+    def _whole(self) -> Self:
+        try:
+            self.schedule()
+        except ValueError as err:
+            raise FieldError(str(err), sentence=True) from None
+        return self
+
+    def schedule(self) -> ObservationSchedule:
+        """The domain's schedule (raises ValueError for labels used twice)."""
+        return ObservationSchedule(
+            points=tuple(p.point() for p in self.points),
+            scales=self.scales,
+            overdue_after_min=float(self.overdue_after_min),
+        )
+
+
 class ConsoleFile(Table):
     """The whole file: ``resources/default_config.toml`` merged with the user's, the
     environment and the options."""
@@ -531,6 +628,7 @@ class ConsoleFile(Table):
     )
     alarms: AlarmsTable = Field(default_factory=AlarmsTable)
     limits: tuple[LimitEntry, ...] = Field(default=(), description="Alarm limit tiers.")
+    observations: ObservationsTable = Field(default_factory=ObservationsTable)
 
     @field_validator("chairs", mode="before")
     @classmethod
@@ -579,4 +677,6 @@ TABLES: tuple[type[Table], ...] = (
     AlarmsTable,
     BaselineTable,
     LimitEntry,
+    ObservationsTable,
+    ObservationPoint,
 )

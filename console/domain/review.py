@@ -26,6 +26,12 @@ import numpy as np
 import numpy.typing as npt
 
 from console.domain.checkpoint import CHECKPOINT_WINDOW_MIN, checkpoint_reading
+from console.domain.observations import (
+    extreme_scores,
+    outcome_scores,
+    score_label,
+    shows_effect,
+)
 from console.domain.session import EventKind, SessionEvent
 
 FloatArray = npt.NDArray[np.float64]
@@ -364,6 +370,8 @@ class ReviewSummary:
     adverse_events: tuple[SessionEvent, ...]
     annotations: tuple[SessionEvent, ...]
     gap_breaks_s: Mapping[str, float] = field(default_factory=dict)
+    #: Structured scores (MOAA/S, CADSS-6, nausea, PHQ-9, MADRS; console.domain.observations).
+    scores: tuple[SessionEvent, ...] = ()
 
     @property
     def monitoring_min(self) -> float:
@@ -453,11 +461,12 @@ def summarize(inputs: ReviewInputs) -> ReviewSummary:
         pre_discharge=pre_discharge,
         alarms=alarm_periods(inputs.alarms, inputs.alarm_log, end),
         completeness=completeness,
-        adverse_events=tuple(e for e in events if e.kind in ADVERSE_KINDS),
+        adverse_events=tuple(e for e in events if e.kind in ADVERSE_KINDS and shows_effect(e)),
         annotations=tuple(e for e in events if e.kind == EventKind.NOTE),
         gap_breaks_s={
             c.parameter: gap_threshold_s(c.parameter, c.interval_s) for c in completeness
         },
+        scores=tuple(e for e in events if score_label(e) is not None),
     )
 
 
@@ -711,6 +720,10 @@ class SeriesRow:
     dose_mg: float | None
     adverse: tuple[str, ...]
     monitoring_min: float
+    #: Outcome scores entered before the session (PHQ-9, MADRS), by scale.
+    outcomes: Mapping[str, float] = field(default_factory=dict)
+    #: Each timed scale's worst score of the session (lowest MOAA/S, highest CADSS-6, nausea).
+    worst_scores: Mapping[str, float] = field(default_factory=dict)
 
 
 def series_rows(sessions: Sequence[SeriesSession]) -> list[SeriesRow]:
@@ -737,8 +750,12 @@ def series_rows(sessions: Sequence[SeriesSession]) -> list[SeriesRow]:
                 alarms_low=m.alarm_count("low"),
                 dose_text=m.infusion.dose_text(),
                 dose_mg=m.infusion.given_dose_mg or m.infusion.planned_dose_mg,
-                adverse=_adverse_labels(m.adverse_events),
+                # Scores are in their own rows (worst MOAA/S, CADSS-6, nausea): the cell keeps
+                # what was written as an event (vomiting, an intervention...).
+                adverse=_adverse_labels([e for e in m.adverse_events if score_label(e) is None]),
                 monitoring_min=m.monitoring_min,
+                outcomes=outcome_scores(m.scores),
+                worst_scores=extreme_scores(m.scores),
             )
         )
     return rows

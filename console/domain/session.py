@@ -90,6 +90,8 @@ class EventKind(enum.StrEnum):
     SYMPTOM = "symptom"
     NOTE = "note"
     RESUMED = "resumed"
+    OUTCOME_SCORE = "outcome_score"
+    """A per-session outcome score (PHQ-9, MADRS) entered before the session (G 34)."""
 
 
 #: Kinds that annotate the timeline without changing phase or pump state.
@@ -102,6 +104,7 @@ ANNOTATION_KINDS: frozenset[EventKind] = frozenset(
         EventKind.SYMPTOM,
         EventKind.NOTE,
         EventKind.RESUMED,
+        EventKind.OUTCOME_SCORE,
     }
 )
 
@@ -644,8 +647,11 @@ class SessionLifecycle:
         text: str = "",
         score: float | None = None,
         dose_mg: float | None = None,
+        data: dict[str, Any] | None = None,
     ) -> SessionEvent:
         """Time-locked observation: nausea, dissociation/sedation score, intervention, note.
+
+        ``data`` carries a structured score's scale and time point (console.domain.observations).
 
         Raises:
             IllegalTransitionError: the session is closed.
@@ -657,7 +663,7 @@ class SessionLifecycle:
             raise IllegalTransitionError("the session is closed; add an addendum instead")
         if kind in (EventKind.NOTE, EventKind.INTERVENTION, EventKind.SYMPTOM) and not text.strip():
             raise SessionRuleError(f"a {kind.value} needs text")
-        return self._emit(kind, at, author, text=text, score=score, dose_mg=dose_mg)
+        return self._emit(kind, at, author, text=text, score=score, dose_mg=dose_mg, data=data)
 
     # -- rebuild -----------------------------------------------------------------------------
     @classmethod

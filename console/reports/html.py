@@ -14,6 +14,7 @@ from typing import Any
 
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import METRIC_LABELS, format_value
+from console.domain.observations import score_label
 from console.domain.review import (
     PARAMETER_LABELS,
     ReviewSummary,
@@ -222,7 +223,8 @@ def figures_html(summary: ReviewSummary, p: Palette = PAPER) -> str:
         (
             "Adverse effects",
             "; ".join(
-                f"{e.kind} {'' if e.score is None else f'{e.score:g}'} {e.text}".strip()
+                score_label(e)  # a structured score: "CADSS-6 12"
+                or f"{e.kind} {'' if e.score is None else f'{e.score:g}'} {e.text}".strip()
                 for e in s.adverse_events
             )
             or "none recorded",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -18,6 +19,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath,
 
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import Priority
+from console.domain.observations import score_label, score_sets
 from console.domain.review import (
     DBP,
     HR,
@@ -181,11 +183,18 @@ def _paint(
             x = xpix((step.at.timestamp() - origin) / 60.0)
             p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
         p.setPen(QPen(QColor("#6d4c41"), 1, Qt.PenStyle.DotLine))
-        for e in s.adverse_events:
-            x = xpix((e.at.timestamp() - origin) / 60.0)
+        row_ends: list[float] = []  # a label that would run into the one before goes up a row
+        for at, text in _event_marks(s):
+            x = xpix((at.timestamp() - origin) / 60.0)
             p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
             if i == 0:
-                p.drawText(QPointF(x + 3, rect.bottom() - 4), e.kind)
+                w = p.fontMetrics().horizontalAdvance(text)
+                # Right of its line, or left of it where it would run off the plot.
+                start = x + 3 if x + 3 + w <= rect.right() else x - 3 - w
+                n = next((r for r, end in enumerate(row_ends) if end < start), len(row_ends))
+                row_ends[n : n + 1] = [start + w + 6]
+                y = rect.bottom() - 4 - n * font.pixelSize() * 1.25
+                p.drawText(QPointF(start, y), text)
     # x axis
     p.setPen(QColor("#444444"))
     base = top + len(PANELS) * panel_h + (len(PANELS) - 1) * gap
@@ -251,3 +260,10 @@ def _ticks(lo: float, hi: float, target: int) -> Sequence[float]:
         out.append(round(v, 6))
         v += step
     return out
+
+
+def _event_marks(s: ReviewSummary) -> list[tuple[datetime, str]]:
+    """Adverse events and the timed scores (one text per set, with the values), in time
+    order; the outcome scores (PHQ-9, MADRS) belong to the session, not to a moment."""
+    free = [(e.at, e.kind) for e in s.adverse_events if score_label(e) is None]
+    return sorted([*free, *score_sets(s.scores)], key=lambda m: m[0])

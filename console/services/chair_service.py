@@ -202,6 +202,7 @@ class ChairService(QObject):
             host=self,
             measures_nibp=Metric.NIBP_SYS in self.driver_cls.metrics,
             policy=SessionPolicy(),
+            observations=settings.observations,
         )
         self.resume_policy = resume_policy
         records = ChairRecordStore(

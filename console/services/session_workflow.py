@@ -22,6 +22,12 @@ from typing import Protocol
 
 from console.domain.alarm_rules import LimitError
 from console.domain.discharge_gate import DischargeGate, DischargeRefusedError, assess_discharge
+from console.domain.observations import (
+    UNSCHEDULED,
+    ObservationSchedule,
+    PointStatus,
+    scale_of,
+)
 from console.domain.pipeline import ChairPipeline
 from console.domain.session import (
     EventKind,
@@ -103,6 +109,7 @@ class SessionWorkflow:
         host: the chair around the workflow.
         measures_nibp: the chair's monitor measures NIBP (the discharge gate needs it).
         policy: the clinic's lifecycle presets (observation minimum, gate, checklist).
+        observations: the clinic's timed observation schedule (``[observations]``).
     """
 
     def __init__(
@@ -115,6 +122,7 @@ class SessionWorkflow:
         host: WorkflowHost,
         measures_nibp: bool,
         policy: SessionPolicy | None = None,
+        observations: ObservationSchedule | None = None,
     ) -> None:
         self.chair = chair
         self.keeper, self.alarms, self.latest = keeper, alarms, latest
@@ -126,6 +134,8 @@ class SessionWorkflow:
         self.policy = policy or SessionPolicy()
         #: The current session's rules and timeline (a closed one stays until the next).
         self.lifecycle = SessionLifecycle(self.policy)
+        #: When MOAA/S, CADSS-6 and nausea are due (issue 17).
+        self.observations = observations or ObservationSchedule()
         #: The start-session plan (volume, duration, pump); None without a patient session.
         self.plan: SessionPlan | None = None
         #: The session's patient as registered (None for a monitoring-only record).
@@ -434,6 +444,62 @@ class SessionWorkflow:
             kind, self.clock.now(), author=user, text=text, score=score, dose_mg=dose_mg
         )
         return self._accepted(ev)
+
+    def observation_points(self, now: datetime | None = None) -> list[PointStatus]:
+        """Every scheduled observation's state (empty without a patient session)."""
+        if self.lifecycle.plan is None or self.pending_resume is not None:
+            return []
+        return self.observations.status(
+            self.lifecycle.events,
+            observation_min=self.policy.observation_min,
+            now=now or self.clock.now(),
+        )
+
+    def due_observation(self, now: datetime | None = None) -> PointStatus | None:
+        """The time point to score now (due, overdue or nearly due), if any."""
+        if not self.session_open or self.lifecycle.plan is None:
+            return None
+        return self.observations.current(
+            self.lifecycle.events,
+            observation_min=self.policy.observation_min,
+            now=now or self.clock.now(),
+        )
+
+    def record_scores(
+        self, scores: Mapping[str, float], user: str, *, time_point: str = UNSCHEDULED
+    ) -> list[SessionEvent]:
+        """Store structured scores (MOAA/S, CADSS-6, nausea, PHQ-9, MADRS) at one time point.
+
+        Every score is checked before any is stored, so a typo refuses the whole entry and
+        nothing half-happens; each becomes one annotation event (kind per scale, ``score``,
+        ``data`` = scale and time point) on the existing annotate path to the writer.
+
+        Raises:
+            SessionRuleError: no session, no score, an unknown scale or a score out of range.
+        """
+        self._require_session("record scores")
+        if not scores:
+            raise SessionRuleError("enter at least one score")
+        points = {p.label for p in self.observations.points} | {UNSCHEDULED}
+        if time_point not in points:
+            raise SessionRuleError(f"unknown time point {time_point!r}")
+        checked = [(scale_of(name), scale_of(name).check(v)) for name, v in scores.items()]
+        now = self.clock.now()
+        events = [
+            self.lifecycle.annotate(
+                scale.kind,
+                now,
+                author=user,
+                text=scale.name,
+                score=score,
+                data={"scale": scale.name, "time_point": time_point},
+            )
+            for scale, score in checked
+        ]
+        for ev in events:
+            self._record(ev)
+        self.host.on_session_changed()
+        return events
 
     # -- the end of a session -----------------------------------------------------------------
     def discharge(

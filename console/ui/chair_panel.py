@@ -2,10 +2,11 @@
 
 The workflow bar holds the nurse's session actions, each with a key (the chair on screen takes
 them): New session Ctrl+N, Annotate F4, Start infusion F5, Pause/Resume F6, Rate F7, Stop F8,
-NIBP now F9, End session Ctrl+E.  Every action goes to the chair service, which applies the
-session lifecycle's rules; a refused step is explained in the message line under the buttons
-and changes nothing.  Dialogs open window-modal (never a nested event loop): the chair keeps
-updating and alarming behind them.
+NIBP now F9, Scores F11, End session Ctrl+E.  Every action goes to the chair service, which
+applies the session lifecycle's rules; a refused step is explained in the message line under
+the buttons and changes nothing.  Dialogs open window-modal (never a nested event loop): the
+chair keeps updating and alarming behind them.  The scores prompt (console.ui.scores_due) sits
+in the header.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from console.domain.alarms import Priority
 from console.domain.heart_rate_source import shown_heart_rate
+from console.domain.observations import score_label
 from console.domain.session import (
     EventKind,
     GateVerdict,
@@ -46,6 +48,8 @@ from console.ui.dialog_guard import GuardedDialog
 from console.ui.flow_layout import fallback_scroll, flow_widget
 from console.ui.limits_dialog import LimitsDialog
 from console.ui.numeric_tile import NumericTile
+from console.ui.observation_entry import ScoresDialog
+from console.ui.scores_due import ScoresDue
 from console.ui.session_dialogs import (
     PAUSE_REASONS,
     RATE_REASONS,
@@ -87,6 +91,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "nibp": ("NIBP now", "F9"),
     "end": ("End session…", "Ctrl+E"),
     "limits": ("Limits…", "F10"),
+    "scores": ("Scores…", "F11"),
 }
 #: Marker colours on the trends: pump steps in green/amber, observations in light purple.
 MARKER_COLOURS: dict[str, str] = {
@@ -150,6 +155,9 @@ class ChairPanel(QWidget):
         self.header.addWidget(self.title)
         self.header.addWidget(self.sim_badge)
         self.header.addStretch(1)
+        #: The due/overdue scores prompt: in the header, always on screen, never modal.
+        self.scores_due = ScoresDue()
+        self.header.addWidget(self.scores_due)
         self.header.addWidget(self.clock)
         self.header.addWidget(self.link)
 
@@ -290,6 +298,7 @@ class ChairPanel(QWidget):
         )
         self.plots.refresh(self.service.session_seconds(now) / 60.0)
         self.strip.refresh(now)
+        self.scores_due.show_due(self.service.workflow.due_observation(now), now)
         self._update_numerics(now)
 
     def _on_service_vitals_updated(self) -> None:
@@ -348,6 +357,7 @@ class ChairPanel(QWidget):
             "nibp": self.nibp_now,
             "end": self.end_session,
             "limits": self.edit_limits,
+            "scores": self.enter_scores,
         }[action]()
 
     def edit_limits(self) -> None:
@@ -472,6 +482,32 @@ class ChairPanel(QWidget):
         self._guard(dialog, step)
         self._open(dialog)
 
+    def enter_scores(self) -> None:
+        """Open the score entry on the due time point (MOAA/S, CADSS-6, nausea; issue 17)."""
+        svc = self.service
+        if not svc.session_open or svc.lifecycle.plan is None:
+            self._act(lambda: svc.workflow.record_scores({}, self.user), "")
+            return
+        due = svc.workflow.due_observation()
+        schedule = svc.workflow.observations
+        dialog = ScoresDialog(
+            [p.label for p in schedule.points],
+            due=None if due is None else due.point.label,
+            scales=schedule.scales,
+            outcomes=svc.lifecycle.phase is Phase.BASELINE,
+            parent=self,
+        )
+
+        def step() -> None:
+            scores, point = dialog.scores(), dialog.time_point()
+            svc.workflow.record_scores(scores, self.user, time_point=point)
+            typed = ", ".join(f"{k} {v:g}" for k, v in scores.items())
+            self._show_message(f"Scores at {point}: {typed} ({self.user})", ok=True)
+            self.scores_due.show_due(svc.workflow.due_observation(), svc.clock.now())
+
+        self._guard(dialog, step)
+        self._open(dialog)
+
     def end_session(self) -> None:
         """Open the discharge checklist, or end early with a reason."""
         svc = self.service
@@ -583,8 +619,8 @@ class ChairPanel(QWidget):
             self.plots.clear_markers()
             self._shown_events = 0
             self._update_alarm_periods()  # a new session starts with none (AlarmPeriods)
-        for ev in life.events[self._shown_events :]:
-            self._add_marker(ev)
+        for group in _marker_groups(life.events[self._shown_events :]):
+            self._add_marker(group)
         self._shown_events = len(life.events)
         self._update_workflow_buttons()
         self.strip.refresh()
@@ -631,7 +667,7 @@ class ChairPanel(QWidget):
         b["pause"].setText(f"{text}  [{key}]")
         b["rate"].setEnabled(open_ and pump in (InfusionState.RUNNING, InfusionState.PAUSED))
         b["stop"].setEnabled(open_ and pump in (InfusionState.RUNNING, InfusionState.PAUSED))
-        for name in ("nibp", "annotate", "end"):
+        for name in ("nibp", "annotate", "scores", "end"):
             b[name].setEnabled(open_)
         gate = life.gate.verdict
         if open_ and life.phase is Phase.BASELINE and not life.may_start_infusion():
@@ -644,7 +680,8 @@ class ChairPanel(QWidget):
         else:
             b["start"].setToolTip("Start the pump (the pre-dose baseline is fixed now)")
 
-    def _add_marker(self, ev: SessionEvent) -> None:
+    def _add_marker(self, group: list[SessionEvent]) -> None:
+        ev = group[0]
         kind = ev.kind
         colour = MARKER_COLOURS.get(kind)
         label = ""
@@ -660,6 +697,10 @@ class ChairPanel(QWidget):
             label = "stop"
         elif kind == EventKind.RESUMED:
             label = "resumed (gap)"
+        elif kind == EventKind.OUTCOME_SCORE:
+            return  # before the session, for the series view: not a trend marker
+        elif score_label(ev) is not None:  # one marker, one line per set of scores
+            colour, label = ANNOTATION_COLOUR, " · ".join(str(score_label(e)) for e in group)
         elif kind in (
             EventKind.NAUSEA,
             EventKind.DISSOCIATION,
@@ -770,6 +811,25 @@ class ChairPanel(QWidget):
                 f"mean {mean_text}   {state}last NIBP {at.astimezone():%H:%M:%S}"
                 f" ({minutes} min ago)\n{self._nibp_limits}"
             )
+
+
+def _marker_groups(events: list[SessionEvent]) -> list[list[SessionEvent]]:
+    """Events to mark, one per marker: the scores of one entry (same time) share one."""
+    groups: list[list[SessionEvent]] = []
+    for ev in events:
+        last = groups[-1][0] if groups else None
+        timed = score_label(ev) is not None and ev.kind != EventKind.OUTCOME_SCORE
+        if (
+            timed
+            and last is not None
+            and last.at == ev.at
+            and score_label(last) is not None
+            and last.kind != EventKind.OUTCOME_SCORE
+        ):
+            groups[-1].append(ev)
+        else:
+            groups.append([ev])
+    return groups
 
 
 def _disconnect(svc: ChairService, slot: Callable[[], None]) -> None:

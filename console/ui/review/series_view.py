@@ -8,6 +8,8 @@ The overlay aligns all sessions at their infusion start; the newest is drawn bol
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.domain.observations import OUTCOME_SCALES, outcome_scores
 from console.domain.review import (
     SeriesRow,
     local_time,
@@ -36,15 +39,23 @@ _ROWS: tuple[tuple[str, str], ...] = (
     ("Baseline BP", "base_bp"),
     ("Baseline HR", "base_hr"),
     ("Peak BP", "peak_bp"),
+    ("PHQ-9 / MADRS", "outcome"),
     ("Peak HR", "peak_hr"),
     ("Rise SBP/DBP", "rise"),
     ("Time to peak SBP", "ttp"),
     ("Alarms high/med/low", "alarms"),
     ("Dose", "dose"),
+    ("MOAA/S min", "moaas"),
+    ("CADSS-6 / nausea max", "dissociation"),
     ("Adverse effects", "adverse"),
     ("Monitoring", "monitoring"),
 )
 EARLIER_COLOURS = ("#546e7a", "#78909c", "#8d6e63", "#6d4c41", "#5c6bc0", "#26a69a")
+
+
+def _score(scores: Mapping[str, float], scale: str) -> str:
+    value = scores.get(scale)
+    return "-" if value is None else f"{value:g}"
 
 
 def _cell(row: SeriesRow, key: str) -> str:
@@ -60,6 +71,12 @@ def _cell(row: SeriesRow, key: str) -> str:
         return row.baseline.hr_text()
     if key == "peak_bp":
         return row.peak.bp_text()
+    if key == "outcome":
+        return " / ".join(_score(row.outcomes, s) for s in OUTCOME_SCALES)
+    if key == "moaas":
+        return _score(row.worst_scores, "MOAA/S")
+    if key == "dissociation":
+        return f"{_score(row.worst_scores, 'CADSS-6')} / {_score(row.worst_scores, 'nausea')}"
     if key == "peak_hr":
         return row.peak.hr_text()
     if key == "rise":
@@ -148,6 +165,8 @@ class SeriesView(QWidget):
             label = (
                 f"#{s.series_number}" if s.series_number is not None else f"id {s.session_id}"
             ) + (" (latest)" if newest else "")
+            outcomes = outcome_scores(s.summary.scores)
+            label += "".join(f" {k} {v:g}" for k, v in outcomes.items())
             curve = self.plot.plot(
                 x,
                 y,

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import Priority, format_value
+from console.domain.observations import score_label, score_sets
 from console.domain.review import (
     DBP,
     HR,
@@ -199,8 +200,8 @@ class ReviewPlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph i
                         )
                     )
             for e in stored.events:
-                if e.kind in ("discharge_check",):
-                    continue
+                if e.kind == "discharge_check" or score_label(e) is not None:
+                    continue  # scores: one labelled marker per set, below
                 marker = pg.InfiniteLine(
                     pos=minutes(e.at),
                     angle=90,
@@ -210,6 +211,23 @@ class ReviewPlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph i
                     labelOpts={"position": 0.93, "color": "#b39ddb", "rotateAxis": (1, 0)},
                 )
                 plot.addItem(marker)
+            for i, (at, text) in enumerate(score_sets(stored.events)):
+                # One line per set, across the bottom of the BP plot as on the chair; sets a
+                # minute apart (40 min, end of infusion) step up so they do not overlap.
+                plot.addItem(
+                    pg.InfiniteLine(
+                        pos=minutes(at),
+                        angle=90,
+                        movable=False,
+                        pen=pg.mkPen("#ce93d8", width=1, style=Qt.PenStyle.DotLine),
+                        label=text if name == "bp" else None,
+                        labelOpts={
+                            "position": 0.06 + 0.1 * (i % 3),
+                            "color": "#ce93d8",
+                            "anchors": [(0, 0.5), (0, 0.5)],
+                        },
+                    )
+                )
         steps = summary.infusion.steps
         if steps:
             xs = [minutes(s.at) for s in steps] + [x1]

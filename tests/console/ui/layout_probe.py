@@ -24,12 +24,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPoint, QRect
+from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from console.app import ConsoleApp, build_app
 from console.config import load, simulated_chairs
 from console.domain.alarms import Priority
+from console.domain.observations import ObservationSchedule, PointState, PointStatus
 from console.ui.chair_panel import ChairPanel
 from console.ui.main_window import MainWindow
 from console.ui.overview import ChairOverview, ChairTile
@@ -68,6 +69,11 @@ def _fill_panel(panel: ChairPanel) -> None:
         "REPEAT NIBP REQUESTED: confirm SBP 186 >= 180 (by 12:40:00)"
     )
     panel.workflow_message.setText("Not done: the infusion is running: stop it first (F8).")
+    # The scores prompt at its longest (issue 17): the longest default label, overdue.
+    point = ObservationSchedule().points[3]
+    panel.scores_due.show_due(
+        PointStatus(point, now - timedelta(minutes=59, seconds=59), PointState.OVERDUE, ()), now
+    )
 
 
 def _fill_tile(tile: ChairTile) -> None:
@@ -97,7 +103,9 @@ def _rect_in(widget: QWidget, window: QWidget) -> QRect:
     return QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
 
 
-def _label_report(name: str, label: QLabel, window: QWidget) -> dict[str, Any]:
+def _label_report(
+    name: str, label: QLabel, window: QWidget, *, numeric: bool = True
+) -> dict[str, Any]:
     rect = _rect_in(label, window)
     clipped_by = []
     parent = label.parentWidget()
@@ -107,17 +115,25 @@ def _label_report(name: str, label: QLabel, window: QWidget) -> dict[str, Any]:
         parent = parent.parentWidget()
     metrics = label.fontMetrics()
     contents = label.contentsRect()
+    need = QSize(metrics.horizontalAdvance(label.text()), metrics.height())
+    if label.wordWrap():  # a wrapping prompt needs its wrapped lines' height, not one line
+        flags = int(Qt.TextFlag.TextWordWrap)
+        need = metrics.boundingRect(
+            QRect(0, 0, contents.width(), 10_000), flags, label.text()
+        ).size()
     return {
         "name": name,
         "text": label.text(),
         "rect": [rect.x(), rect.y(), rect.width(), rect.height()],
         "visible": label.isVisibleTo(window),
         "clipped_by": clipped_by,
-        "text_width": metrics.horizontalAdvance(label.text()),
-        "text_height": metrics.height(),
+        "text_width": need.width(),
+        "text_height": need.height(),
         "contents": [contents.width(), contents.height()],
         "hint": [label.sizeHint().width(), label.sizeHint().height()],
         "point_size": label.font().pointSizeF(),
+        #: A numeric must also be legibly large; a prompt (the scores badge) only whole.
+        "numeric": numeric,
     }
 
 
@@ -139,7 +155,7 @@ def _window_report(window: MainWindow) -> dict[str, Any]:
 def _panel_labels(panel: ChairPanel, window: QWidget, prefix: str) -> list[dict[str, Any]]:
     return [
         _label_report(f"{prefix}{name}", tile.value, window) for name, tile in panel.tiles.items()
-    ]
+    ] + [_label_report(f"{prefix}scoresDue", panel.scores_due, window, numeric=False)]
 
 
 def _build(app: QApplication, tmp: Path, chairs: int) -> ConsoleApp:

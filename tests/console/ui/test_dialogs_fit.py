@@ -16,9 +16,12 @@ from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
 from console.domain.discharge_gate import DischargeGate
+from console.domain.observations import ObservationSchedule
 from console.domain.session import GateAssessment, GateVerdict, SessionPolicy
 from console.storage.repository import SessionSummary
+from console.ui.dialog_guard import GuardedDialog
 from console.ui.main_window import ScenarioDialog
+from console.ui.observation_entry import ScoresDialog
 from console.ui.quit_guard import QuitDialog
 from console.ui.session_dialogs import (
     STOP_REASONS,
@@ -40,6 +43,12 @@ REASONS = (
     "the last NIBP 167/104 is above the alarm limits (SBP high 160)",
     "the last NIBP 167/104 is not back within 20 % of the baseline 144/88",
 )
+
+
+def _refused(dialog: GuardedDialog) -> GuardedDialog:
+    """The dialog with a refusal shown at its top (as after a score out of range)."""
+    dialog.show_refusal("Not done: CADSS-6 must be a whole number 0-24, got 25")
+    return dialog
 
 
 def _check(dialog: QDialog) -> list[str]:
@@ -84,6 +93,15 @@ def test_every_dialog_fits_1366x768(qtbot: QtBot, console_factory: Any) -> None:
         GateDialog(GateAssessment(GateVerdict.REVIEW, REASONS[:2]), parent=panel),
         ReasonDialog("Stop infusion", STOP_REASONS, rate_ml_per_h=42.5, parent=panel),
         AnnotationDialog(parent=panel),
+        _refused(
+            ScoresDialog(
+                [p.label for p in ObservationSchedule().points],
+                due="end of infusion",
+                scales=ObservationSchedule().scales,
+                outcomes=True,  # the baseline entry, with PHQ-9 and MADRS: the tallest
+                parent=panel,
+            )
+        ),
         ResumeDialog(
             "Chair 12",
             SessionSummary(

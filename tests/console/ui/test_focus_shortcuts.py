@@ -24,7 +24,7 @@ from console.ui.session_dialogs import DischargeDialog, NewSessionDialog
 pytestmark = [pytest.mark.gui]
 
 #: The README's "Workflow" and "Alarms" keys.
-DOCUMENTED = ["Ctrl+N", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "Ctrl+E"]
+DOCUMENTED = ["Ctrl+N", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11", "Ctrl+E"]
 
 
 class X11LineEditKeys(QObject):

@@ -9,7 +9,8 @@ config file, and ``QT_SCALE_FACTOR`` is read at start.  The probe builds the con
 does, shows it maximized, fills the numerics with their widest texts and the alarm areas with
 long texts, and reports every numeric value label; this test asserts that each lies wholly
 inside the window and the screen's available area, is clipped by no ancestor (a scroll
-area's viewport included), and shows its whole text at a legible size.
+area's viewport included), and shows its whole text at a legible size.  The chair's scores
+prompt (issue 17) is measured the same way, at its longest text, except for the font size.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def _problems(case: dict[str, Any]) -> list[str]:
                 f"{name} {label['text']!r} needs {label['text_width']}x{label['text_height']}"
                 f" but has {cw}x{ch}"
             )
-        if label["point_size"] < theme.MIN_NUMERIC_PT:
+        if label["numeric"] and label["point_size"] < theme.MIN_NUMERIC_PT:
             problems.append(f"{name} at {label['point_size']} pt, below the legible minimum")
     return problems
 

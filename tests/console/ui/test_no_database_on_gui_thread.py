@@ -3,8 +3,8 @@
 A hung database blocks each call until its timeout; on the GUI thread that froze the screen.
 SQLAlchemy's own hooks record the thread of every connection checkout and every statement
 while a nurse and a physician go through the console: start, a new session with the MRN
-typed key by key (the patient lookup), and the review browser paging and opening a session.
-The GUI thread must never appear.
+typed key by key (the patient lookup), scores entered (issue 17), and the review browser
+paging and opening a session.  The GUI thread must never appear.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
 from console.app import ConsoleApp
+from console.ui.observation_entry import ScoresDialog
 from console.ui.review import ReviewWindow
 from console.ui.review import browser as review_browser
 from console.ui.session_dialogs import NewSessionDialog
@@ -81,6 +82,15 @@ def test_the_gui_thread_never_touches_the_database(
     dialog.accept()
     assert chair.session_id not in (None, demo_id)
     assert chair.patient_record is not None
+    # Scores (issue 17): stored through the writer, never on the GUI thread.
+    panel.trigger("scores")
+    scores = panel.dialog
+    assert isinstance(scores, ScoresDialog)
+    for name, value in (("MOAA/S", "4"), ("CADSS-6", "6"), ("nausea", "1"), ("PHQ-9", "18")):
+        qtbot.keyClicks(scores.fields[name], value)
+    scores.accept()
+    assert not scores.isVisible()
+    assert app.writer.flush()
     # The same patient again: the lookup finds them this time.
     panel.trigger("new")
     again = panel.dialog
