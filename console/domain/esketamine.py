@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -431,7 +431,6 @@ class EsketamineRecord:
     bp_at_40_min: BpReading | None
     bp_before_end: BpReading | None
     end_checks: EndChecks | None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def monitoring_min(self) -> float | None:

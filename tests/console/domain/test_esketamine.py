@@ -197,9 +197,13 @@ def test_three_checkpoints() -> None:
     sbp = cuff((1, 124), (4, 126), (30, 140), (41, 146), (44, 150), (100, 130), (124, 128))
     dbp = cuff((1, 78), (4, 80), (30, 88), (41, 92), (44, 93), (100, 82), (124, 81))
     points = bp_checkpoints(at(5), at(130), sbp, dbp)
-    assert (points[Checkpoint.BEFORE_DOSING].sbp, points[Checkpoint.BEFORE_DOSING].dbp) == (126, 80)
-    assert points[Checkpoint.AT_40_MIN].at == at(41)  # minutes after the first device
-    assert points[Checkpoint.BEFORE_END].at == at(124)
+    before, forty, end = (points[c] for c in Checkpoint)
+    assert before is not None
+    assert (before.sbp, before.dbp) == (126, 80)
+    assert forty is not None
+    assert forty.at == at(41)  # minutes after the first device
+    assert end is not None
+    assert end.at == at(124)
     # A last reading long before the end of monitoring does not answer "before the end".
     assert bp_checkpoints(at(5), at(200), sbp, dbp)[Checkpoint.BEFORE_END] is None
     # No reading 35-45 min after the first device: the 40-min checkpoint is missed.
