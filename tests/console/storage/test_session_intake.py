@@ -13,6 +13,7 @@ from console.domain.session import BaselineVitals, SessionLifecycle
 from console.storage.repository import SessionRepository
 from console.storage.review import ReviewRepository
 from console.storage.writer import (
+    Item,
     ReadingsItem,
     SessionEndItem,
     SessionEventItem,
@@ -66,7 +67,7 @@ def test_intake_and_esketamine_round_trip(migrated: Engine) -> None:
     for check in life.policy.discharge_items:
         life.check_discharge_item(at(126), item=check, passed=True, author="rn Ada")
     life.close(at(127), author="rn Ada")
-    items = [SessionEventItem(sid, ev) for ev in life.events]
+    items: list[Item] = [SessionEventItem(sid, ev) for ev in life.events]
     items += [_cuff(sid, m, s, d) for m, s, d in ((2, 126, 80), (44, 150, 92), (120, 130, 82))]
     items.append(SessionEndItem(sid, at(127)))
     with migrated.begin() as conn:
