@@ -1,0 +1,147 @@
+"""Issue 17: an intranasal esketamine session through the nurse's workflow, without Qt: the
+start data, "Device given" with its spacing warning, the three checkpoints, the 2-hour
+discharge gate and the end checks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+
+from console.domain.discharge_gate import DischargeRefusedError
+from console.domain.esketamine import (
+    CONCOMITANT_MEDICATIONS,
+    Checkpoint,
+    SessionIntake,
+    SessionType,
+)
+from console.domain.session import EventKind, IllegalTransitionError, Phase, SessionRuleError
+from console.services.session_values import SessionPlan, plan_from
+from tests.console.services.test_session_workflow import (  # the same chair around the workflow
+    NURSE,
+    _advance,
+    _Chair,
+    _cuff,
+    chair,
+)
+
+__all__ = ["chair"]  # the fixture, re-used
+
+NO_EFFECTS = dict.fromkeys(("sedation", "dissociation", "respiratory_depression"), False)
+
+
+def _esketamine(dose: float = 56.0, lot: str = "LOT-7") -> SessionPlan:
+    intake = SessionIntake(
+        SessionType.ESKETAMINE,
+        dict.fromkeys(CONCOMITANT_MEDICATIONS, False),
+        "Northside Clinic",
+        "outpatient clinic",
+        date(1980, 1, 2),
+        "male",
+    )
+    return SessionPlan(
+        mrn="MRN-E",
+        display_name="Esk patient",
+        weight_kg=80.0,
+        weight_measured_on=date(2026, 12, 1),
+        dose_mg_per_kg=0.0,
+        infusion_min=5.0,
+        session_type=SessionType.ESKETAMINE,
+        esketamine_dose_mg=dose,
+        lot=lot,
+        intake=intake,
+    )
+
+
+def test_an_esketamine_session_from_start_to_close(chair: _Chair) -> None:
+    flow = chair.workflow
+    sid = flow.new_session(_esketamine(), user=NURSE)
+    assert flow.phase is Phase.BASELINE
+    kinds = [e.kind for e in chair.writer.events(sid)]
+    assert kinds == [EventKind.ESKETAMINE_PLANNED, EventKind.NOTE]
+    assert "lot LOT-7" in chair.writer.events(sid)[1].text
+    _cuff(chair, 124.0, 78.0)
+    _advance(chair, 2)
+    flow.give_device(NURSE)
+    assert flow.phase is Phase.INFUSION
+    assert flow.pipeline.snapshot().infusion_running
+    _advance(chair, 3)  # 3 min: early, recorded with a warning
+    second = flow.give_device(NURSE)
+    assert "2.0 min early" in second.text
+    assert flow.phase is Phase.OBSERVATION
+    assert not flow.pipeline.snapshot().infusion_running
+    for minutes, sbp in ((35.0, 140.0), (60.0, 132.0), (25.0, 126.0)):
+        _advance(chair, minutes)
+        _cuff(chair, sbp, 80.0)
+    # 123 min after the first device: the 2 hours are over.
+    points = flow.esketamine_checkpoints()
+    assert all(points[c] is not None for c in Checkpoint)
+    with pytest.raises(DischargeRefusedError, match="end checks"):
+        flow.discharge(dict.fromkeys(flow.policy.discharge_items, True), NURSE)
+    assert flow.phase is Phase.DISCHARGE  # the checks are kept; the session stays open
+    flow.record_end_checks(
+        NURSE,
+        occurred=NO_EFFECTS,
+        resolved={},
+        ready_to_leave_at=chair.clock.now() - timedelta(minutes=10),
+    )
+    assert flow.discharge_gate().passed, flow.discharge_gate().describe()
+    assert flow.discharge(dict.fromkeys(flow.policy.discharge_items, True), NURSE)
+    assert flow.lifecycle.closed
+    assert chair.writer.events(sid)[-1].kind == EventKind.CLOSED
+
+
+def test_the_gate_refuses_before_two_hours_and_without_the_40_min_bp(chair: _Chair) -> None:
+    flow = chair.workflow
+    flow.new_session(_esketamine(84.0), user=NURSE)
+    _cuff(chair, 124.0, 78.0)
+    for _ in range(3):
+        _advance(chair, 5)
+        flow.give_device(NURSE)
+    _advance(chair, 60)
+    with pytest.raises(IllegalTransitionError, match="120 min not reached"):
+        flow.discharge(dict.fromkeys(flow.policy.discharge_items, True), NURSE)
+    assert flow.phase is Phase.OBSERVATION
+    needs = flow.discharge_needs()
+    assert needs[0].startswith("observation")
+    assert "end checks" in needs
+    _advance(chair, 60)
+    _cuff(chair, 126.0, 80.0)  # no reading 35-45 min after the first device
+    flow.record_end_checks(
+        NURSE, occurred=NO_EFFECTS, resolved={}, ready_to_leave_at=chair.clock.now()
+    )
+    gate = flow.discharge_gate()
+    assert "no reading for the BP at 40 min" in gate.describe()
+    with pytest.raises(DischargeRefusedError, match="BP at 40 min"):
+        flow.discharge(dict.fromkeys(flow.policy.discharge_items, True), NURSE)
+    # A physician may override the missing checkpoint (recorded with the reason).
+    assert flow.discharge(
+        dict.fromkeys(flow.policy.discharge_items, True),
+        NURSE,
+        physician="dr.lee",
+        override_reason="cuff failed at 40 min; BP stable at 120 min",
+    )
+
+
+def test_bad_start_data_change_nothing(chair: _Chair) -> None:
+    flow = chair.workflow
+    bad_intake = replace(_esketamine(), intake=replace(_esketamine().intake, setting_name=" "))
+    for plan, text in (
+        (_esketamine(70.0), "56 mg or 84 mg"),
+        (_esketamine(lot=""), "lot number"),
+        (bad_intake, "setting"),
+    ):
+        with pytest.raises(SessionRuleError, match=text):
+            flow.new_session(plan, user=NURSE)
+    assert chair.host.calls == []  # no record was opened
+    assert flow.phase is None
+
+
+def test_resume_rebuilds_the_esketamine_plan(chair: _Chair) -> None:
+    flow = chair.workflow
+    flow.new_session(_esketamine(84.0), user=NURSE)
+    plan = plan_from(flow.lifecycle, flow.patient_record)
+    assert plan is not None
+    assert plan.session_type is SessionType.ESKETAMINE
+    assert (plan.esketamine_dose_mg, plan.lot) == (84.0, "LOT-7")
