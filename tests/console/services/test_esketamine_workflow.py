@@ -64,7 +64,7 @@ def test_an_esketamine_session_from_start_to_close(chair: _Chair) -> None:
     _cuff(chair, 124.0, 78.0)
     _advance(chair, 2)
     flow.give_device(NURSE)
-    assert flow.phase is Phase.INFUSION
+    assert flow.lifecycle.phase.value == "infusion"
     assert flow.pipeline.snapshot().infusion_running
     _advance(chair, 3)  # 3 min: early, recorded with a warning
     second = flow.give_device(NURSE)
@@ -126,7 +126,9 @@ def test_the_gate_refuses_before_two_hours_and_without_the_40_min_bp(chair: _Cha
 
 def test_bad_start_data_change_nothing(chair: _Chair) -> None:
     flow = chair.workflow
-    bad_intake = replace(_esketamine(), intake=replace(_esketamine().intake, setting_name=" "))
+    intake = _esketamine().intake
+    assert intake is not None
+    bad_intake = replace(_esketamine(), intake=replace(intake, setting_name=" "))
     for plan, text in (
         (_esketamine(70.0), "56 mg or 84 mg"),
         (_esketamine(lot=""), "lot number"),
