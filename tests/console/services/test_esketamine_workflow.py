@@ -57,7 +57,7 @@ def _esketamine(dose: float = 56.0, lot: str = "LOT-7") -> SessionPlan:
 def test_an_esketamine_session_from_start_to_close(chair: _Chair) -> None:
     flow = chair.workflow
     sid = flow.new_session(_esketamine(), user=NURSE)
-    assert flow.phase is Phase.BASELINE
+    assert flow.lifecycle.phase.value == "baseline"
     kinds = [e.kind for e in chair.writer.events(sid)]
     assert kinds == [EventKind.ESKETAMINE_PLANNED, EventKind.NOTE]
     assert "lot LOT-7" in chair.writer.events(sid)[1].text
@@ -69,7 +69,7 @@ def test_an_esketamine_session_from_start_to_close(chair: _Chair) -> None:
     _advance(chair, 3)  # 3 min: early, recorded with a warning
     second = flow.give_device(NURSE)
     assert "2.0 min early" in second.text
-    assert flow.phase is Phase.OBSERVATION
+    assert flow.lifecycle.phase.value == "observation"
     assert not flow.pipeline.snapshot().infusion_running
     for minutes, sbp in ((35.0, 140.0), (60.0, 132.0), (25.0, 126.0)):
         _advance(chair, minutes)
