@@ -31,6 +31,11 @@ __all__ = ["chair"]  # the fixture, re-used
 NO_EFFECTS = dict.fromkeys(("sedation", "dissociation", "respiratory_depression"), False)
 
 
+def _phase(chair: _Chair) -> Phase:
+    """The phase, asked afresh (each step changes it)."""
+    return chair.workflow.lifecycle.phase
+
+
 def _esketamine(dose: float = 56.0, lot: str = "LOT-7") -> SessionPlan:
     intake = SessionIntake(
         SessionType.ESKETAMINE,
@@ -57,19 +62,19 @@ def _esketamine(dose: float = 56.0, lot: str = "LOT-7") -> SessionPlan:
 def test_an_esketamine_session_from_start_to_close(chair: _Chair) -> None:
     flow = chair.workflow
     sid = flow.new_session(_esketamine(), user=NURSE)
-    assert flow.lifecycle.phase.value == "baseline"
+    assert _phase(chair) is Phase.BASELINE
     kinds = [e.kind for e in chair.writer.events(sid)]
     assert kinds == [EventKind.ESKETAMINE_PLANNED, EventKind.NOTE]
     assert "lot LOT-7" in chair.writer.events(sid)[1].text
     _cuff(chair, 124.0, 78.0)
     _advance(chair, 2)
     flow.give_device(NURSE)
-    assert flow.lifecycle.phase.value == "infusion"
+    assert _phase(chair) is Phase.INFUSION
     assert flow.pipeline.snapshot().infusion_running
     _advance(chair, 3)  # 3 min: early, recorded with a warning
     second = flow.give_device(NURSE)
     assert "2.0 min early" in second.text
-    assert flow.lifecycle.phase.value == "observation"
+    assert _phase(chair) is Phase.OBSERVATION
     assert not flow.pipeline.snapshot().infusion_running
     for minutes, sbp in ((35.0, 140.0), (60.0, 132.0), (25.0, 126.0)):
         _advance(chair, minutes)
