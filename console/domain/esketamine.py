@@ -87,16 +87,20 @@ END_CHECK_EFFECTS: dict[str, str] = {
 class SessionIntake:
     """What the nurse answers at the start of every session (both types).
 
+    The REMS form needs every answer of an esketamine session; an IV session may leave them
+    unanswered (None: "not asked"), so a clinic that does not use them is not held up.
+
     Attributes:
         session_type: IV ketamine or intranasal esketamine.
-        medications: each of :data:`CONCOMITANT_MEDICATIONS` answered True (Yes) or False (No).
+        medications: each of :data:`CONCOMITANT_MEDICATIONS` answered True (Yes), False (No)
+            or None / absent (not asked; IV only).
         setting_name: the healthcare setting's name (e.g. "Northside Ketamine Clinic").
-        setting_type: one of :data:`SETTING_TYPES`.
+        setting_type: one of :data:`SETTING_TYPES` ("" when not given; IV only).
         date_of_birth, sex: the patient's (stored on the patient).
     """
 
     session_type: SessionType
-    medications: Mapping[str, bool]
+    medications: Mapping[str, bool | None]
     setting_name: str
     setting_type: str
     date_of_birth: date | None = None
@@ -106,20 +110,22 @@ class SessionIntake:
         """This intake when every answer is given and plausible.
 
         Raises:
-            EsketamineRuleError: a medication unanswered, no setting, an unknown setting type
-                or sex, or a date of birth in the future or more than 120 years ago.
+            EsketamineRuleError: for esketamine, a medication unanswered or no setting; for
+                both, an unknown medication, setting type or sex, or a date of birth in the
+                future or more than 120 years ago.
         """
-        missing = [
-            label for k, label in CONCOMITANT_MEDICATIONS.items() if k not in self.medications
-        ]
-        if missing:
-            raise EsketamineRuleError(f"answer Yes or No for: {', '.join(missing)}")
         unknown = sorted(set(self.medications) - set(CONCOMITANT_MEDICATIONS))
         if unknown:
             raise EsketamineRuleError(f"unknown concomitant medication(s): {', '.join(unknown)}")
-        if not self.setting_name.strip():
+        required = self.session_type is SessionType.ESKETAMINE
+        missing = [
+            label for k, label in CONCOMITANT_MEDICATIONS.items() if self.medications.get(k) is None
+        ]
+        if missing and required:
+            raise EsketamineRuleError(f"answer Yes or No for: {', '.join(missing)}")
+        if required and not self.setting_name.strip():
             raise EsketamineRuleError("the healthcare setting's name is required")
-        if self.setting_type not in SETTING_TYPES:
+        if (required or self.setting_type) and self.setting_type not in SETTING_TYPES:
             raise EsketamineRuleError(
                 f"setting type {self.setting_type!r} is not one of {', '.join(SETTING_TYPES)}"
             )
@@ -131,9 +137,10 @@ class SessionIntake:
         return self
 
     def medication_text(self) -> str:
-        """``benzodiazepines: No; ...; opioids: Yes`` for the record and the review."""
+        """``Benzodiazepines: No; ...; Opioids: Yes`` for the record and the review."""
+        answer = {True: "Yes", False: "No", None: "not asked"}
         return "; ".join(
-            f"{label}: {'Yes' if self.medications.get(k) else 'No'}"
+            f"{label}: {answer[self.medications.get(k)]}"
             for k, label in CONCOMITANT_MEDICATIONS.items()
         )
 

@@ -23,7 +23,7 @@ def store_intake(
     """Store (or replace: a resumed start dialog answers again) the session's intake row."""
     values = {
         "session_type": intake.session_type.value,
-        **{k: bool(intake.medications.get(k)) for k in CONCOMITANT_MEDICATIONS},
+        **{k: intake.medications.get(k) for k in CONCOMITANT_MEDICATIONS},
         "setting_name": intake.setting_name.strip(),
         "setting_type": intake.setting_type,
         "recorded_at": at,
@@ -57,7 +57,7 @@ def read_intake(conn: Connection, session_id: int) -> SessionIntake | None:
     ).one_or_none()
     return SessionIntake(
         session_type=SessionType(row.session_type),
-        medications={k: bool(getattr(row, k)) for k in CONCOMITANT_MEDICATIONS},
+        medications={k: getattr(row, k) for k in CONCOMITANT_MEDICATIONS},
         setting_name=row.setting_name,
         setting_type=row.setting_type,
         date_of_birth=None if patient is None else patient[0],

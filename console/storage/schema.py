@@ -328,9 +328,9 @@ class SessionProfileRow(Base):
 
 class SessionIntakeRow(Base):
     """What the nurse answered at the start of the session (revision 0007, issue 17): the
-    session type, the REMS form's concomitant medications (each Yes/No) and the healthcare
-    setting.  One row per session, written with the record; sessions before 0007 have none
-    (they were IV ketamine infusions).
+    session type, the REMS form's concomitant medications (each Yes/No; NULL: not asked, an
+    IV session only) and the healthcare setting.  One row per session, written with the
+    record; sessions before 0007 have none (they were IV ketamine infusions).
     """
 
     __tablename__ = "session_intake"
@@ -339,11 +339,13 @@ class SessionIntakeRow(Base):
         ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
     )
     session_type: Mapped[str] = mapped_column(String(32))
-    benzodiazepines: Mapped[bool] = mapped_column(Boolean)
-    non_benzodiazepine_sedative_hypnotics: Mapped[bool] = mapped_column(Boolean)
-    psychostimulants: Mapped[bool] = mapped_column(Boolean)
-    maois: Mapped[bool] = mapped_column(Boolean)
-    opioids: Mapped[bool] = mapped_column(Boolean)
+    benzodiazepines: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    non_benzodiazepine_sedative_hypnotics: Mapped[bool | None] = mapped_column(
+        Boolean, nullable=True
+    )
+    psychostimulants: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    maois: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    opioids: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     setting_name: Mapped[str] = mapped_column(String(128))
     setting_type: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -297,3 +297,14 @@ def test_intake_needs_every_answer() -> None:
     for intake, text in bad:
         with pytest.raises(EsketamineRuleError, match=text):
             intake.validated(date(2026, 3, 1))
+
+
+def test_an_iv_intake_may_leave_the_rems_questions_unanswered() -> None:
+    iv = SessionIntake(SessionType.IV_KETAMINE, {"opioids": True}, "", "")
+    assert iv.validated(date(2026, 3, 1)) is iv
+    assert "Benzodiazepines: not asked" in iv.medication_text()
+    assert "Opioids: Yes" in iv.medication_text()
+    with pytest.raises(EsketamineRuleError, match="answer Yes or No"):
+        SessionIntake(SessionType.ESKETAMINE, {"opioids": True}, "N", "other").validated(
+            date(2026, 3, 1)
+        )
