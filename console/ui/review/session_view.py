@@ -50,6 +50,7 @@ from console.domain.review import (
     with_gap_breaks,
 )
 from console.reports import html as rh
+from console.reports.session_type_html import session_type_html
 from console.services.db_tasks import DatabaseTasks
 from console.services.record_access import ReviewRepository, StoredSession
 from console.ui import theme
@@ -284,6 +285,8 @@ class SessionReviewView(QWidget):
             t.verticalHeader().setVisible(False)
             t.horizontalHeader().setStretchLastSection(True)
         self.infusion_view = QTextBrowser()
+        self.session_type_view = QTextBrowser()
+        self.session_type_view.setObjectName("sessionTypeView")
         self.threshold_view = QTextBrowser()
         self.completeness_view = QTextBrowser()
         self.signoff_view = QTextBrowser()
@@ -305,6 +308,7 @@ class SessionReviewView(QWidget):
         self.tabs.addTab(self.alarm_table, "Alarms")
         self.tabs.addTab(self.event_table, "Events")
         self.tabs.addTab(self.infusion_view, "Dose")
+        self.tabs.addTab(self.session_type_view, "Start / REMS")
         self.tabs.addTab(self.threshold_view, "Thresholds")
         self.tabs.addTab(self.completeness_view, "Completeness")
         self.tabs.addTab(sign, "Sign-off")
@@ -359,6 +363,7 @@ class SessionReviewView(QWidget):
         p = rh.SCREEN
         self.summary_view.setHtml(rh.header_html(s, m, p) + "<br/>" + rh.figures_html(m, p))
         self.infusion_view.setHtml(rh.infusion_html(m, p))
+        self.session_type_view.setHtml(session_type_html(s, p))
         self.threshold_view.setHtml(rh.thresholds_html(s, m, self.profile, p))
         self.completeness_view.setHtml(rh.completeness_html(m, p))
         self.signoff_view.setHtml(rh.signoff_html(s, p) + rh.discharge_html(s, p))

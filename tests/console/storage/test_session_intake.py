@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from console.domain.esketamine import CONCOMITANT_MEDICATIONS, SessionIntake, SessionType
 from console.domain.session import BaselineVitals, SessionLifecycle
+from console.reports.session_type_html import session_type_html
 from console.storage.repository import SessionRepository
 from console.storage.review import ReviewRepository
 from console.storage.writer import (
@@ -102,6 +103,13 @@ def test_intake_and_esketamine_round_trip(migrated: Engine) -> None:
     assert rec.ready_to_leave_min == 105.0
     assert rec.end_checks is not None
     assert rec.end_checks.occurred["sedation"] is True
+    # The review's "Start / REMS" tab says what the REMS form will say.
+    page = session_type_html(stored)
+    for text in ("Intranasal esketamine", "LOT-9", "84 mg intranasal (3 devices)", "Northside"):
+        assert text in page
+    assert "Opioids</td><td" in page
+    assert "occurred, resolved" in page
+    assert "no reading" not in page  # all three checkpoints are answered
     # The lifecycle rebuilds from the stored events (resume after a crash).
     assert repo.lifecycle(sid).devices_given == [at(5), at(10), at(14)]
     # Answering again replaces the row.
