@@ -335,13 +335,14 @@ class SessionLifecycle:
         return self.gate.verdict is GateVerdict.REVIEW and self.reviewed_by is not None
 
     def observation_ends_at(self) -> datetime | None:
-        """When the minimum observation is complete (None before the infusion stopped)."""
-        if self.infusion_stopped_at is None:
-            return None
+        """When the minimum observation is complete (None before the infusion stopped, or
+        before an esketamine session's first device)."""
         if self.session_type is SessionType.ESKETAMINE and self.infusion_started_at is not None:
             # Spravato: at least 2 h from the first device (clinical.md F 28), whatever the
-            # IV preset says.
+            # IV preset says; known (and counted down) from the first device on.
             return self.infusion_started_at + timedelta(minutes=OBSERVATION_MIN)
+        if self.infusion_stopped_at is None:
+            return None
         return self.infusion_stopped_at + timedelta(minutes=self.policy.observation_min)
 
     def observation_minutes(self) -> float:
