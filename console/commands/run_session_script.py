@@ -33,9 +33,9 @@ from console.domain.esketamine import (
     esketamine_plan,
 )
 from console.domain.pipeline import ChairOutputs, ChairPipeline
+from console.domain.scripted_gate import scripted_gate_decision
 from console.domain.session import (
     BaselineVitals,
-    GateVerdict,
     SessionEvent,
     SessionLifecycle,
     SessionRuleError,
@@ -208,14 +208,11 @@ class ScriptedSession:
                 if vitals is not None:
                     life.record_baseline(vitals, author="monitor")
                     self._store(life.events[-1])
-                if not life.may_start_infusion():
-                    why = "; ".join(life.gate.reasons)
-                    reason = f"scripted QA session ({why})"
-                    if life.gate.verdict is GateVerdict.REVIEW:
-                        ev = life.physician_review(at, physician=RUN_AUTHOR, reason=reason)
-                    else:
-                        ev = life.physician_override(at, physician=RUN_AUTHOR, reason=reason)
-                    self._store(ev)
+                decision = scripted_gate_decision(
+                    life, at, author=RUN_AUTHOR, what="scripted QA session"
+                )
+                if decision is not None:
+                    self._store(decision)
             self._store(life.give_device(at, author=RUN_AUTHOR))
         except SessionRuleError as err:
             self.failures.append(f"device at {self._s(at):.0f} s not recorded: {err}")
