@@ -25,6 +25,10 @@ Summary (stdout, one JSON object; field names are a contract)::
                  "ended_at_stored": true, "ended_at_journaled": false, ...},
      "pace": {"held_real_s": 0.4, "stalled": null}}
 
+A scenario that scripts a session on the record (``[esketamine]``/``[intake]``, issue 17) adds
+``"session": {"session_type": ..., "intake": {...}, "esketamine": {...}}``, read back from the
+stored record (:mod:`console.commands.run_session_script`); what is missing fails the run.
+
 The verdict's rules are in :mod:`console.commands.run_record` (the record) and :func:`judge` (the
 alarms).  A scenario runs on a :class:`~devices.pacing.PacedClock`: the clock stands still while
 the console's reader (or the simulator) is behind, so a loaded machine slows the run down and
