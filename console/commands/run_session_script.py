@@ -330,6 +330,9 @@ class ScriptedSession:
             "ready_to_leave_s": None if checks is None else s(checks.ready_to_leave_at),
             "end_of_monitoring_s": s(rec.end_of_monitoring_at),
             "monitoring_min": rec.monitoring_min,
+            "vitals_acceptable_before_dosing": rec.vitals_acceptable_before_dosing,
+            "vitals_acceptable_before_completion": rec.vitals_acceptable_before_completion,
+            "monitored_by": list(rec.monitored_by),
             "phase": stored.record.phase,
         }
         if (rec.dose_mg, rec.lot) != (script.dose_mg, script.lot):

@@ -425,6 +425,11 @@ class EsketamineRecord:
         end_checks: sedation / dissociation / respiratory depression occurred and resolved,
             and the ready-to-leave time; None when not recorded.
         ready_to_leave_min: minutes from the first device to ready-to-leave.
+        vitals_acceptable_before_dosing: the pre-dose gate was clear at the first device (False:
+            a physician reviewed or overrode it; None: no device given).
+        vitals_acceptable_before_completion: the session closed with the discharge gate
+            passed (False: a physician overrode it; None: not closed).
+        monitored_by: who recorded the devices, end checks and close (the monitoring HCPs).
     """
 
     dose_mg: float
@@ -438,6 +443,9 @@ class EsketamineRecord:
     bp_at_40_min: BpReading | None
     bp_before_end: BpReading | None
     end_checks: EndChecks | None
+    vitals_acceptable_before_dosing: bool | None = None
+    vitals_acceptable_before_completion: bool | None = None
+    monitored_by: tuple[str, ...] = ()
 
     @property
     def monitoring_min(self) -> float | None:

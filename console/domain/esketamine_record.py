@@ -23,6 +23,8 @@ from console.domain.session import EventKind, SessionEvent
 
 #: Events that end the monitoring (the session's close, or its early end).
 _END_KINDS = (EventKind.CLOSED.value, EventKind.ABORTED.value)
+#: A physician's decision on the pre-dose gate: the vitals were not acceptable as they were.
+_DECISION_KINDS = (EventKind.PHYSICIAN_REVIEW.value, EventKind.PHYSICIAN_OVERRIDE.value)
 
 
 def esketamine_record(
@@ -50,6 +52,11 @@ def esketamine_record(
     first = devices[0].at if devices else None
     checks = EndChecks.from_data(checks_ev[-1].data) if checks_ev else None
     points = bp_checkpoints(first, end_at, sbp, dbp)
+    before = [e for e in events if first is not None and e.at <= first]
+    decided = any(e.kind in _DECISION_KINDS for e in before)
+    overridden = any(e.kind == EventKind.DISCHARGE_OVERRIDE for e in events)
+    closed = end_ev is not None and end_ev.kind == EventKind.CLOSED.value
+    steps = [*devices, *checks_ev, *([end_ev] if end_ev is not None else [])]
     return EsketamineRecord(
         dose_mg=float(plan.data["dose_mg"]),
         devices_planned=int(plan.data["devices"]),
@@ -62,6 +69,9 @@ def esketamine_record(
         bp_at_40_min=points[Checkpoint.AT_40_MIN],
         bp_before_end=points[Checkpoint.BEFORE_END],
         end_checks=checks,
+        vitals_acceptable_before_dosing=None if first is None else not decided,
+        vitals_acceptable_before_completion=not overridden if closed else None,
+        monitored_by=tuple(dict.fromkeys(e.author for e in steps if e.author)),
     )
 
 

@@ -22,6 +22,10 @@ def _bp(reading: BpReading | None, stored: StoredSession, p: Palette) -> str:
     return esc(f"{reading.text(first)} ({local_time(reading.at)})")
 
 
+def _yes_no(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "no (physician decision recorded)")
+
+
 def session_type_html(stored: StoredSession, p: Palette = PAPER) -> str:
     """Session type, start data (medications, setting, date of birth, sex) and, for an
     esketamine session, dose, lot, devices, the three BP checkpoints and the end checks."""
@@ -56,6 +60,12 @@ def session_type_html(stored: StoredSession, p: Palette = PAPER) -> str:
         ["BP before dosing", _bp(rec.bp_before_dosing, stored, p)],
         ["BP at ~40 min", _bp(rec.bp_at_40_min, stored, p)],
         ["BP before end of monitoring", _bp(rec.bp_before_end, stored, p)],
+        ["Vitals acceptable before dosing", esc(_yes_no(rec.vitals_acceptable_before_dosing))],
+        [
+            "Vitals acceptable before completion",
+            esc(_yes_no(rec.vitals_acceptable_before_completion)),
+        ],
+        ["Monitored by", esc(", ".join(rec.monitored_by) or "-")],
         ["First device to end of monitoring", esc(monitoring or "session open")],
         ["Ready to leave (after the first device)", esc(ready or "not recorded")],
     ]

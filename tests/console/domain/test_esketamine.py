@@ -265,6 +265,9 @@ def test_the_record_for_the_rems_form() -> None:
     assert rec.bp_before_end.at == at(120)
     assert rec.end_checks is not None
     assert rec.end_checks.unresolved() == []
+    assert rec.vitals_acceptable_before_dosing is True
+    assert rec.vitals_acceptable_before_completion is True
+    assert rec.monitored_by == ("rn",)
     assert esketamine_record([], sbp) is None
     assert EventKind.ESKETAMINE_PLANNED.value == "esketamine_planned"
 

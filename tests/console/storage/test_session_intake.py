@@ -103,6 +103,9 @@ def test_intake_and_esketamine_round_trip(migrated: Engine) -> None:
     assert rec.ready_to_leave_min == 105.0
     assert rec.end_checks is not None
     assert rec.end_checks.occurred["sedation"] is True
+    assert rec.vitals_acceptable_before_dosing is True
+    assert rec.vitals_acceptable_before_completion is True
+    assert rec.monitored_by == ("rn Ada",)
     # The review's "Start / REMS" tab says what the REMS form will say.
     page = session_type_html(stored)
     for text in ("Intranasal esketamine", "LOT-9", "84 mg intranasal (3 devices)", "Northside"):
