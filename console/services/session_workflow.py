@@ -15,6 +15,7 @@ thread and the unit tests implement with plain lists (tests/console/services/).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -371,6 +372,13 @@ class SessionWorkflow:
         self.patient_record = loaded.patient
         self.series_number = loaded.record.series_number
         self.plan = plan_from(life, self.patient_record)
+        # The cuff readings before the crash answer the esketamine checkpoints too.
+        sbp, dbp = (
+            loaded.trends.get(Metric.NIBP_SYS.value),
+            loaded.trends.get(Metric.NIBP_DIA.value),
+        )
+        self.cuff_sbp = [p for p in sbp.points() if math.isfinite(p[1])] if sbp else []
+        self.cuff_dbp = [p for p in dbp.points() if math.isfinite(p[1])] if dbp else []
 
     def record_plan(self, plan: SessionPlan, at: datetime, author: str) -> None:
         """Plan the infusion on the record; a note carries what the lifecycle's plan lacks."""

@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,8 @@ from console.storage.session_rows import session_rows
 from console.storage.writer import SessionEventItem, apply_ops, item_ops
 
 FloatArray = npt.NDArray[np.float64]
+#: The epoch the stored trend times count from.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class UnknownSessionError(LookupError):
@@ -185,6 +187,15 @@ class Trend:
 
     t: FloatArray
     value: FloatArray
+
+    def points(self) -> list[tuple[datetime, float]]:
+        """(UTC time, value) pairs, NaN kept; times to the millisecond, as stored (epoch
+        floats would add a few microseconds).  For rules that work on times (issue 17's
+        esketamine checkpoints)."""
+        return [
+            (_EPOCH + timedelta(milliseconds=round(float(t) * 1000.0)), float(v))
+            for t, v in zip(self.t, self.value, strict=True)
+        ]
 
 
 @dataclass(frozen=True, slots=True)

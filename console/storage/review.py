@@ -18,7 +18,7 @@ import enum
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select
@@ -194,8 +194,8 @@ class StoredSession:
         None for an IV session."""
         return esketamine_record(
             self.events,
-            _series(self.trends.get("NIBP_SYS")),
-            _series(self.trends.get("NIBP_DIA")),
+            _points(self.trends.get("NIBP_SYS")),
+            _points(self.trends.get("NIBP_DIA")),
             ended_at=self.record.ended_at,
         )
 
@@ -500,18 +500,8 @@ class ReviewRepository:
         return out
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _series(trend: Trend | None) -> list[tuple[datetime, float]]:
-    """A trend's (UTC time, value) pairs (NaN kept: the checkpoint rules skip it); times to
-    the millisecond, as stored (epoch floats would add a few microseconds)."""
-    if trend is None:
-        return []
-    return [
-        (_EPOCH + timedelta(milliseconds=round(float(t) * 1000.0)), float(v))
-        for t, v in zip(trend.t, trend.value, strict=True)
-    ]
+def _points(trend: Trend | None) -> list[tuple[datetime, float]]:
+    return [] if trend is None else trend.points()
 
 
 def _patient_select() -> Any:

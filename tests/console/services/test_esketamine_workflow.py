@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from console.domain.discharge_gate import DischargeRefusedError
 from console.domain.esketamine import (
@@ -16,8 +17,19 @@ from console.domain.esketamine import (
     SessionIntake,
     SessionType,
 )
-from console.domain.session import EventKind, IllegalTransitionError, Phase, SessionRuleError
+from console.domain.session import (
+    BaselineVitals,
+    EventKind,
+    IllegalTransitionError,
+    Phase,
+    SessionLifecycle,
+    SessionRuleError,
+)
+from console.services.chair_record import ResumedRecord
 from console.services.session_values import SessionPlan, plan_from
+from console.storage.repository import SessionRepository
+from console.storage.writer import ReadingsItem, SessionEventItem, apply_ops, item_ops
+from devices.model import METRIC_UNITS, Metric, Reading
 from tests.console.services.test_session_workflow import (  # the same chair around the workflow
     NURSE,
     _advance,
@@ -152,3 +164,48 @@ def test_resume_rebuilds_the_esketamine_plan(chair: _Chair) -> None:
     assert plan is not None
     assert plan.session_type is SessionType.ESKETAMINE
     assert (plan.esketamine_dose_mg, plan.lot) == (84.0, "LOT-7")
+
+
+def test_a_resumed_session_keeps_its_cuff_readings_for_the_checkpoints(
+    chair: _Chair, migrated: Engine
+) -> None:
+    """After a crash the pre-dose and 40-min readings are in the database, not in the new
+    chair's memory: the resumed workflow takes them from the stored trends."""
+    repo = SessionRepository(migrated)
+    t0 = chair.clock.now()
+    sid = repo.create_session(chair="Chair 1", started_at=t0, simulated=True, device_kind="sim")
+    life = SessionLifecycle()
+    life.plan_esketamine(t0, dose_mg=56, lot="L-R", author=NURSE)
+    life.record_baseline(BaselineVitals(t0, 124, 78, 70, 98), author="monitor")
+    life.give_device(t0 + timedelta(minutes=2), author=NURSE)
+    life.give_device(t0 + timedelta(minutes=7), author=NURSE)
+    readings = []
+    for minutes, sbp in ((1, 124.0), (40, 141.0)):
+        at = t0 + timedelta(minutes=minutes)
+        readings += [
+            Reading(Metric.NIBP_SYS, sbp, METRIC_UNITS[Metric.NIBP_SYS], at),
+            Reading(Metric.NIBP_DIA, 80.0, METRIC_UNITS[Metric.NIBP_DIA], at),
+        ]
+    with migrated.begin() as conn:
+        for ev in life.events:
+            apply_ops(conn, item_ops(SessionEventItem(sid, ev)))
+        apply_ops(conn, item_ops(ReadingsItem(sid, tuple(readings))))
+    summary = repo.unfinished_sessions("Chair 1")[0]
+    chair.workflow.adopt_resumed(
+        ResumedRecord(
+            summary=summary,
+            by=NURSE,
+            record=repo.session(sid),
+            lifecycle=repo.lifecycle(sid),
+            events=repo.events(sid),
+            patient=None,
+            trends=repo.trends(sid),
+        )
+    )
+    _advance(chair, 45)
+    points = chair.workflow.esketamine_checkpoints()
+    before, forty = points[Checkpoint.BEFORE_DOSING], points[Checkpoint.AT_40_MIN]
+    assert before is not None
+    assert (before.sbp, before.dbp) == (124.0, 80.0)
+    assert forty is not None
+    assert forty.sbp == 141.0
