@@ -731,6 +731,8 @@ class ChairPanel(QWidget):
             label = "stop"
         elif kind == EventKind.RESUMED:
             label = "resumed (gap)"
+        elif kind == EventKind.DEVICE_GIVEN:
+            label = f"device {ev.data.get('device', '')}" + (" EARLY" if ev.text else "")
         elif kind in (
             EventKind.NAUSEA,
             EventKind.DISSOCIATION,

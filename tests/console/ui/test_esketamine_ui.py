@@ -89,6 +89,8 @@ def test_esketamine_session_on_the_chair_view(qtbot: QtBot, console_factory: Fac
     panel.strip.refresh()
     assert "2/2 devices" in panel.strip.infusion.text()
     assert "given early" in panel.strip.infusion.text()
+    labels = [label for _m, label in panel.plots.markers]
+    assert labels[-2:] == ["device 1", "device 2 EARLY"]  # on the trends, where they happened
 
     panel.trigger("checks")
     checks: EndChecksDialog = _dialog(panel, EndChecksDialog)
