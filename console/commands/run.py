@@ -25,6 +25,10 @@ Summary (stdout, one JSON object; field names are a contract)::
                  "ended_at_stored": true, "ended_at_journaled": false, ...},
      "pace": {"held_real_s": 0.4, "stalled": null}}
 
+A scenario that scripts a session on the record (``[esketamine]``/``[intake]``, issue 17) adds
+``"session": {"session_type": ..., "intake": {...}, "esketamine": {...}}``, read back from the
+stored record (:mod:`console.commands.run_session_script`); what is missing fails the run.
+
 The verdict's rules are in :mod:`console.commands.run_record` (the record) and :func:`judge` (the
 alarms).  A scenario runs on a :class:`~devices.pacing.PacedClock`: the clock stands still while
 the console's reader (or the simulator) is behind, so a loaded machine slows the run down and
@@ -62,10 +66,13 @@ from console.commands.run_record import (
     record_table,
     stored_counts,
 )
+from console.commands.run_session_script import ScriptedSession, Step
 from console.config import DB_OPTION, ConfigError, Settings, default_journal_dir, load
 from console.domain.alarms import AlarmEvent, AlarmEventKind
+from console.domain.esketamine import EsketamineRuleError
 from console.domain.pipeline import MIN_SILENCE_REAL_S, ChairOutputs, ChairPipeline
 from console.domain.roles import Action
+from console.domain.session import SessionRuleError
 from console.services.chair_assembly import make_link, make_pipeline, pulse_is_hr_source
 from console.services.record_keeper import RecordKeeper
 from console.storage.engine import describe_url, make_engine
@@ -447,7 +454,11 @@ def run_session(
         assert setup.port is not None
         url = setup.port
     duration_s = setup.duration_s
+    script = (
+        ScriptedSession(scenario, repo) if scenario and ScriptedSession.wanted(scenario) else None
+    )
     try:
+        patient_id = None if script is None else script.register_patient(session_start)
         session_id = repo.create_session(
             chair=setup.chair,
             started_at=session_start,
@@ -455,7 +466,14 @@ def run_session(
             device_kind=setup.kind,
             device_url=url,
             profile=settings.alarm_profile,
+            patient_id=patient_id,
         )
+    except (EsketamineRuleError, SessionRuleError) as err:  # the scenario's session is wrong
+        if sim is not None:
+            sim.stop()
+        name = scenario.name if scenario else "?"
+        sys.stderr.write(f"infusion-console run: error: scenario {name}: {err}\n")
+        return 2
     except Exception as err:  # the database went away since upgrade(): one line, exit 2
         if sim is not None:
             sim.stop()
@@ -477,9 +495,14 @@ def run_session(
     watcher = ChairOutputs(
         episodes.on_readings, lambda evs: None, episodes.on_technical, episodes.on_state
     )
-    pipeline, driver, link = assemble_chair(
-        setup, settings, [storage, recorder.outputs(), watcher], url=url
-    )
+    outputs = [storage, recorder.outputs(), watcher]
+    if script is not None:
+        outputs.append(script.cuff.outputs())
+    pipeline, driver, link = assemble_chair(setup, settings, outputs, url=url)
+    steps = []
+    if script is not None:
+        script.begin(session_id, session_start, writer, pipeline)
+        steps = script.steps()
     runner = DeviceRunner(driver, link, pipeline, clock=clock, name="runner-run")
     runner.start()
     # The scripted infusion: the engine escalates a lost monitor and watches the NIBP schedule
@@ -492,10 +515,10 @@ def run_session(
     stalled: str | None = None
     try:
         if isinstance(clock, PacedClock):
-            stalled = _paced_loop(clock, pipeline, session_start, duration_s, infusion)
+            stalled = _paced_loop(clock, pipeline, session_start, duration_s, infusion, steps)
         else:
             pipeline.start_ticking(clock, name="alarm-ticker-run")
-            _timed_loop(clock, pipeline, session_start, duration_s, infusion)
+            _timed_loop(clock, pipeline, session_start, duration_s, infusion, steps)
     except KeyboardInterrupt:
         pass
     finally:
@@ -506,6 +529,7 @@ def run_session(
         writer.submit(SessionEndItem(session_id, clock.now()))
         writer.flush(FLUSH_TIMEOUT_S)
         writer.stop(STOP_TIMEOUT_S)
+    scripted = None if script is None else script.judge(engine, session_id)
     return _report(
         setup,
         session_id,
@@ -518,6 +542,7 @@ def run_session(
         clock,
         stalled,
         None if sim is None else sim.monitor,
+        scripted,
     )
 
 
@@ -527,12 +552,16 @@ def _timed_loop(
     session_start: datetime,
     duration_s: float,
     infusion: list[tuple[float, bool]],
+    steps: list[Step] | None = None,
 ) -> None:
     """A device run: real (or scaled) time passes; the ticker thread runs the alarm timers."""
+    steps = steps or []
     while (elapsed := (clock.now() - session_start).total_seconds()) < duration_s:
         while infusion and infusion[0][0] <= elapsed:
             _at, running = infusion.pop(0)
             pipeline.set_infusion_running(running, clock.now())
+        while steps and steps[0][0] <= elapsed:
+            steps.pop(0)[1](clock.now())
         time.sleep(0.02)
 
 
@@ -542,24 +571,34 @@ def _paced_loop(
     session_start: datetime,
     duration_s: float,
     infusion: list[tuple[float, bool]],
+    steps: list[Step] | None = None,
 ) -> str | None:
     """A scenario run: hold the clock at each alarm tick and scripted step, in session time.
 
+    ``steps`` (a scripted session's, on the record) are taken once everything sent before
+    their time is read and processed (their cuff readings are the record's).
+
     Returns None when the session reached its end, or what held the clock when it stalled.
     """
+    steps = steps or []
     base = (session_start - clock.start).total_seconds()
     end_s = duration_s - END_MARGIN_S
     next_tick = TICK_OFFSET_S
     while True:
-        target = min(next_tick, end_s, *(at for at, _r in infusion[:1]))
+        target = min(
+            next_tick, end_s, *(at for at, _r in infusion[:1]), *(at for at, _f in steps[:1])
+        )
         clock.hold("run", base + target)
-        why = _wait_for(clock, base + target)
+        idle = bool(steps) and steps[0][0] <= target
+        why = _wait_for(clock, base + target, idle=idle)
         if why is not None:
             return why
         at = session_start + timedelta(seconds=target)
         while infusion and infusion[0][0] <= target:
             _at, running = infusion.pop(0)
             pipeline.set_infusion_running(running, at)
+        while steps and steps[0][0] <= target:
+            steps.pop(0)[1](at)
         if target >= end_s:
             # Everything sent before the end is read and processed before the run stops.
             return _wait_for(clock, base + target, idle=True)
@@ -598,6 +637,7 @@ def _report(
     clock: Clock,
     stalled: str | None,
     sim_monitor: Any,
+    scripted: tuple[dict[str, Any], list[str]] | None = None,
 ) -> int:
     """Judge the run, print the JSON summary and the reasons; returns the exit code."""
     scenario = setup.scenario
@@ -631,6 +671,8 @@ def _report(
     )
     if stalled is not None:
         reasons.insert(0, stalled)
+    if scripted is not None:
+        reasons.extend(scripted[1])
     if not writer_done:
         reasons.append("the storage writer did not finish in time: the record may be incomplete")
     if not end_stored and not end_journaled:
@@ -669,6 +711,8 @@ def _report(
             "stalled": stalled,
         },
     }
+    if scripted is not None:
+        summary["session"] = scripted[0]
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     for e in expected:
         if not e["met"]:

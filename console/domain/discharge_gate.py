@@ -62,6 +62,7 @@ def assess_discharge(
     last_nibp: tuple[float, float] | None,
     baseline: tuple[float | None, float | None] | None,
     measures_nibp: bool = True,
+    session_reasons: Iterable[str] = (),
 ) -> DischargeGate:
     """Judge the alarms and the last cuff reading against the discharge rule.
 
@@ -71,8 +72,11 @@ def assess_discharge(
         last_nibp: (SBP, DBP) of the last cuff reading of this session, if any.
         baseline: the pre-dose (SBP, DBP) baseline, if one was set.
         measures_nibp: False for a monitor without a cuff: only the alarms are judged.
+        session_reasons: what the session type's own rules still miss (an esketamine session:
+            :func:`~console.domain.esketamine.esketamine_discharge_reasons`, issue 17); none
+            for an IV infusion.
     """
-    reasons: list[str] = []
+    reasons: list[str] = list(session_reasons)
     for a in alarms:
         if a.category is not AlarmCategory.PHYSIOLOGICAL or a.priority is not Priority.HIGH:
             continue

@@ -24,6 +24,18 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from console.domain.esketamine import (
+    DEVICE_MG,
+    OBSERVATION_MIN,
+    EndChecks,
+    EsketaminePlan,
+    EsketamineRuleError,
+    SessionType,
+    check_device,
+    end_checks,
+    esketamine_plan,
+)
+
 
 class SessionRuleError(ValueError):
     """An action breaks a lifecycle rule; the message says which and what to do."""
@@ -82,6 +94,12 @@ class EventKind(enum.StrEnum):
     """The console was closed (or told to stop) with the session open; it may be resumed."""
     DISCHARGE_OVERRIDE = "discharge_override"
     """A physician closed the session although the discharge gate refused (issue 11 item 5)."""
+    ESKETAMINE_PLANNED = "esketamine_planned"
+    """An intranasal esketamine session's dose (56/84 mg) and lot (issue 17)."""
+    DEVICE_GIVEN = "device_given"
+    """One 28 mg esketamine nasal device given, with its time (issue 17)."""
+    END_CHECKS = "end_checks"
+    """Esketamine end checks: sedation, dissociation, respiratory depression; ready to leave."""
     # annotations: allowed in any open phase, they do not change the state
     NAUSEA = "nausea"
     DISSOCIATION = "dissociation"
@@ -287,12 +305,25 @@ class SessionLifecycle:
         self.infusion_stopped_at: datetime | None = None
         self.discharge_checks: dict[str, bool] = {}
         self.events: list[SessionEvent] = []
+        #: IV ketamine unless an esketamine plan was recorded (issue 17).
+        self.session_type = SessionType.IV_KETAMINE
+        #: The esketamine dose and lot (None for an IV session).
+        self.esketamine: EsketaminePlan | None = None
+        #: The times the esketamine devices were given, in order.
+        self.devices_given: list[datetime] = []
+        #: The esketamine end checks, once recorded.
+        self.end_checks: EndChecks | None = None
 
     # -- queries ----------------------------------------------------------------------------
     @property
     def closed(self) -> bool:
         """True once the session is closed (or aborted)."""
         return self.phase is Phase.CLOSED
+
+    @property
+    def planned(self) -> bool:
+        """True once the session has a plan: an IV infusion plan or an esketamine dose."""
+        return self.plan is not None or self.esketamine is not None
 
     def may_start_infusion(self) -> bool:
         """True when the pre-dose gate is passed (clear, reviewed or overridden)."""
@@ -307,10 +338,21 @@ class SessionLifecycle:
         return self.gate.verdict is GateVerdict.REVIEW and self.reviewed_by is not None
 
     def observation_ends_at(self) -> datetime | None:
-        """When the minimum observation is complete (None before the infusion stopped)."""
+        """When the minimum observation is complete (None before the infusion stopped, or
+        before an esketamine session's first device)."""
+        if self.session_type is SessionType.ESKETAMINE and self.infusion_started_at is not None:
+            # Spravato: at least 2 h from the first device (clinical.md F 28), whatever the
+            # IV preset says; known (and counted down) from the first device on.
+            return self.infusion_started_at + timedelta(minutes=OBSERVATION_MIN)
         if self.infusion_stopped_at is None:
             return None
         return self.infusion_stopped_at + timedelta(minutes=self.policy.observation_min)
+
+    def observation_minutes(self) -> float:
+        """The minimum observation in force, in minutes (for messages)."""
+        if self.session_type is SessionType.ESKETAMINE:
+            return OBSERVATION_MIN
+        return self.policy.observation_min
 
     # -- baseline ---------------------------------------------------------------------------
     def record_baseline(self, vitals: BaselineVitals, *, author: str = "") -> GateAssessment:
@@ -387,6 +429,8 @@ class SessionLifecycle:
             SessionRuleError: implausible weight, dose or rate, unknown route, old weight.
         """
         self._require(Phase.BASELINE, "plan the infusion", at)
+        if self.esketamine is not None:
+            raise IllegalTransitionError("this session is esketamine; start a new session")
         if not 20.0 <= weight_kg <= 300.0:
             raise SessionRuleError(f"weight {weight_kg:g} kg is outside 20-300 kg")
         age = (at.date() - weight_measured_on).days
@@ -429,6 +473,127 @@ class SessionLifecycle:
         )
         return plan
 
+    # -- intranasal esketamine (issue 17) -----------------------------------------------------
+    def plan_esketamine(
+        self, at: datetime, *, dose_mg: float, lot: str, author: str = ""
+    ) -> EsketaminePlan:
+        """Make this an esketamine session: 56 or 84 mg (2 or 3 devices) of lot ``lot``.
+
+        Raises:
+            IllegalTransitionError: outside baseline, or an IV infusion is planned.
+            SessionRuleError: another dose, or no lot number.
+        """
+        self._require(Phase.BASELINE, "plan the esketamine dose", at)
+        if self.plan is not None:
+            raise IllegalTransitionError("this session is an IV infusion; start a new session")
+        if self.devices_given:
+            raise IllegalTransitionError("the dose cannot change after the first device")
+        try:
+            plan = esketamine_plan(dose_mg, lot)
+        except EsketamineRuleError as err:
+            raise SessionRuleError(str(err)) from None
+        self.session_type = SessionType.ESKETAMINE
+        self.esketamine = plan
+        self._emit(
+            EventKind.ESKETAMINE_PLANNED,
+            at,
+            author,
+            dose_mg=plan.dose_mg,
+            text=f"esketamine {plan.dose_mg:g} mg ({plan.devices} devices), lot {plan.lot}",
+            data={"dose_mg": plan.dose_mg, "devices": plan.devices, "lot": plan.lot},
+        )
+        return plan
+
+    def give_device(self, at: datetime, *, author: str) -> SessionEvent:
+        """One esketamine device given at ``at``.  The first passes the pre-dose gate and starts
+        dosing (the "infusion" phase); the last ends it (observation).  A device sooner than
+        5 min after the previous one is recorded with a warning (the nurse may have had a
+        reason; the record shows it).
+
+        Raises:
+            IllegalTransitionError: not an esketamine session, the gate not passed, dosing
+                ended, or every device given.
+        """
+        plan = self.esketamine
+        if plan is None:
+            raise IllegalTransitionError("not an esketamine session: no device to record")
+        self._not_before_last(at)
+        if not self.devices_given:
+            self._require(Phase.BASELINE, "give the first device")
+            if not self.may_start_infusion():
+                why = "; ".join(self.gate.reasons)
+                need = "a physician override" if self._blocked() else "a physician review"
+                raise IllegalTransitionError(f"pre-dose gate not passed ({why}): {need} first")
+        elif self.infusion is not InfusionState.RUNNING:
+            raise IllegalTransitionError(f"dosing has ended ({self.infusion.value})")
+        try:
+            check = check_device(plan, self.devices_given, at)
+        except EsketamineRuleError as err:
+            raise IllegalTransitionError(str(err)) from None
+        if check.number == 1:
+            self.phase = Phase.INFUSION
+            self.infusion = InfusionState.RUNNING
+            self.infusion_started_at = at
+        self.devices_given.append(at)
+        ev = self._emit(
+            EventKind.DEVICE_GIVEN,
+            at,
+            author,
+            dose_mg=DEVICE_MG,
+            text=check.warning,
+            data={
+                "device": check.number,
+                "of": check.of,
+                "lot": plan.lot,
+                "early_min": check.early_min,
+            },
+        )
+        if check.number == check.of:
+            self.infusion = InfusionState.STOPPED
+            self.phase = Phase.OBSERVATION
+            self.infusion_stopped_at = at
+        return ev
+
+    def record_end_checks(
+        self,
+        at: datetime,
+        *,
+        occurred: dict[str, bool],
+        resolved: dict[str, bool],
+        ready_to_leave_at: datetime,
+        author: str,
+    ) -> SessionEvent:
+        """Record the esketamine end checks and when the patient was ready to leave; they may
+        be recorded again (a later answer replaces the earlier one).
+
+        Raises:
+            IllegalTransitionError: not an esketamine session, or not after dosing.
+            SessionRuleError: an answer missing, or an impossible ready-to-leave time.
+        """
+        if self.esketamine is None:
+            raise IllegalTransitionError("end checks belong to an esketamine session")
+        self._not_before_last(at)
+        if self.phase not in (Phase.OBSERVATION, Phase.DISCHARGE):
+            raise IllegalTransitionError(
+                f"cannot record the end checks in the {self.phase.value} phase (after dosing)"
+            )
+        first = self.devices_given[0] if self.devices_given else None
+        try:
+            checks = end_checks(
+                occurred, resolved, ready_to_leave_at, first_device_at=first, now=at
+            )
+        except EsketamineRuleError as err:
+            raise SessionRuleError(str(err)) from None
+        self.end_checks = checks
+        unresolved = checks.unresolved()
+        return self._emit(
+            EventKind.END_CHECKS,
+            at,
+            author,
+            text="not resolved: " + ", ".join(unresolved) if unresolved else "all resolved",
+            data=checks.data(),
+        )
+
     # -- infusion ---------------------------------------------------------------------------
     def start_infusion(self, at: datetime, *, author: str, reason: str = "") -> SessionEvent:
         """Start the pump: baseline -> infusion.
@@ -437,6 +602,8 @@ class SessionLifecycle:
             IllegalTransitionError: not in baseline, no plan, or the pre-dose gate is not passed.
         """
         self._require(Phase.BASELINE, "start the infusion", at)
+        if self.esketamine is not None:
+            raise IllegalTransitionError("an esketamine session starts with its first device")
         if self.plan is None:
             raise IllegalTransitionError("no infusion plan: enter weight, dose and rate first")
         if not self.may_start_infusion():
@@ -543,7 +710,7 @@ class SessionLifecycle:
         if at < ends:
             left = (ends - at).total_seconds() / 60.0
             raise IllegalTransitionError(
-                f"minimum observation of {self.policy.observation_min:g} min not reached "
+                f"minimum observation of {self.observation_minutes():g} min not reached "
                 f"({left:.0f} min left)"
             )
         self.phase = Phase.DISCHARGE
@@ -582,6 +749,15 @@ class SessionLifecycle:
         missing = [i for i in self.policy.discharge_items if not self.discharge_checks.get(i)]
         if missing:
             raise IllegalTransitionError(f"discharge items not passed: {', '.join(missing)}")
+        if self.esketamine is not None:
+            if self.end_checks is None:
+                raise IllegalTransitionError(
+                    "record the end checks (sedation, dissociation, respiratory depression) "
+                    "and the ready-to-leave time first"
+                )
+            if self.end_checks.unresolved():
+                left = ", ".join(self.end_checks.unresolved())
+                raise IllegalTransitionError(f"not resolved: {left}")
         self.phase = Phase.CLOSED
         return self._emit(EventKind.CLOSED, at, author)
 
@@ -725,6 +901,21 @@ class SessionLifecycle:
                 passed=bool(d["passed"]),
                 author=ev.author,
                 note=ev.text,
+            )
+        elif kind == EventKind.ESKETAMINE_PLANNED:
+            self.plan_esketamine(
+                ev.at, dose_mg=float(d["dose_mg"]), lot=str(d["lot"]), author=ev.author
+            )
+        elif kind == EventKind.DEVICE_GIVEN:
+            self.give_device(ev.at, author=ev.author)
+        elif kind == EventKind.END_CHECKS:
+            checks = EndChecks.from_data(d)
+            self.record_end_checks(
+                ev.at,
+                occurred=dict(checks.occurred),
+                resolved=dict(checks.resolved),
+                ready_to_leave_at=checks.ready_to_leave_at,
+                author=ev.author,
             )
         elif kind == EventKind.CLOSED:
             self.close(ev.at, author=ev.author)

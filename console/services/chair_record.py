@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from console.domain.alarm_profiles import ThresholdProfile
+from console.domain.esketamine import SessionIntake
 from console.domain.session import (
     EventKind,
     IllegalTransitionError,
@@ -170,10 +171,20 @@ class ChairRecordStore:
         weight_measured_on: date,
         at: datetime,
         profile: ThresholdProfile,
+        intake: SessionIntake | None = None,
     ) -> OpenedRecord:
-        """Find or register the patient and open their new session record."""
+        """Find or register the patient and open their new session record; with ``intake``
+        (issue 17) the patient's date of birth and sex and the session's start-of-session
+        answers are stored with it, in this one worker call."""
         patient = self.patient_for(mrn, display_name, weight_kg, weight_measured_on)
+        if intake is not None:
+            self.repository.set_patient_identity(
+                patient.id, date_of_birth=intake.date_of_birth, sex=intake.sex
+            )
+            patient = self.repository.patient(mrn) or patient
         sid, series = self.create(at, patient.id, profile)
+        if intake is not None:
+            self.repository.store_intake(sid, intake, at=at)
         return OpenedRecord(session_id=sid, series_number=series, patient=patient)
 
     # -- parts ---------------------------------------------------------------------------

@@ -631,6 +631,7 @@ class ChairService(QObject):
                 weight_measured_on=plan.weight_measured_on,
                 at=now,
                 profile=self.settings.alarm_profile,
+                intake=plan.intake,
             )
         )
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer
 
+from console.domain.scripted_gate import scripted_gate_decision
 from console.domain.session import (
-    GateVerdict,
     InfusionState,
     Phase,
     SessionLifecycle,
@@ -91,14 +91,11 @@ class DemoScript(QObject):
         life, now = flow.lifecycle, chair.clock.now()
         try:
             if running and life.phase is Phase.BASELINE and life.plan is not None:
-                if not life.may_start_infusion():
-                    why = "; ".join(life.gate.reasons)
-                    reason = f"scripted simulated session ({why})"
-                    if life.gate.verdict is GateVerdict.REVIEW:
-                        ev = life.physician_review(now, physician=SCRIPT_AUTHOR, reason=reason)
-                    else:
-                        ev = life.physician_override(now, physician=SCRIPT_AUTHOR, reason=reason)
-                    flow.record_step(ev)
+                decision = scripted_gate_decision(
+                    life, now, author=SCRIPT_AUTHOR, what="scripted simulated session"
+                )
+                if decision is not None:
+                    flow.record_step(decision)
                 flow.record_step(life.start_infusion(now, author=SCRIPT_AUTHOR, reason="scripted"))
                 flow.apply_baseline(SCRIPT_AUTHOR)
             elif not running and life.infusion in (InfusionState.RUNNING, InfusionState.PAUSED):

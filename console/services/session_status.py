@@ -63,6 +63,14 @@ def discharge_needs(life: SessionLifecycle, now: datetime) -> list[str]:
         return []
     items = life.policy.discharge_items
     pending = [labels.get(i, i) for i in items]
+    if life.esketamine is not None and life.end_checks is None:
+        pending.insert(0, "end checks")
+    if life.esketamine is not None and life.phase in (Phase.BASELINE, Phase.INFUSION):
+        return [
+            f"devices {len(life.devices_given)}/{life.esketamine.devices}",
+            f"{life.observation_minutes():g} min observation",
+            *pending,
+        ]
     if life.phase in (Phase.BASELINE, Phase.INFUSION):
         return [
             "infusion end",
@@ -76,7 +84,10 @@ def discharge_needs(life: SessionLifecycle, now: datetime) -> list[str]:
             left = int((ends - now).total_seconds())
             return [f"observation {left // 60}:{left % 60:02d} left", *pending]
         return pending
-    return [labels.get(i, i) for i in items if not life.discharge_checks.get(i)]
+    unanswered = [labels.get(i, i) for i in items if not life.discharge_checks.get(i)]
+    if life.esketamine is not None and life.end_checks is None:
+        return ["end checks", *unanswered]
+    return unanswered
 
 
 def cuff_baseline(

@@ -15,6 +15,7 @@ from typing import Any
 
 from console.domain.alarm_engine import AlarmStatus
 from console.domain.alarms import AlarmCategory, Priority
+from console.domain.esketamine import DEVICE_MG, DEVICE_SPACING_MIN, SessionIntake, SessionType
 from console.domain.session import EventKind, SessionEvent, SessionLifecycle
 from console.storage.repository import PatientRecord
 from devices.model import Metric
@@ -66,10 +67,25 @@ class SessionPlan:
     route: str = "IV"
     pump: str = ""
     profile: str = "clinic default"
+    #: IV ketamine or intranasal esketamine (issue 17); the IV fields above are unused for an
+    #: esketamine session (but the weight is still recorded on the patient).
+    session_type: SessionType = SessionType.IV_KETAMINE
+    #: Esketamine: 56 or 84 mg, and the devices' lot number.
+    esketamine_dose_mg: float = 0.0
+    lot: str = ""
+    #: The start-of-session answers (concomitant medications, setting, date of birth, sex).
+    intake: SessionIntake | None = None
+
+    @property
+    def esketamine(self) -> bool:
+        """True for an intranasal esketamine session."""
+        return self.session_type is SessionType.ESKETAMINE
 
     @property
     def dose_mg(self) -> float:
         """Total planned dose (mg)."""
+        if self.esketamine:
+            return self.esketamine_dose_mg
         return round(self.weight_kg * self.dose_mg_per_kg, 2)
 
     @property
@@ -86,10 +102,18 @@ class SessionPlan:
             "infusion_min": self.infusion_min,
             "pump": self.pump,
             "profile": self.profile,
+            **({"session_type": self.session_type.value} if self.esketamine else {}),
         }
 
     def summary(self) -> str:
         """One line for the record and the screen."""
+        if self.esketamine:
+            devices = round(self.esketamine_dose_mg / DEVICE_MG)
+            return (
+                f"plan: esketamine {self.esketamine_dose_mg:g} mg intranasal ({devices} x "
+                f"{DEVICE_MG:g} mg devices, {DEVICE_SPACING_MIN:g} min apart), lot {self.lot}; "
+                f"limits: {self.profile}"
+            )
         pump = f"; pump {self.pump}" if self.pump else ""
         return (
             f"plan: {self.dose_mg_per_kg:g} mg/kg x {self.weight_kg:g} kg = {self.dose_mg:g} mg "
@@ -211,12 +235,25 @@ class LatestValue:
 
 def plan_from(life: SessionLifecycle, patient: PatientRecord | None) -> SessionPlan | None:
     """The start-session plan of a resumed session, from its plan note (or sensible guesses)."""
-    if life.plan is None:
-        return None
     extras: dict[str, Any] = {}
     for ev in life.events:
         if ev.kind == EventKind.NOTE and ev.data.get("plan") == "session":
             extras = ev.data
+    if life.esketamine is not None:
+        return SessionPlan(
+            mrn=str(extras.get("mrn", patient.mrn if patient else "")),
+            display_name=patient.display_name if patient else "",
+            weight_kg=patient.weight_kg or 0.0 if patient else 0.0,
+            weight_measured_on=(patient.weight_measured_on if patient else None) or date.today(),
+            dose_mg_per_kg=0.0,
+            infusion_min=float(extras.get("infusion_min", DEVICE_SPACING_MIN)),
+            profile=str(extras.get("profile", "clinic default")),
+            session_type=SessionType.ESKETAMINE,
+            esketamine_dose_mg=life.esketamine.dose_mg,
+            lot=life.esketamine.lot,
+        )
+    if life.plan is None:
+        return None
     p = life.plan
     infusion_min = float(extras.get("infusion_min", 40.0))
     return SessionPlan(

@@ -15,13 +15,20 @@ thread and the unit tests implement with plain lists (tests/console/services/).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from console.domain.alarm_rules import LimitError
 from console.domain.discharge_gate import DischargeGate, DischargeRefusedError, assess_discharge
+from console.domain.esketamine import (
+    Checkpoint,
+    EsketamineRuleError,
+    bp_checkpoints,
+    esketamine_discharge_reasons,
+)
 from console.domain.observations import (
     UNSCHEDULED,
     ObservationSchedule,
@@ -149,20 +156,23 @@ class SessionWorkflow:
         #: The console closed with this session open (interrupt): the record stays unfinished.
         self.interrupted = False
         self._last_baseline_at: datetime | None = None
+        #: The session's cuff readings as (time, value), for the esketamine checkpoints.
+        self.cuff_sbp: list[tuple[datetime, float]] = []
+        self.cuff_dbp: list[tuple[datetime, float]] = []
 
     # -- what the screen asks ---------------------------------------------------------------
     @property
     def patient(self) -> str | None:
         """The patient as a label ("MRN name"), or None: what the overview tiles show."""
         rec = self.patient_record
-        if rec is None or self.lifecycle.plan is None:
+        if rec is None or not self.lifecycle.planned:
             return None
         return f"{rec.mrn} {rec.display_name}".strip()
 
     @property
     def phase(self) -> Phase | None:
         """The session's phase, or None without a patient session (overview tiles)."""
-        if self.pending_resume is not None or self.lifecycle.plan is None:
+        if self.pending_resume is not None or not self.lifecycle.planned:
             return None
         return self.lifecycle.phase
 
@@ -204,7 +214,77 @@ class SessionWorkflow:
             last_nibp=None if sys_ is None or dia is None else (sys_.value, dia.value),
             baseline=base,
             measures_nibp=self.measures_nibp,
+            session_reasons=self._esketamine_reasons(),
         )
+
+    # -- intranasal esketamine (issue 17) ------------------------------------------------------
+    def esketamine_checkpoints(self, now: datetime | None = None) -> dict[Checkpoint, Any]:
+        """The three BP checkpoints so far (the "before the end" one as if monitoring ended
+        ``now``: the reading that would answer it at discharge now)."""
+        life = self.lifecycle
+        first = life.devices_given[0] if life.devices_given else None
+        return bp_checkpoints(first, now or self.clock.now(), self.cuff_sbp, self.cuff_dbp)
+
+    def _esketamine_reasons(self) -> list[str]:
+        life = self.lifecycle
+        if life.esketamine is None:
+            return []
+        now = self.clock.now()
+        return esketamine_discharge_reasons(
+            plan=life.esketamine,
+            devices_given=life.devices_given,
+            checkpoints=self.esketamine_checkpoints(now),
+            checks=life.end_checks,
+            now=now,
+        )
+
+    def give_device(self, user: str) -> SessionEvent:
+        """ "Device given": one esketamine device now.  The first fixes the pre-dose baseline
+        and starts the dosing phase's monitoring; the last starts the observation.
+
+        Raises:
+            SessionRuleError: no esketamine session, the gate not passed, all devices given.
+        """
+        self._require_session("record a device")
+        life = self.lifecycle
+        first = not life.devices_given
+        ev = life.give_device(self.clock.now(), author=user)
+        self._record(ev)
+        if first:
+            self.host.take_over_script()
+            self.apply_baseline(user)
+            self.alarms.set_infusion_running(True)
+        if life.infusion is InfusionState.STOPPED:
+            self.alarms.set_infusion_running(False)
+        self.host.retime_patient()
+        self.host.on_session_changed()
+        return ev
+
+    def record_end_checks(
+        self,
+        user: str,
+        *,
+        occurred: dict[str, bool],
+        resolved: dict[str, bool],
+        ready_to_leave_at: datetime,
+    ) -> SessionEvent:
+        """Record the esketamine end checks and the ready-to-leave time (issue 17)."""
+        self._require_session("record the end checks")
+        ev = self.lifecycle.record_end_checks(
+            self.clock.now(),
+            occurred=occurred,
+            resolved=resolved,
+            ready_to_leave_at=ready_to_leave_at,
+            author=user,
+        )
+        return self._accepted(ev)
+
+    def _note_cuff(self) -> None:
+        """Keep the session's cuff readings (each pair once) for the esketamine checkpoints."""
+        for metric, series in ((Metric.NIBP_SYS, self.cuff_sbp), (Metric.NIBP_DIA, self.cuff_dbp)):
+            got = self.latest.get(metric)
+            if got is not None and (not series or series[-1][0] < got.received_at):
+                series.append((got.received_at, got.value))
 
     # -- starting a session -----------------------------------------------------------------
     def new_session(self, plan: SessionPlan, *, user: str) -> int:
@@ -232,6 +312,11 @@ class SessionWorkflow:
         if not plan.mrn.strip():
             raise SessionRuleError("a patient needs an MRN or clinic code")
         now = self.clock.now()
+        if plan.intake is not None:
+            try:
+                plan.intake.validated(now.date())
+            except EsketamineRuleError as err:
+                raise SessionRuleError(str(err)) from None
         # The rules first, on a scratch lifecycle: a refused plan changes nothing.
         _plan_on(SessionLifecycle(self.policy), plan, now, author="")
         # The patient and the new record (on the database worker: the screen stays live; a
@@ -256,6 +341,7 @@ class SessionWorkflow:
         self.lifecycle = SessionLifecycle(self.policy)
         self.patient_record = patient
         self._last_baseline_at = None
+        self.cuff_sbp, self.cuff_dbp = [], []
         self.nibp_requested_at = None
         self.host.start_clean(now)
         self.record_plan(plan, now, user)
@@ -296,6 +382,13 @@ class SessionWorkflow:
         self.patient_record = loaded.patient
         self.series_number = loaded.record.series_number
         self.plan = plan_from(life, self.patient_record)
+        # The cuff readings before the crash answer the esketamine checkpoints too.
+        sbp, dbp = (
+            loaded.trends.get(Metric.NIBP_SYS.value),
+            loaded.trends.get(Metric.NIBP_DIA.value),
+        )
+        self.cuff_sbp = [p for p in sbp.points() if math.isfinite(p[1])] if sbp else []
+        self.cuff_dbp = [p for p in dbp.points() if math.isfinite(p[1])] if dbp else []
 
     def record_plan(self, plan: SessionPlan, at: datetime, author: str) -> None:
         """Plan the infusion on the record; a note carries what the lifecycle's plan lacks."""
@@ -325,7 +418,8 @@ class SessionWorkflow:
     def maybe_record_baseline(self) -> None:
         """A new pre-dose cuff reading becomes a baseline set (b1) while in baseline."""
         life = self.lifecycle
-        if self.keeper.session_id is None or life.plan is None or life.phase is not Phase.BASELINE:
+        self._note_cuff()
+        if self.keeper.session_id is None or not life.planned or life.phase is not Phase.BASELINE:
             return
         found = cuff_baseline(self.latest, life.events, self._last_baseline_at)
         if found is None:
@@ -568,7 +662,7 @@ class SessionWorkflow:
         Returns:
             The ``interrupted`` event, or None when no patient session is open.
         """
-        if not self.session_open or self.lifecycle.plan is None:
+        if not self.session_open or not self.lifecycle.planned:
             return None
         ev = self._record(self.lifecycle.interrupt(self.clock.now(), author=user, reason=reason))
         self.interrupted = True
@@ -604,7 +698,7 @@ class SessionWorkflow:
             raise IllegalTransitionError(
                 f"cannot {action}: answer the resume question first (resume or start new)"
             )
-        if self.keeper.session_id is None or self.lifecycle.plan is None:
+        if self.keeper.session_id is None or not self.lifecycle.planned:
             raise IllegalTransitionError(
                 f"cannot {action}: no patient session on this chair; "
                 "start one with New session (Ctrl+N)"
@@ -612,7 +706,11 @@ class SessionWorkflow:
 
 
 def _plan_on(life: SessionLifecycle, plan: SessionPlan, at: datetime, *, author: str) -> None:
-    """Plan ``plan``'s infusion on ``life`` (raises SessionRuleError when a rule refuses it)."""
+    """Plan ``plan``'s infusion (or esketamine dose) on ``life`` (raises SessionRuleError when a
+    rule refuses it)."""
+    if plan.esketamine:
+        life.plan_esketamine(at, dose_mg=plan.esketamine_dose_mg, lot=plan.lot, author=author)
+        return
     life.plan_infusion(
         at,
         weight_kg=plan.weight_kg,

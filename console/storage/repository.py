@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from console.domain.alarm_profiles import ThresholdProfile, profile_from_json, profile_to_json
+from console.domain.esketamine import SessionIntake
 from console.domain.session import (
     EventKind,
     Phase,
@@ -33,6 +34,7 @@ from console.domain.session import (
     SessionLifecycle,
     SessionPolicy,
 )
+from console.storage.intake import read_intake, set_patient_identity, store_intake
 from console.storage.migrate import upgrade_to_head
 from console.storage.schema import (
     AlarmLogRow,
@@ -53,6 +55,8 @@ from console.storage.session_rows import session_rows
 from console.storage.writer import SessionEventItem, apply_ops, item_ops
 
 FloatArray = npt.NDArray[np.float64]
+#: The epoch the stored trend times count from.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class UnknownSessionError(LookupError):
@@ -117,6 +121,8 @@ class PatientRecord:
     date_of_birth: date | None
     weight_kg: float | None
     weight_measured_on: date | None
+    #: Revision 0007 (issue 17); None when not entered.
+    sex: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +188,15 @@ class Trend:
     t: FloatArray
     value: FloatArray
 
+    def points(self) -> list[tuple[datetime, float]]:
+        """(UTC time, value) pairs, NaN kept; times to the millisecond, as stored (epoch
+        floats would add a few microseconds).  For rules that work on times (issue 17's
+        esketamine checkpoints)."""
+        return [
+            (_EPOCH + timedelta(milliseconds=round(float(t) * 1000.0)), float(v))
+            for t, v in zip(self.t, self.value, strict=True)
+        ]
+
 
 @dataclass(frozen=True, slots=True)
 class SessionReview:
@@ -235,6 +250,7 @@ class SessionRepository:
         date_of_birth: date | None = None,
         weight_kg: float | None = None,
         weight_measured_on: date | None = None,
+        sex: str | None = None,
     ) -> int:
         """Register a patient by MRN or clinic code; returns the id.
 
@@ -255,6 +271,7 @@ class SessionRepository:
                             date_of_birth=date_of_birth,
                             weight_kg=weight_kg,
                             weight_measured_on=weight_measured_on,
+                            sex=sex,
                             created_at=datetime.now(UTC),
                         )
                         .returning(PatientRow.id)
@@ -274,9 +291,27 @@ class SessionRepository:
                     PatientRow.date_of_birth,
                     PatientRow.weight_kg,
                     PatientRow.weight_measured_on,
+                    PatientRow.sex,
                 ).where(PatientRow.mrn == mrn.strip())
             ).one_or_none()
         return None if row is None else PatientRecord(*row)
+
+    def set_patient_identity(
+        self, patient_id: int, *, date_of_birth: date | None, sex: str | None
+    ) -> None:
+        """Store the patient's date of birth and sex (None keeps the stored value)."""
+        set_patient_identity(self.engine, patient_id, date_of_birth=date_of_birth, sex=sex)
+
+    def store_intake(
+        self, session_id: int, intake: SessionIntake, *, at: datetime, by: str = ""
+    ) -> None:
+        """Store the session's type, concomitant medications and setting (issue 17)."""
+        store_intake(self.engine, session_id, intake, at=at, by=by)
+
+    def session_intake(self, session_id: int) -> SessionIntake | None:
+        """The session's start-of-session data, or None (recorded before revision 0007)."""
+        with self.engine.connect() as conn:
+            return read_intake(conn, session_id)
 
     def record_weight(self, patient_id: int, weight_kg: float, measured_on: date) -> None:
         """Store a new weight and its date (the dose calculation checks its age)."""

@@ -27,6 +27,8 @@ from sqlalchemy.orm import aliased
 
 from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import LimitError
+from console.domain.esketamine import EsketamineRecord, SessionIntake, SessionType
+from console.domain.esketamine_record import esketamine_record
 from console.domain.review import ReviewInputs, SeriesSession, summarize
 from console.domain.roles import Action, require
 from console.domain.session import EventKind, Phase, SessionEvent
@@ -195,6 +197,30 @@ class StoredSession:
     profile: ThresholdProfile | None = None
     #: Why ``profile`` is None although a row exists (the stored JSON could not be read).
     profile_note: str = ""
+    #: The start-of-session data (revision 0007, issue 17): session type, concomitant
+    #: medications (each Yes/No), healthcare setting, patient's date of birth and sex; None
+    #: for sessions recorded before it.
+    intake: SessionIntake | None = None
+
+    @property
+    def session_type(self) -> SessionType:
+        """IV ketamine or intranasal esketamine (an esketamine plan on the timeline decides;
+        sessions without intake or plan were IV infusions)."""
+        if any(e.kind == EventKind.ESKETAMINE_PLANNED for e in self.events):
+            return SessionType.ESKETAMINE
+        return self.intake.session_type if self.intake is not None else SessionType.IV_KETAMINE
+
+    @property
+    def esketamine(self) -> EsketamineRecord | None:
+        """The esketamine session in the REMS form's terms (dose, lot, devices with their
+        times, the three BP checkpoints, end checks, ready-to-leave and monitoring time);
+        None for an IV session."""
+        return esketamine_record(
+            self.events,
+            _points(self.trends.get("NIBP_SYS")),
+            _points(self.trends.get("NIBP_DIA")),
+            ended_at=self.record.ended_at,
+        )
 
     def thresholds(self, configured: ThresholdProfile) -> tuple[ThresholdProfile, bool]:
         """The profile to review this session against and whether it is the one stored with
@@ -510,6 +536,7 @@ class ReviewRepository:
             sign_offs=self.sign_offs(session_id),
             profile=profile,
             profile_note=profile_note,
+            intake=repo.session_intake(session_id),
         )
 
     def patient_session_ids(self, patient_id: int) -> list[int]:
@@ -540,6 +567,10 @@ class ReviewRepository:
         return out
 
 
+def _points(trend: Trend | None) -> list[tuple[datetime, float]]:
+    return [] if trend is None else trend.points()
+
+
 def _patient_select() -> Any:
     return select(
         PatientRow.id,
@@ -548,6 +579,7 @@ def _patient_select() -> Any:
         PatientRow.date_of_birth,
         PatientRow.weight_kg,
         PatientRow.weight_measured_on,
+        PatientRow.sex,
     )
 
 
@@ -559,6 +591,7 @@ def _patient(row: Any) -> PatientRecord:
         date_of_birth=row[3],
         weight_kg=row[4],
         weight_measured_on=row[5],
+        sex=row[6],
     )
 
 

@@ -82,6 +82,8 @@ class PatientRow(Base):
     weight_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
     weight_measured_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # revision 0007: the REMS form's patient identity (issue 17)
+    sex: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class ChairRow(Base):
@@ -322,6 +324,32 @@ class SessionProfileRow(Base):
     name: Mapped[str] = mapped_column(String(64))
     profile_json: Mapped[str] = mapped_column(Text)
     stored_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SessionIntakeRow(Base):
+    """What the nurse answered at the start of the session (revision 0007, issue 17): the
+    session type, the REMS form's concomitant medications (each Yes/No; NULL: not asked, an
+    IV session only) and the healthcare setting.  One row per session, written with the
+    record; sessions before 0007 have none (they were IV ketamine infusions).
+    """
+
+    __tablename__ = "session_intake"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    session_type: Mapped[str] = mapped_column(String(32))
+    benzodiazepines: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    non_benzodiazepine_sedative_hypnotics: Mapped[bool | None] = mapped_column(
+        Boolean, nullable=True
+    )
+    psychostimulants: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    maois: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    opioids: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    setting_name: Mapped[str] = mapped_column(String(128))
+    setting_type: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(128), default="")
 
 
 class DischargeCheckRow(Base):

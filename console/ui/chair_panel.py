@@ -45,6 +45,7 @@ from console.ui.alarm_controls import AlarmControls
 from console.ui.alarm_log_view import AlarmLogView
 from console.ui.alarm_periods import AlarmPeriods
 from console.ui.dialog_guard import GuardedDialog
+from console.ui.esketamine_dialogs import EndChecksDialog
 from console.ui.flow_layout import fallback_scroll, flow_widget
 from console.ui.limits_dialog import LimitsDialog
 from console.ui.numeric_tile import NumericTile
@@ -85,10 +86,12 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "new": ("New session…", "Ctrl+N"),
     "annotate": ("Annotate…", "F4"),
     "start": ("Start infusion", "F5"),
+    "device": ("Device given", "Ctrl+D"),
     "pause": ("Pause", "F6"),
     "rate": ("Rate…", "F7"),
     "stop": ("Stop infusion…", "F8"),
     "nibp": ("NIBP now", "F9"),
+    "checks": ("End checks…", "Ctrl+K"),
     "end": ("End session…", "Ctrl+E"),
     "limits": ("Limits…", "F10"),
     "scores": ("Scores…", "F11"),
@@ -101,7 +104,11 @@ MARKER_COLOURS: dict[str, str] = {
     EventKind.RATE_CHANGE.value: "#ffb74d",
     EventKind.INFUSION_STOP.value: "#ef9a9a",
     EventKind.RESUMED.value: "#90a4ae",
+    EventKind.DEVICE_GIVEN.value: "#3ddc84",
 }
+#: Actions of one session type only (issue 17): an esketamine session has no pump.
+IV_ONLY_ACTIONS = ("start", "pause", "rate")
+ESKETAMINE_ONLY_ACTIONS = ("device", "checks")
 ANNOTATION_COLOUR = "#ce93d8"
 
 _LINK_STYLE = {
@@ -351,6 +358,8 @@ class ChairPanel(QWidget):
             "new": self.new_session,
             "annotate": self.annotate,
             "start": self.start_infusion,
+            "device": self.give_device,
+            "checks": self.end_checks,
             "pause": self.pause_or_resume,
             "rate": self.change_rate,
             "stop": self.stop_infusion,
@@ -395,7 +404,7 @@ class ChairPanel(QWidget):
         blocked = (
             self.service.session_open
             and life.phase is Phase.BASELINE
-            and life.plan is not None
+            and life.planned
             and not life.may_start_infusion()
         )
         if not blocked:
@@ -403,6 +412,50 @@ class ChairPanel(QWidget):
             return
         dialog = GateDialog(life.gate, self)
         self._guard(dialog, lambda: self._on_gate_accepted(dialog), "Infusion started")
+        self._open(dialog)
+
+    def give_device(self) -> None:
+        """ "Device given": one esketamine device now; an unpassed pre-dose gate asks for the
+        physician's decision first (as the IV start does)."""
+        svc, life = self.service, self.service.lifecycle
+        if svc.session_open and life.phase is Phase.BASELINE and not life.may_start_infusion():
+            dialog = GateDialog(life.gate, self)
+            self._guard(dialog, lambda: self._on_gate_accepted(dialog))
+            self._open(dialog)
+            return
+        self._act(self._device_step, "")
+
+    def _device_step(self) -> None:
+        ev = self.service.workflow.give_device(self.user)
+        n, of = ev.data.get("device"), ev.data.get("of")
+        if ev.text:  # given too early: the warning stays in the message line
+            self._show_message(f"Device {n} of {of} recorded ({self.user}): {ev.text}", ok=False)
+            return
+        then = "observation started" if n == of else "next device in 5 min"
+        self._show_message(f"Device {n} of {of} given; {then} ({self.user})", ok=True)
+
+    def end_checks(self) -> None:
+        """Record the esketamine end checks and the ready-to-leave time."""
+        svc = self.service
+        life = svc.lifecycle
+        if not svc.session_open or life.esketamine is None:
+            self._act(
+                lambda: svc.workflow.record_end_checks(
+                    self.user, occurred={}, resolved={}, ready_to_leave_at=svc.clock.now()
+                ),
+                "",
+            )
+            return
+        first = life.devices_given[0] if life.devices_given else None
+        dialog = EndChecksDialog(svc.clock.now(), first, self)
+
+        def step() -> None:
+            occurred, resolved = dialog.answers()
+            svc.workflow.record_end_checks(
+                self.user, occurred=occurred, resolved=resolved, ready_to_leave_at=dialog.ready_at()
+            )
+
+        self._guard(dialog, step, "End checks recorded")
         self._open(dialog)
 
     def pause_or_resume(self) -> None:
@@ -550,6 +603,13 @@ class ChairPanel(QWidget):
     def _on_new_session_accepted(self, dialog: NewSessionDialog) -> None:
         plan = dialog.plan()
         self.service.workflow.new_session(plan, user=self.user)
+        if plan.esketamine:
+            self._show_message(
+                f"Session started for {plan.mrn}: esketamine {plan.dose_mg:g} mg, lot "
+                f"{plan.lot}; Device given: Ctrl+D ({self.user})",
+                ok=True,
+            )
+            return
         self._show_message(
             f"Session started for {plan.mrn}: {plan.dose_mg:g} mg at {plan.rate_ml_per_h:g} "
             f"mL/h ({self.user})",
@@ -565,6 +625,9 @@ class ChairPanel(QWidget):
         if not dialog.recorded:  # a start refused after the decision: not recorded twice
             record(physician=physician, reason=reason)
             dialog.recorded = True
+        if svc.lifecycle.esketamine is not None:
+            self._device_step()
+            return
         svc.workflow.start_infusion(self.user)
 
     def _on_discharge_accepted(self, dialog: DischargeDialog) -> None:
@@ -658,9 +721,17 @@ class ChairPanel(QWidget):
     def _update_workflow_buttons(self) -> None:
         svc = self.service
         life = svc.lifecycle
-        open_ = svc.session_open and life.plan is not None
+        open_ = svc.session_open and life.planned
         pump = life.infusion
         b = self.workflow_buttons
+        esketamine = life.esketamine is not None
+        for name in IV_ONLY_ACTIONS:
+            b[name].setVisible(not esketamine)
+        for name in ESKETAMINE_ONLY_ACTIONS:
+            b[name].setVisible(esketamine)
+        b["device"].setEnabled(open_ and life.phase in (Phase.BASELINE, Phase.INFUSION))
+        b["checks"].setEnabled(open_ and life.phase in (Phase.OBSERVATION, Phase.DISCHARGE))
+        b["stop"].setText("End dosing…  [F8]" if esketamine else "Stop infusion…  [F8]")
         b["start"].setEnabled(open_ and life.phase is Phase.BASELINE)
         b["pause"].setEnabled(open_ and pump in (InfusionState.RUNNING, InfusionState.PAUSED))
         text, key = ("Resume", "F6") if pump is InfusionState.PAUSED else ("Pause", "F6")
@@ -701,6 +772,8 @@ class ChairPanel(QWidget):
             return  # before the session, for the series view: not a trend marker
         elif score_label(ev) is not None:  # one marker, one line per set of scores
             colour, label = ANNOTATION_COLOUR, " · ".join(str(score_label(e)) for e in group)
+        elif kind == EventKind.DEVICE_GIVEN:
+            label = f"device {ev.data.get('device', '')}" + (" EARLY" if ev.text else "")
         elif kind in (
             EventKind.NAUSEA,
             EventKind.DISSOCIATION,

@@ -31,11 +31,13 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from console.domain.discharge_gate import DischargeGate
+from console.domain.esketamine import SessionType
 from console.domain.session import ROUTES, EventKind, GateAssessment, GateVerdict, SessionPolicy
 from console.services.db_tasks import DatabaseTasks
 from console.services.record_access import PatientRecord, SessionRepository, SessionSummary
 from console.services.session_values import DISCHARGE_LABELS, SessionPlan
 from console.ui.dialog_guard import GuardedDialog
+from console.ui.session_intake_form import IntakeForm
 
 #: Plausible weights for an adult ketamine clinic (kg); outside is almost surely a typo or lb.
 WEIGHT_RANGE_KG = (20.0, 250.0)
@@ -68,6 +70,10 @@ STOP_REASONS = (
     "IV site problem",
 )
 RATE_REASONS = ("dissociation", "BP rising", "nausea", "physician order", "catch up after pause")
+#: The start form's rows an esketamine session hides (no bag, pump or weight-based dose).
+IV_ONLY_ROWS = ("dose", "total", "volume", "duration", "rate", "route", "pump")
+#: The fields checked for both session types.
+PATIENT_FIELDS = ("mrn", "weight", "weight_date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +283,15 @@ class NewSessionDialog(GuardedDialog):
         self.ok_button.setObjectName("startSessionButton")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        #: The second column: session type, esketamine dose and lot, REMS questions (issue 17).
+        self.intake_form = IntakeForm(today)
+        self.form = form
+        columns = QHBoxLayout()
+        columns.addLayout(form, 1)
+        columns.addSpacing(16)
+        columns.addWidget(self.intake_form, 1)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(columns)
         layout.addWidget(self.buttons)
 
         # The patient lookup waits for a pause in typing: one query, not one per key.
@@ -292,6 +305,7 @@ class NewSessionDialog(GuardedDialog):
             spin.valueChanged.connect(self.validate)
         self.weight_date.dateChanged.connect(self.validate)
         self.mrn.textChanged.connect(self.validate)
+        self.intake_form.changed.connect(self.validate)
         self.validate()
 
     # -- reading the form ----------------------------------------------------------------------
@@ -302,6 +316,8 @@ class NewSessionDialog(GuardedDialog):
 
     def plan(self) -> SessionPlan:
         """The form as a plan for :meth:`ChairService.new_session`."""
+        intake = self.intake_form
+        esketamine = intake.kind() is SessionType.ESKETAMINE
         return SessionPlan(
             mrn=self.mrn.text().strip(),
             display_name=self.patient_name.text().strip(),
@@ -313,6 +329,10 @@ class NewSessionDialog(GuardedDialog):
             route=self.route.currentText(),
             pump=self.pump.text().strip(),
             profile=self.profile.currentText(),
+            session_type=intake.kind(),
+            esketamine_dose_mg=intake.dose_mg() if esketamine else 0.0,
+            lot=intake.lot.text().strip() if esketamine else "",
+            intake=intake.intake(),
         )
 
     # -- slots ---------------------------------------------------------------------------------
@@ -373,11 +393,14 @@ class NewSessionDialog(GuardedDialog):
                 weighed = f"; last weight {found.weight_kg:g} kg on {d.isoformat()}"
             self.patient_status.setText(f"existing patient {found.display_name or mrn}{weighed}")
             self.patient_status.setStyleSheet("color: #3ddc84;")
+        self.intake_form.set_patient(found)
         self.validate()
 
     def validate(self) -> PlanCheck:
         """Re-check the form, show the inline messages and the computed values."""
         plan = self.plan()
+        for widget in IV_ONLY_ROWS:  # an esketamine session has no bag, pump or mg/kg
+            self.form.setRowVisible(getattr(self, widget), not plan.esketamine)
         self.total.setText(
             f"{plan.dose_mg:g} mg  ({plan.dose_mg_per_kg:g} mg/kg x {plan.weight_kg:g} kg)"
         )
@@ -394,6 +417,16 @@ class NewSessionDialog(GuardedDialog):
             today=self.today,
             policy=self.policy,
         )
+        if plan.esketamine:  # the IV fields are hidden: only the patient's are checked
+            check = PlanCheck(
+                {k: v for k, v in check.errors.items() if k in PATIENT_FIELDS},
+                {k: v for k, v in check.warnings.items() if k in PATIENT_FIELDS},
+            )
+        intake_errors = self.intake_form.errors()
+        self.intake_form.show_errors(intake_errors)
+        self.intake_form.message.setStyleSheet(ERROR_STYLE)
+        if intake_errors:
+            check = PlanCheck({**check.errors, "intake": "; ".join(intake_errors)}, check.warnings)
         for key, label in self.messages.items():
             text = check.errors.get(key) or check.warnings.get(key)
             label.setVisible(bool(text))

@@ -15,7 +15,9 @@ from datetime import datetime
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from console.domain.alarms import Priority
-from console.domain.session import GateVerdict, InfusionState, Phase
+from console.domain.checkpoint import CHECKPOINT_WINDOW_MIN
+from console.domain.esketamine import Checkpoint, next_device_due
+from console.domain.session import EventKind, GateVerdict, InfusionState, Phase
 from console.services.chair_service import ChairService
 from console.ui import theme
 from console.ui.flow_layout import FlowLayout
@@ -125,7 +127,7 @@ class TimelineStrip(QFrame):
         text = "#ffffff"
         if svc.pending_resume is not None:
             phase, colour = "RESUME?", PHASE_COLOURS["none"]
-        elif not has_session or (life.plan is None and not life.closed):
+        elif not has_session or (not life.planned and not life.closed):
             phase, colour = "NO SESSION", PHASE_COLOURS["none"]
         else:
             phase = life.phase.value.upper()
@@ -139,9 +141,16 @@ class TimelineStrip(QFrame):
             " padding: 6px 14px; border-radius: 4px;"
         )
         self._patient()
-        self._infusion(now)
+        esketamine = life.esketamine is not None
+        self.cells["infusion"].caption.setText("ESKETAMINE" if esketamine else "INFUSION")
+        self.cells["checkpoint"].caption.setText("BP CHECKPOINTS" if esketamine else "40-MIN BP")
+        if esketamine:
+            self._esketamine(now)
+            self._esketamine_checkpoints(now)
+        else:
+            self._infusion(now)
+            self._checkpoint(now)
         self._nibp(now)
-        self._checkpoint(now)
         self._observation(now)
         self._discharge(now)
 
@@ -152,7 +161,7 @@ class TimelineStrip(QFrame):
             cell.show_text(f"unfinished session #{svc.pending_resume.id}", "due")
             return
         patient = svc.patient_record
-        if patient is None or svc.lifecycle.plan is None:
+        if patient is None or not svc.lifecycle.planned:
             cell.show_text("New session: Ctrl+N", "muted")
             return
         series = f"  #{svc.series_number}" if svc.series_number else ""
@@ -196,6 +205,57 @@ class TimelineStrip(QFrame):
             "due" if paused else "ok",
         )
 
+    def _esketamine(self, now: datetime) -> None:
+        """Intranasal esketamine (issue 17): devices given, the next one's 5-min spacing."""
+        life, cell = self.service.lifecycle, self.cells["infusion"]
+        plan = life.esketamine
+        assert plan is not None
+        given = life.devices_given
+        head = f"{plan.dose_mg:g} mg, lot {plan.lot}"
+        if not given:
+            ok = life.may_start_infusion()
+            gate = "gate clear" if ok else "gate: physician decision first"
+            cell.show_text(f"{head}: 0/{plan.devices} devices; {gate}", "ok" if ok else "due")
+            return
+        times = ", ".join(f"{t:%H:%M}" for t in given)
+        early = any(e.kind == EventKind.DEVICE_GIVEN and e.text for e in life.events)
+        warn = " (one given early)" if early else ""
+        if len(given) >= plan.devices or life.infusion is InfusionState.STOPPED:
+            cell.show_text(f"{len(given)}/{plan.devices} devices at {times}{warn}", "done")
+            return
+        due = next_device_due(given)
+        assert due is not None
+        left = (due - now).total_seconds()
+        nxt = f"device {len(given) + 1} in {_mmss(left)}" if left > 0 else "next device DUE"
+        cell.show_text(
+            f"{len(given)}/{plan.devices} devices ({times}){warn}; {nxt}",
+            "ok" if left > 0 else "due",
+        )
+
+    def _esketamine_checkpoints(self, now: datetime) -> None:
+        """The three BP checkpoints: before dosing, ~40 min, before the end of monitoring."""
+        life, cell = self.service.lifecycle, self.cells["checkpoint"]
+        points = self.service.workflow.esketamine_checkpoints(now)
+        first = life.devices_given[0] if life.devices_given else None
+        parts, state = [], "done"
+        for cp, short in zip(Checkpoint, ("pre", "40 min", "end"), strict=True):
+            reading = points[cp]
+            if reading is not None:
+                parts.append(f"{short} {reading.text(first).split(' at ')[0]}")
+            elif cp is Checkpoint.AT_40_MIN and first is not None:
+                since = (now - first).total_seconds() / 60.0
+                lo, hi = CHECKPOINT_WINDOW_MIN
+                if since < lo:
+                    parts.append(f"40 min in {lo - since:.0f} min")
+                    state = "ok" if state == "done" else state
+                else:
+                    parts.append("40 min DUE" if since <= hi else "40 min MISSED")
+                    state = "due"
+            else:
+                parts.append(f"{short} --")
+                state = "ok" if state == "done" else state
+        cell.show_text(" | ".join(parts), state)
+
     def _nibp(self, now: datetime) -> None:
         svc, cell = self.service, self.cells["nibp"]
         due = svc.next_nibp_due()
@@ -223,7 +283,9 @@ class TimelineStrip(QFrame):
     def _observation(self, now: datetime) -> None:
         life, cell = self.service.lifecycle, self.cells["observation"]
         ends = life.observation_ends_at()
-        if ends is None:
+        if ends is None and life.esketamine is not None:
+            cell.show_text(f"{life.observation_minutes():g} min from device 1", "muted")
+        elif ends is None:
             cell.show_text(f"{life.policy.observation_min:g} min after the stop", "muted")
         elif ends > now:
             cell.show_text(f"{_mmss((ends - now).total_seconds())} left", "ok")
@@ -232,7 +294,7 @@ class TimelineStrip(QFrame):
 
     def _discharge(self, now: datetime) -> None:
         svc, cell = self.service, self.cells["discharge"]
-        if svc.lifecycle.plan is None or svc.pending_resume is not None:
+        if not svc.lifecycle.planned or svc.pending_resume is not None:
             cell.show_text("--", "muted")
             return
         if svc.lifecycle.closed:

@@ -44,6 +44,13 @@ from devices.model import Metric, ReadingFlag
 from devices.resources import resource, resource_path
 from devices.simulator.faults import Corruption, FaultableMonitor
 from devices.simulator.monitor import NibpSchedule
+from devices.simulator.session_script import (
+    EsketamineScript,
+    IntakeScript,
+    SessionScriptError,
+    parse_esketamine,
+    parse_intake,
+)
 from devices.simulator.signals import PROFILES, VITALS, Effect, PatientModel, SessionTimeline
 
 log = logging.getLogger("devices.simulator")
@@ -110,6 +117,11 @@ class Scenario:
     #: infusion start and stop follow this script.  Without it (the default) the workflow is
     #: the nurse's: nothing is started or stopped on the record by the simulator.
     scripted_session: bool = False
+    #: ``[esketamine]``: an intranasal esketamine session scripted on the record (issue 17;
+    #: ``python main.py run`` takes its steps).
+    esketamine: EsketamineScript | None = None
+    #: ``[intake]``: the start-of-session answers a run records.
+    intake: IntakeScript | None = None
 
     @property
     def replay_path(self) -> Path | None:
@@ -318,6 +330,11 @@ def parse_scenario(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenar
     session = raw.get("session", "nurse")
     if session not in ("nurse", "scripted"):
         raise ScenarioError(f"{where}: 'session' must be 'nurse' or 'scripted', got {session!r}")
+    try:
+        esketamine = parse_esketamine(raw["esketamine"], where) if "esketamine" in raw else None
+        intake = parse_intake(raw["intake"], where) if "intake" in raw else None
+    except SessionScriptError as err:
+        raise ScenarioError(str(err)) from None
     return Scenario(
         name=name,
         description=str(raw.get("description", "")),
@@ -332,6 +349,8 @@ def parse_scenario(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenar
         source=source,
         replay=replay,
         scripted_session=session == "scripted",
+        esketamine=esketamine,
+        intake=intake,
     )
 
 

@@ -51,6 +51,7 @@ from console.domain.review import (
 )
 from console.domain.roles import RoleRefusedError
 from console.reports import html as rh
+from console.reports.session_type_html import session_type_html
 from console.services.db_tasks import DatabaseTasks
 from console.services.record_access import SIGNATURE_MEANING, ReviewRepository, StoredSession
 from console.ui import theme
@@ -303,6 +304,8 @@ class SessionReviewView(QWidget):
             t.verticalHeader().setVisible(False)
             t.horizontalHeader().setStretchLastSection(True)
         self.infusion_view = QTextBrowser()
+        self.session_type_view = QTextBrowser()
+        self.session_type_view.setObjectName("sessionTypeView")
         self.threshold_view = QTextBrowser()
         self.completeness_view = QTextBrowser()
         self.signoff_view = QTextBrowser()
@@ -335,6 +338,7 @@ class SessionReviewView(QWidget):
         self.tabs.addTab(self.alarm_table, "Alarms")
         self.tabs.addTab(self.event_table, "Events")
         self.tabs.addTab(self.infusion_view, "Dose")
+        self.tabs.addTab(self.session_type_view, "Start / REMS")
         self.tabs.addTab(self.threshold_view, "Thresholds")
         self.tabs.addTab(self.completeness_view, "Completeness")
         self.tabs.addTab(sign, "Sign-off")
@@ -389,6 +393,7 @@ class SessionReviewView(QWidget):
         p = rh.SCREEN
         self.summary_view.setHtml(rh.header_html(s, m, p) + "<br/>" + rh.figures_html(m, p))
         self.infusion_view.setHtml(rh.infusion_html(m, p))
+        self.session_type_view.setHtml(session_type_html(s, p))
         self.threshold_view.setHtml(rh.thresholds_html(s, m, self.profile, p))
         self.completeness_view.setHtml(rh.completeness_html(m, p))
         self._fill_signoff()

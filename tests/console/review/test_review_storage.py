@@ -27,7 +27,7 @@ from tests.console.review.builders import T0, build_series, build_session
 
 
 def test_migration_adds_the_review_table_and_indexes(migrated: Engine) -> None:
-    assert head_revision() == "0005_accounts"
+    assert head_revision() == "0007_session_type"
     insp = inspect(migrated)
     assert "session_reviews" in insp.get_table_names()
     assert "ix_sessions_started" in {i["name"] for i in insp.get_indexes("sessions")}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,9 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from console.app import ConsoleApp, build_app
 from console.config import load, simulated_chairs
 from console.domain.alarms import Priority
+from console.domain.esketamine import CONCOMITANT_MEDICATIONS, SessionIntake, SessionType
 from console.domain.observations import ObservationSchedule, PointState, PointStatus
+from console.services.session_values import SessionPlan
 from console.ui.chair_panel import ChairPanel
 from console.ui.main_window import MainWindow
 from console.ui.overview import ChairOverview, ChairTile
@@ -97,6 +100,40 @@ def _fill_overview(app: QApplication, window: MainWindow) -> ChairOverview:
         _fill_tile(tile)
     _settle(app)
     return window.overview
+
+
+def _start_esketamine(app: QApplication, console: ConsoleApp) -> None:
+    """An esketamine session on the chair, its strip showing the longest texts it has."""
+    chair = console.chairs[0]
+    deadline = time.monotonic() + 15.0
+    while chair.record_opening and time.monotonic() < deadline:
+        app.processEvents()
+    intake = SessionIntake(
+        SessionType.ESKETAMINE,
+        dict.fromkeys(CONCOMITANT_MEDICATIONS, False),
+        "Northside Ketamine Clinic",
+        "outpatient clinic",
+    )
+    plan = SessionPlan(
+        mrn="MRN-000123456",
+        display_name="Jane Example-Longname",
+        weight_kg=70.0,
+        weight_measured_on=chair.clock.now().date(),
+        dose_mg_per_kg=0.0,
+        session_type=SessionType.ESKETAMINE,
+        esketamine_dose_mg=84.0,
+        lot="LOT-2024-ABCDEFGH-0193",
+        intake=intake,
+    )
+    chair.workflow.new_session(plan, user="probe")
+    assert chair.lifecycle.esketamine is not None
+    for _ in range(10):
+        app.processEvents()
+    strip = console.window.panel.strip
+    strip.cells["infusion"].show_text(
+        "2/3 devices (12:05, 12:08) (one given early); next device DUE", "due"
+    )
+    strip.cells["checkpoint"].show_text("pre 188/118 | 40 min MISSED | end 188/118", "due")
 
 
 def _rect_in(widget: QWidget, window: QWidget) -> QRect:
@@ -180,7 +217,8 @@ def _case(
 
 
 def main(out: Path) -> None:
-    """Measure the 1-chair window, then the 16-chair overview and a chair page."""
+    """Measure the 1-chair window (IV, then an esketamine session), then the 16-chair overview
+    and a chair page."""
     app = QApplication(sys.argv[:1])
     app.setStyleSheet(STYLE_SHEET)
     cases: list[dict[str, Any]] = []
@@ -195,6 +233,10 @@ def main(out: Path) -> None:
         _fill_panel(window.panel)
         _settle(app)
         cases.append(_case(app, one, "chair-1", _panel_labels(window.panel, window, "")))
+        _start_esketamine(app, one)  # issue 17: the esketamine chair view fits as well
+        _fill_panel(window.panel)
+        _settle(app)
+        cases.append(_case(app, one, "chair-1-esketamine", _panel_labels(window.panel, window, "")))
         window.close_confirmed = True
         window.close()
         one.shutdown()

@@ -8,7 +8,7 @@ size are compared with 1366x768 less the window manager's title bar and frame.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from console.domain.observations import ObservationSchedule
 from console.domain.session import GateAssessment, GateVerdict, SessionPolicy
 from console.storage.repository import SessionSummary
 from console.ui.dialog_guard import GuardedDialog
+from console.ui.esketamine_dialogs import EndChecksDialog
 from console.ui.main_window import ScenarioDialog
 from console.ui.observation_entry import ScoresDialog
 from console.ui.quit_guard import QuitDialog
@@ -28,6 +29,7 @@ from console.ui.session_dialogs import (
     AnnotationDialog,
     DischargeDialog,
     GateDialog,
+    NewSessionDialog,
     ReasonDialog,
     ResumeDialog,
 )
@@ -71,6 +73,20 @@ def test_every_dialog_fits_1366x768(qtbot: QtBot, console_factory: Any) -> None:
     panel.trigger("new")  # the session start dialog, as the chair view opens it
     assert panel.dialog is not None
     dialogs.append(panel.dialog)
+    # The same dialog for an esketamine session (issue 17): the dose and lot shown, the
+    # REMS questions unanswered so their message is at its longest, an invalid date of birth.
+    panel.dialog.reject()
+    panel.trigger("new")
+    esketamine = panel.dialog
+    assert isinstance(esketamine, NewSessionDialog)
+    form = esketamine.intake_form
+    form.session_type.setCurrentIndex(1)
+    form.date_of_birth.setText("14/06/1975")
+    esketamine.validate()
+    assert form.esketamine_box.isVisibleTo(esketamine)
+    assert form.message.isVisibleTo(esketamine)
+    assert not esketamine.volume.isVisibleTo(esketamine)  # the IV rows are hidden
+    dialogs.append(esketamine)
     panel.trigger("limits")
     assert panel.dialog is not None
     dialogs.append(panel.dialog)
@@ -102,6 +118,7 @@ def test_every_dialog_fits_1366x768(qtbot: QtBot, console_factory: Any) -> None:
                 parent=panel,
             )
         ),
+        EndChecksDialog(now, now - timedelta(minutes=125), parent=panel),
         ResumeDialog(
             "Chair 12",
             SessionSummary(

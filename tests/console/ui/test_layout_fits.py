@@ -137,9 +137,15 @@ def _problems(case: dict[str, Any]) -> list[str]:
 def test_every_numeric_is_wholly_on_screen(
     tmp_path: Path, width: int, height: int, scale: str
 ) -> None:
-    """The 1-chair window, the 16-chair overview and a chair page of the 16-chair window."""
+    """The 1-chair window (IV and esketamine), the 16-chair overview and a chair page of the
+    16-chair window."""
     cases = _probe(tmp_path, width, height, scale)
-    assert [c["view"] for c in cases] == ["chair-1", "overview-16", "chair-4-of-16"]
+    assert [c["view"] for c in cases] == [
+        "chair-1",
+        "chair-1-esketamine",
+        "overview-16",
+        "chair-4-of-16",
+    ]
     report = {c["view"]: _problems(c) for c in cases}
     assert report == {c["view"]: [] for c in cases}, json.dumps(
         [c["window"] for c in cases], indent=1
