@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "console.commands.review:main",
         "open the physician's review window (session browser, or --session ID)",
     ),
+    "audit": (
+        "console.commands.audit:main",
+        "verify the tamper-evident audit trail, or show a session's entries",
+    ),
 }
 
 

@@ -29,6 +29,7 @@ from console.domain.alarm_profiles import ThresholdProfile
 from console.domain.alarm_rules import LimitError
 from console.domain.review import ReviewInputs, SeriesSession, summarize
 from console.domain.session import EventKind, Phase, SessionEvent
+from console.storage.audit import append_entries, lock_trail, row_entry
 from console.storage.repository import (
     PatientRecord,
     SessionRecord,
@@ -390,6 +391,7 @@ class ReviewRepository:
             raise ValueError("a sign-off needs the physician's name")
         at = at or datetime.now(UTC)
         with self.engine.begin() as conn:
+            lock_trail(conn)
             if conn.scalar(select(SessionRow.id).where(SessionRow.id == session_id)) is None:
                 raise UnknownSessionError(f"no session with id {session_id}")
             signed = conn.scalar(
@@ -399,10 +401,19 @@ class ReviewRepository:
                 )
             )
             kind = ADDENDUM if signed else SIGN_OFF
-            conn.execute(
-                insert(SessionReviewRow).values(
-                    session_id=session_id, kind=kind, reviewed_by=by[:64], reviewed_at=at, note=note
-                )
+            values = {
+                "session_id": session_id,
+                "kind": kind,
+                "reviewed_by": by[:64],
+                "reviewed_at": at,
+                "note": note,
+            }
+            review_id = conn.execute(
+                insert(SessionReviewRow).values(**values).returning(SessionReviewRow.id)
+            ).scalar_one()
+            append_entries(
+                conn,
+                [row_entry("session_reviews", int(review_id), values, actor=by, action=kind)],
             )
         return SignOff(kind, by[:64], at, note)
 
