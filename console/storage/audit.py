@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -122,16 +123,19 @@ def _json_default(value: object) -> object:
     raise TypeError(f"{type(value).__name__} has no canonical JSON form")
 
 
+#: One encoder, made once (json.dumps with options builds a new one per call).
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=_json_default,
+).encode
+
+
 def canonical_json(value: object) -> str:
     """The one serialization the trail hashes: sorted keys, no whitespace, UTF-8, no NaN."""
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_json_default,
-    )
+    return _CANONICAL(value)
 
 
 def _sha256(text: str) -> str:
@@ -145,7 +149,11 @@ def text_digest(text: str) -> str:
 
 # -- row digests --------------------------------------------------------------------------------
 def _time(value: Any) -> str | None:
-    return None if value is None else utc_iso(value)
+    if value is None:
+        return None
+    if value.tzinfo is UTC:  # what the writer and the database give: no conversion to pay
+        return str(value.isoformat(timespec="microseconds"))
+    return utc_iso(value)
 
 
 def _float(value: Any) -> float | None:
@@ -156,35 +164,38 @@ def _bool(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _same(value: Any) -> Any:
-    return value
+class _Canon:
+    """How one covered table's row becomes its canonical list, from the columns' types: what
+    the database gives back (a REAL for an int, a naive SQLite time) hashes like what was
+    given.  Built once per table; the per-row work is one C-level itemgetter and a
+    conversion of only the columns that need one (the writer digests every reading)."""
+
+    def __init__(self, table: str) -> None:
+        columns = Base.metadata.tables[table].columns
+        self.get = operator.itemgetter(*ROW_COLUMNS[table])
+        self.convert: list[tuple[int, Callable[[Any], Any]]] = []
+        for n, name in enumerate(ROW_COLUMNS[table], start=1):
+            kind = columns[name].type
+            if isinstance(kind, UtcDateTime):
+                self.convert.append((n, _time))
+            elif isinstance(kind, Float):
+                self.convert.append((n, _float))
+            elif isinstance(kind, Boolean):
+                self.convert.append((n, _bool))
+
+    def digest(self, row_id: int, values: Mapping[Any, Any]) -> str:
+        canon = [row_id, *self.get(values)]
+        for n, conv in self.convert:
+            canon[n] = conv(canon[n])
+        return hashlib.sha256(_CANONICAL(canon).encode("utf-8")).hexdigest()
 
 
-def _converters(table: str) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-    """(column, canonical form) per digested column, from the column's type: what the
-    database gives back (a REAL for an int, a naive SQLite time) hashes like what was given."""
-    columns = Base.metadata.tables[table].columns
-    out: list[tuple[str, Callable[[Any], Any]]] = []
-    for name in ROW_COLUMNS[table]:
-        kind = columns[name].type
-        if isinstance(kind, UtcDateTime):
-            out.append((name, _time))
-        elif isinstance(kind, Float):
-            out.append((name, _float))
-        elif isinstance(kind, Boolean):
-            out.append((name, _bool))
-        else:
-            out.append((name, _same))
-    return tuple(out)
-
-
-_CONVERTERS = {table: _converters(table) for table in ROW_COLUMNS}
+_CANON = {table: _Canon(table) for table in ROW_COLUMNS}
 
 
 def row_digest(table: str, row_id: int, values: Mapping[Any, Any]) -> str:
     """SHA-256 (hex) of one row of a covered table: its id and :data:`ROW_COLUMNS` values."""
-    canon = [row_id, *(conv(values[name]) for name, conv in _CONVERTERS[table])]
-    return _sha256(canonical_json(canon))
+    return _CANON[table].digest(row_id, values)
 
 
 def batch_digest(row_digests: Iterable[str]) -> str:
