@@ -16,7 +16,13 @@ from sqlalchemy.engine import Engine
 from console.commands import audit as audit_cmd
 from console.domain.alarms import AlarmEvent, AlarmEventKind, Direction, Priority
 from console.domain.session import EventKind, Phase, SessionEvent
-from console.storage.audit import GENESIS_HASH, append_entry, entry_content, entry_hash
+from console.storage.audit import (
+    GENESIS_HASH,
+    append_entry,
+    canonical_json,
+    entry_content,
+    entry_hash,
+)
 from console.storage.audit_verify import TrailBrokenError, verify
 from console.storage.repository import SessionRepository
 from console.storage.review import ReviewRepository
@@ -334,3 +340,28 @@ def test_show_lists_a_sessions_entries(
     assert any("sign_off" in line and PHYSICIAN in line for line in table)
     assert audit_cmd.main(["show", "--session", "999", "--db", url]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "x",
+        1,
+        1.5,
+        -0.0,
+        True,
+        [1, 'é\n"', None, False],
+        {"b": [1, {"z": 1, "a": 2}], "a": ""},
+    ],
+)
+def test_canonical_json_is_sorted_compact_utf8_json(value: object) -> None:
+    """The documented serialization, whichever encoder the module picked."""
+    assert canonical_json(value) == json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    assert canonical_json({"t": datetime(2026, 3, 1, 10, 0, tzinfo=UTC)}) == (
+        '{"t":"2026-03-01T10:00:00.000000+00:00"}'
+    )
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        canonical_json(float("nan"))
