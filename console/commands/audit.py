@@ -24,6 +24,7 @@ from console.storage.audit_verify import (
     TrailBrokenError,
     TrailIntact,
     session_entries,
+    snapshot,
     verify,
 )
 from console.storage.repository import SessionRepository
@@ -105,7 +106,7 @@ def _show(repo: SessionRepository, session_id: int) -> list[StoredEntry]:
 
 
 def _verify(repo: SessionRepository) -> TrailIntact | TrailBrokenError:
-    with repo.engine.connect() as conn:
+    with snapshot(repo.engine) as conn:
         try:
             return verify(conn)
         except TrailBrokenError as broken:

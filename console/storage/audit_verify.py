@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from console.storage.audit import (
     BATCH_ACTIONS,
@@ -269,8 +270,29 @@ def _span(ids: list[int]) -> str:
     return f"{ids[0]}-{ids[-1]}" if ids else "(none)"
 
 
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection that sees one moment of the database across all its queries.
+
+    Consoles keep writing while verify reads: without one snapshot, a batch committed between
+    reading the rows and reading the entries would look like a deleted (or inserted) row.
+    PostgreSQL: a REPEATABLE READ, READ ONLY transaction; SQLite (WAL): one read transaction,
+    opened explicitly (the driver opens none for SELECTs).
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
 def verify(conn: Connection) -> TrailIntact:
-    """Check the whole trail and the rows it covers.
+    """Check the whole trail and the rows it covers (give it a :func:`snapshot`).
 
     Raises:
         TrailBrokenError: the first entry or row found changed (one line).

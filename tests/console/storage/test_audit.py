@@ -23,7 +23,7 @@ from console.storage.audit import (
     entry_content,
     entry_hash,
 )
-from console.storage.audit_verify import TrailBrokenError, verify
+from console.storage.audit_verify import TrailBrokenError, snapshot, verify
 from console.storage.repository import SessionRepository
 from console.storage.review import ReviewRepository
 from console.storage.schema import AuditEntryRow, AuditHeadRow
@@ -365,3 +365,35 @@ def test_canonical_json_is_sorted_compact_utf8_json(value: object) -> None:
     )
     with pytest.raises(ValueError, match="not JSON compliant"):
         canonical_json(float("nan"))
+
+
+def test_verify_while_a_writer_appends_sees_one_moment(migrated: Engine) -> None:
+    """A console keeps writing while verify reads: every pass is intact, none half-sees a
+    batch (rows without their entry, or an entry without its rows)."""
+    sid = honest_session(migrated)
+    stop = threading.Event()
+    writer = StorageWriter(migrated, batch_interval_s=0.01)
+    writer.start()
+
+    def feed() -> None:
+        batch = 1000
+        while not stop.is_set():
+            writer.submit(ReadingsItem(sid, _readings(batch)))
+            batch += 1
+            stop.wait(0.005)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    seen: list[int] = []
+    try:
+        for _ in range(5):
+            with snapshot(migrated) as conn:
+                seen.append(verify(conn).reading_batches)
+    finally:
+        stop.set()
+        feeder.join(10)
+        assert writer.flush(timeout_s=30)
+        writer.stop()
+    assert seen == sorted(seen)
+    with snapshot(migrated) as conn:
+        assert verify(conn).reading_batches >= seen[-1]
