@@ -266,7 +266,7 @@ def apply_ops(conn: Connection, ops: Iterable[Op]) -> int:
     ops = list(ops)
     if not ops:
         return 0
-    lock_trail(conn)
+    head = lock_trail(conn)
     rows = 0
     trail: list[TrailEntry] = []
     bulk: dict[str, list[dict[str, Any]]] = {}
@@ -281,7 +281,7 @@ def apply_ops(conn: Connection, ops: Iterable[Op]) -> int:
         ids = _insert_run(conn, name, run)
         trail.extend(batch_entries(table, ids, run))
         rows += len(run)
-    append_entries(conn, trail)
+    append_entries(conn, trail, head=head)
     return rows
 
 
