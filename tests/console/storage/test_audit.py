@@ -8,6 +8,7 @@ import json
 import re
 import threading
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -24,6 +25,7 @@ from console.storage.audit import (
     entry_hash,
 )
 from console.storage.audit_verify import TrailBrokenError, snapshot, verify
+from console.storage.engine import make_engine
 from console.storage.repository import SessionRepository
 from console.storage.review import ReviewRepository
 from console.storage.schema import AuditEntryRow, AuditHeadRow
@@ -397,3 +399,32 @@ def test_verify_while_a_writer_appends_sees_one_moment(migrated: Engine) -> None
     assert seen == sorted(seen)
     with snapshot(migrated) as conn:
         assert verify(conn).reading_batches >= seen[-1]
+
+
+@pytest.mark.expected_log(
+    "storage",
+    r"^storage: database unavailable: OperationalError: no such table: audit_head "
+    r"\(spooling to the local journal\)$",
+)
+def test_batches_replayed_from_the_journal_are_in_the_trail(tmp_path: Path) -> None:
+    """Readings spooled while the database was unusable get their entries when replayed."""
+    url = f"sqlite:///{tmp_path / 'late.sqlite3'}"
+    engine = make_engine(url)
+    writer = StorageWriter(engine, journal_dir=tmp_path / "journal")
+    writer.start()
+    try:
+        for batch in range(3):
+            writer.submit(ReadingsItem(1, _readings(batch)))
+        assert not writer.flush(timeout_s=1.0)  # no tables yet: spooled
+        assert writer.batches_spooled >= 1
+        repo = SessionRepository(engine)
+        repo.upgrade()
+        repo.create_session(chair="c", started_at=T0, simulated=False, device_kind="ge-datex")
+        assert writer.flush(timeout_s=10.0)
+    finally:
+        writer.stop()
+    with snapshot(engine) as conn:
+        result = verify(conn)
+    engine.dispose()
+    assert result.reading_batches >= 1
+    assert len(SessionRepository(make_engine(url)).readings(1)) == 3 * 3
