@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -428,3 +431,29 @@ def test_batches_replayed_from_the_journal_are_in_the_trail(tmp_path: Path) -> N
     engine.dispose()
     assert result.reading_batches >= 1
     assert len(SessionRepository(make_engine(url)).readings(1)) == 3 * 3
+
+
+def test_the_audit_command_is_headless(tmp_path: Path) -> None:
+    """``infusion-console audit`` through the real entry point, without importing Qt."""
+    url = f"sqlite:///{tmp_path / 'record.sqlite3'}"
+    engine = make_engine(url)
+    honest_session(engine)
+    engine.dispose()
+    probe = (
+        "import sys\n"
+        "from console.cli import main\n"
+        f"code = main(['audit', 'verify', '--db', {url!r}])\n"
+        "print(code, any(m.startswith('PySide6') for m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("audit trail intact: "), result.stdout + result.stderr
+    assert lines[1] == "0 False"
