@@ -35,6 +35,7 @@ from console.storage.audit import (
     expand_ranges,
     row_digest,
 )
+from console.storage.audit_sessions import SessionReplay
 from console.storage.schema import AuditEntryRow, AuditHeadRow, Base
 
 #: Entries read from the database at a time.
@@ -180,6 +181,7 @@ class _Walk:
         self.prev_name = ""
         self.expected = 1
         self.batches = 0
+        self.sessions = SessionReplay()
 
     def entry(self, m: Any, head_seq: int) -> None:
         seq = int(m["seq"])
@@ -218,6 +220,7 @@ class _Walk:
         if not isinstance(after, dict):
             return
         table = m["target_table"]
+        self.sessions.note(m["action"], table, m["session_id"], after, name)
         if m["action"] == "trail_started":
             self.predate.update({t: int(n) for t, n in after.get("existing_rows", {}).items()})
         elif table in BATCH_ACTIONS and m["action"] == BATCH_ACTIONS[table]:
@@ -323,4 +326,7 @@ def verify(conn: Connection) -> TrailIntact:
             "(the chain head holds another hash)"
         )
     walk.uncovered()
+    edited = walk.sessions.check(conn)
+    if edited is not None:
+        raise TrailBrokenError(edited)
     return TrailIntact(entries=n, reading_batches=walk.batches)

@@ -206,6 +206,16 @@ TAMPERING = {
         "UPDATE events SET author = 'somebody else' WHERE kind = 'infusion_planned'",
         r"at entry \d+ \(event_infusion_planned, session 1\): events row 2 edited",
     ),
+    "session row edited": (
+        "UPDATE sessions SET phase = 'closed'",
+        r"^audit trail broken: sessions row 1 edited \(phase is not what entry \d+ "
+        r"\(event_infusion_start, session 1\) set\)$",
+    ),
+    "session plan edited": (
+        "UPDATE sessions SET dose_mg = 70",
+        r"^audit trail broken: sessions row 1 edited \(dose_mg is not what entry \d+ "
+        r"\(event_infusion_planned, session 1\) set\)$",
+    ),
     "trail entry edited": (
         "UPDATE audit_trail SET actor = 'somebody else' WHERE action = 'limit_change'",
         r"at entry \d+ \(limit_change, session 1\): edited \(its hash does not match",
