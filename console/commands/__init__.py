@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "console.commands.users:main",
         "manage accounts and roles (add, list, disable, passwd)",
     ),
+    "audit": (
+        "console.commands.audit:main",
+        "verify the tamper-evident audit trail, or show a session's entries",
+    ),
 }
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import getpass
 import io
 import json
 import os
@@ -252,7 +253,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", required=True, metavar="FILE", help="output file, or - for standard output"
     )
+    parser.add_argument(
+        "--by",
+        metavar="NAME",
+        help="who exports, for the audit trail (default: the operating system's login name)",
+    )
     return parser
+
+
+def record_export(args: argparse.Namespace, detail: dict[str, Any]) -> None:
+    """Append the export to the audit trail (who, which session, format, where to)."""
+    from console.storage.audit import append_entry
+
+    # With accounts, the user who logged in (--user, checked before the record was read) is
+    # who exported; --by names the actor only on a database without accounts.
+    by = getattr(args, "user", None) or args.by
+    if not by:
+        try:
+            by = getpass.getuser()
+        except (KeyError, OSError):  # no login name (a container without a passwd entry)
+            by = ""
+
+    def append(repo: SessionRepository) -> None:
+        with repo.engine.begin() as conn:
+            append_entry(
+                conn,
+                actor=by,
+                action="export",
+                target_table="sessions",
+                target_id=args.session,
+                session_id=args.session,
+                after={"format": args.format, "out": args.out, **detail},
+            )
+
+    with_repository(args.db, append)
 
 
 def _write_atomically(out: str, write: Callable[[Path], None]) -> None:
@@ -311,12 +345,14 @@ def _export_report(args: argparse.Namespace) -> int:
         text = build_bundle(stored).model_dump_json(indent=1, exclude_none=True)
         if args.out == "-":
             sys.stdout.write(text + "\n")
+            record_export(args, {})
             return 0
 
         def write_json(path: Path) -> None:
             path.write_text(text + "\n", encoding="utf-8")
 
         _write_atomically(args.out, write_json)
+        record_export(args, {})
         sys.stderr.write(f"exported session {args.session} as a FHIR R4 Bundle to {args.out}\n")
         return 0
     if args.out == "-":
@@ -340,6 +376,7 @@ def _export_report(args: argparse.Namespace) -> int:
         )
 
     _write_atomically(args.out, write_report)
+    record_export(args, {"pages": pages[0]})
     sys.stderr.write(
         f"exported the report of session {args.session} ({pages[0]} pages) to {args.out}\n"
     )
@@ -415,6 +452,7 @@ def main(argv: Sequence[str]) -> int:
 
         out = with_repository(args.db, rows, login=_login(args))
         write_csv(out, args.out)
+        record_export(args, {"records": len(out) - 1})
         if args.out != "-":
             sys.stderr.write(f"exported {len(out) - 1} records of session {args.session}\n")
         return 0

@@ -16,9 +16,8 @@ minutes (console.domain.lockout); each failure and each lock goes to the log and
 ``login_events`` table.  The clock is injectable, so a test can let five minutes pass.
 
 Audit trail: each administrative change is one method here (:meth:`add_user`,
-:meth:`disable`, :meth:`set_password`, :meth:`set_pin`); the hash-chained audit trail
-(issue 16's other half) is to be appended inside each one's transaction, at the line marked
-``# AUDIT:``.
+:meth:`disable`, :meth:`set_password`, :meth:`set_pin`), and each appends its entry to the
+hash-chained audit trail inside its own transaction (:func:`_audit`; never a secret).
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from console.domain.lockout import MAX_FAILED_ATTEMPTS, LockState
 from console.domain.roles import Action, Role, parse_role, require
+from console.storage.audit import append_entry, lock_trail
 from console.storage.schema import LoginEventRow, UserRow
 
 log = logging.getLogger("accounts")
@@ -199,6 +199,7 @@ class AccountRepository:
         password_hash = _HASHER.hash(password)
         pin_hash = None if pin is None else _HASHER.hash(pin)
         with self.engine.begin() as conn:
+            lock_trail(conn)
             first = conn.scalar(select(func.count(UserRow.id))) == 0
             if first and role is not Role.ADMIN:
                 raise AccountError(
@@ -222,7 +223,15 @@ class AccountRepository:
                 )
             except IntegrityError:
                 raise AccountError(f"a user named {name!r} exists already") from None
-            # AUDIT: user added (name, role, by)
+            _audit(
+                conn,
+                by.name if by else name,
+                "user_added",
+                name,
+                role=role.value,
+                full_name=full_name.strip()[:128],
+                pin=pin is not None,
+            )
         log.info("account %s added with role %s by %s", name, role.value, by.name if by else "-")
         account = self.user(name)
         assert account is not None
@@ -236,6 +245,7 @@ class AccountRepository:
             RoleRefusedError: ``by`` is not an admin.
         """
         with self.engine.begin() as conn:
+            lock_trail(conn)
             self._require_admin(conn, by)
             target = self._row(conn, name)
             if target["role"] == Role.ADMIN.value and not target["disabled"]:
@@ -247,7 +257,7 @@ class AccountRepository:
                 if admins == 1:
                     raise AccountError(f"{name} is the last enabled admin; add another first")
             conn.execute(update(UserRow).where(UserRow.name == name).values(disabled=True))
-            # AUDIT: user disabled (name, by)
+            _audit(conn, by.name, "user_disabled", name, disabled=True)
         log.info("account %s disabled by %s", name, by.name)
         account = self.user(name)
         assert account is not None
@@ -263,6 +273,7 @@ class AccountRepository:
         check_password(password)
         password_hash = _HASHER.hash(password)
         with self.engine.begin() as conn:
+            lock_trail(conn)
             self._require_admin(conn, by)
             self._row(conn, name)
             conn.execute(
@@ -270,7 +281,7 @@ class AccountRepository:
                 .where(UserRow.name == name)
                 .values(password_hash=password_hash, failed_attempts=0, locked_until=None)
             )
-            # AUDIT: password changed (name, by)
+            _audit(conn, by.name, "user_password_set", name)
         log.info("password of account %s changed by %s", name, by.name)
 
     def set_pin(self, name: str, pin: str | None, *, by: Account) -> None:
@@ -285,11 +296,12 @@ class AccountRepository:
             check_pin(pin)
         pin_hash = None if pin is None else _HASHER.hash(pin)
         with self.engine.begin() as conn:
+            lock_trail(conn)
             if by.name != name:
                 self._require_admin(conn, by)
             self._row(conn, name)
             conn.execute(update(UserRow).where(UserRow.name == name).values(pin_hash=pin_hash))
-            # AUDIT: PIN set or removed (name, by)
+            _audit(conn, by.name, "user_pin_set" if pin else "user_pin_removed", name)
         log.info("PIN of account %s %s by %s", name, "set" if pin else "removed", by.name)
 
     # -- log-in --------------------------------------------------------------------------------
@@ -424,3 +436,16 @@ def _locked_text(name: str, state: LockState) -> str:
     assert until is not None
     local = until.astimezone().strftime("%H:%M:%S")
     return f"account {name} is locked until {local} after {MAX_FAILED_ATTEMPTS} failed log-ins"
+
+
+def _audit(conn: Connection, actor: str, action: str, name: str, **after: object) -> None:
+    """User administration in the audit trail (issue 16), in the change's own transaction.
+    Never a password, a PIN or a hash: only who did what to which account."""
+    append_entry(
+        conn,
+        actor=actor,
+        action=action,
+        target_table="users",
+        target_id=conn.scalar(select(UserRow.id).where(UserRow.name == name)),
+        after={"name": name, **after},
+    )

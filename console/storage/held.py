@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
+from console.storage.audit import append_entries, lock_trail, session_entry
 from console.storage.items import Item
 from console.storage.journal import Batch, Journal, MemoryJournal
 from console.storage.refusals import safe_error
@@ -189,10 +190,24 @@ def start_no_later_than(engine: Engine, session_id: int, batches: list[Batch]) -
     earliest = min(times)
     try:
         with engine.begin() as conn:
+            lock_trail(conn)
+            before = conn.scalar(select(SessionRow.started_at).where(SessionRow.id == session_id))
+            if before is None or before <= earliest:
+                return
             conn.execute(
-                update(SessionRow)
-                .where(SessionRow.id == session_id, SessionRow.started_at > earliest)
-                .values(started_at=earliest)
+                update(SessionRow).where(SessionRow.id == session_id).values(started_at=earliest)
+            )
+            moved = {"started_at": earliest, "why": "data held before the record was opened"}
+            append_entries(
+                conn,
+                [
+                    session_entry(
+                        session_id,
+                        "session_start_moved",
+                        before={"started_at": before},
+                        after=moved,
+                    )
+                ],
             )
     except Exception as err:  # the data are stored; only the start time stays as it was
         log.error("session %s: start not moved earlier: %s", session_id, safe_error(err))

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from console.domain.esketamine import CONCOMITANT_MEDICATIONS, SessionIntake, SessionType
+from console.storage.audit import append_entry, lock_trail
 from console.storage.schema import PatientRow, SessionIntakeRow, SessionRow
 
 
@@ -30,10 +31,11 @@ def store_intake(
         "recorded_by": by,
     }
     with engine.begin() as conn:
-        found = conn.scalar(
-            select(SessionIntakeRow.session_id).where(SessionIntakeRow.session_id == session_id)
-        )
-        if found is None:
+        lock_trail(conn)
+        before = conn.execute(
+            select(SessionIntakeRow.__table__).where(SessionIntakeRow.session_id == session_id)
+        ).one_or_none()
+        if before is None:
             conn.execute(insert(SessionIntakeRow).values(session_id=session_id, **values))
         else:
             conn.execute(
@@ -41,6 +43,17 @@ def store_intake(
                 .where(SessionIntakeRow.session_id == session_id)
                 .values(**values)
             )
+        # The start questions are part of the record: who answered what, in the trail.
+        append_entry(
+            conn,
+            actor=by,
+            action="session_intake",
+            target_table="session_intake",
+            target_id=session_id,
+            session_id=session_id,
+            before=None if before is None else dict(before._mapping),
+            after=values,
+        )
 
 
 def read_intake(conn: Connection, session_id: int) -> SessionIntake | None:
@@ -66,7 +79,12 @@ def read_intake(conn: Connection, session_id: int) -> SessionIntake | None:
 
 
 def set_patient_identity(
-    engine: Engine, patient_id: int, *, date_of_birth: date | None, sex: str | None
+    engine: Engine,
+    patient_id: int,
+    *,
+    date_of_birth: date | None,
+    sex: str | None,
+    by: str = "",
 ) -> None:
     """Store the patient's date of birth and sex (a given value replaces the stored one;
     None keeps it)."""
@@ -78,7 +96,20 @@ def set_patient_identity(
     if not values:
         return
     with engine.begin() as conn:
+        lock_trail(conn)
+        before = conn.execute(
+            select(PatientRow.date_of_birth, PatientRow.sex).where(PatientRow.id == patient_id)
+        ).one_or_none()
         conn.execute(update(PatientRow).where(PatientRow.id == patient_id).values(**values))
+        append_entry(
+            conn,
+            actor=by,
+            action="patient_identity",
+            target_table="patients",
+            target_id=patient_id,
+            before=None if before is None else dict(before._mapping),
+            after=values,
+        )
 
 
 __all__ = ["read_intake", "set_patient_identity", "store_intake"]

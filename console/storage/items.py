@@ -16,11 +16,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, update
+from sqlalchemy import and_, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from console.domain.alarms import AlarmEvent
 from console.domain.session import EventKind, SessionEvent
+from console.storage.audit import (
+    TrailEntry,
+    append_entries,
+    batch_entries,
+    lock_trail,
+    row_entry,
+    session_entry,
+)
 from console.storage.journal import Batch, Op
 from console.storage.schema import (
     AlarmLogRow,
@@ -241,7 +249,8 @@ def apply_batches(conn: Connection, batches: Iterable[Batch]) -> int:
 
 
 def apply_ops(conn: Connection, ops: Iterable[Op]) -> int:
-    """Apply operations inside the caller's transaction; returns rows written.
+    """Apply operations inside the caller's transaction, with their audit-trail entries;
+    returns rows written.
 
     Anything stateful (alarms, session updates) is applied in the order given.  The rows of the
     plain tables (readings, technical events) are inserted with one executemany per table, in
@@ -249,17 +258,30 @@ def apply_ops(conn: Connection, ops: Iterable[Op]) -> int:
     operation creates, so where they go among the stateful ones changes nothing stored.  One
     statement per table, rather than one per run between two alarm transitions, is what keeps
     the writer near a plain executemany (issue 14).
+
+    The trail is locked first (:func:`~console.storage.audit.lock_trail`: the same lock order
+    as every other writer of ``sessions``), and the entries are appended last: one per
+    stateful operation, one per session and table for the plain rows (their ids and digests).
     """
+    ops = list(ops)
+    if not ops:
+        return 0
+    head = lock_trail(conn)
     rows = 0
+    trail: list[TrailEntry] = []
     bulk: dict[str, list[dict[str, Any]]] = {}
     for name, payload in ops:
         if name in _BULK:
             bulk.setdefault(name, []).append(payload)
             continue
-        _apply_single(conn, name, payload)
+        trail.extend(_apply_single(conn, name, payload))
         rows += 1
     for name, run in bulk.items():
-        rows += _insert_run(conn, name, run)
+        table = _BULK[name].__tablename__
+        ids = _insert_run(conn, name, run)
+        trail.extend(batch_entries(table, ids, run))
+        rows += len(run)
+    append_entries(conn, trail, head=head)
     return rows
 
 
@@ -269,31 +291,74 @@ _BULK = {
 }
 
 
-def _insert_run(conn: Connection, name: str, run: list[dict[str, Any]]) -> int:
-    conn.execute(insert(_BULK[name]), run)
-    return len(run)
+def _insert_run(conn: Connection, name: str, run: list[dict[str, Any]]) -> list[int]:
+    """Insert ``run`` with one executemany; returns the new rows' ids, in ``run``'s order.
+
+    The ids are known without RETURNING, which cost a third of the insert's speed on SQLite
+    and made it two to three times slower on PostgreSQL (the storage benchmark's workload):
+
+    - SQLite gives a new row the largest id plus one, and this transaction holds the write lock
+      (the trail's), so the ids are the ``len(run)`` after the largest before.
+    - PostgreSQL's sequence promises no such run among several consoles, so the ids are taken
+      from it first (one query) and inserted with the rows.
+    """
+    row: Any = _BULK[name]  # ReadingRow or TechnicalEventRow: both have ``id``
+    if conn.dialect.name == "sqlite":
+        before = int(conn.scalar(select(func.max(row.id))) or 0)
+        if before + len(run) < _SQLITE_MAX_ROWID:  # past it SQLite picks ids at random
+            conn.execute(insert(row), run)
+            return list(range(before + 1, before + len(run) + 1))
+    elif conn.dialect.name == "postgresql":
+        ids = [
+            int(i)
+            for i in conn.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"table": row.__tablename__, "n": len(run)},
+            )
+        ]
+        conn.execute(insert(row), [{**p, "id": i} for p, i in zip(run, ids, strict=True)])
+        return ids
+    stmt = insert(row).returning(row.id, sort_by_parameter_order=True)
+    result: Any = conn.execute(stmt, run)
+    return [int(i) for i in result.scalars()]
 
 
-def _apply_single(conn: Connection, name: str, p: dict[str, Any]) -> None:
+#: SQLite's largest rowid; below it a new row's id is the largest so far plus one.
+_SQLITE_MAX_ROWID = 2**63 - 1
+
+
+def _apply_single(conn: Connection, name: str, p: dict[str, Any]) -> list[TrailEntry]:
     if name == "alarm":
-        _write_alarm(conn, p)
-    elif name == "event":
-        _write_event(conn, p)
-    elif name == "session_end":
-        conn.execute(
-            update(SessionRow)
-            .where(SessionRow.id == p["session_id"])
-            .values(ended_at=p["ended_at"])
-        )
-    elif name == "profile_change":
-        conn.execute(insert(ProfileChangeRow).values(**p))
-    else:  # a journal written by a newer console: keep it loud, never guess
-        raise ValueError(f"unknown journal operation {name!r}")
+        return [_write_alarm(conn, p)]
+    if name == "event":
+        return _write_event(conn, p)
+    if name == "session_end":
+        sid = p["session_id"]
+        before = conn.scalar(select(SessionRow.ended_at).where(SessionRow.id == sid))
+        conn.execute(update(SessionRow).where(SessionRow.id == sid).values(ended_at=p["ended_at"]))
+        return [
+            session_entry(
+                sid, "session_end", before={"ended_at": before}, after={"ended_at": p["ended_at"]}
+            )
+        ]
+    if name == "profile_change":
+        pid = conn.execute(insert(ProfileChangeRow).values(**p).returning(ProfileChangeRow.id))
+        return [
+            row_entry(
+                "profile_changes", int(pid.scalar_one()), p, actor=p["actor"], action="limit_change"
+            )
+        ]
+    # a journal written by a newer console: keep it loud, never guess
+    raise ValueError(f"unknown journal operation {name!r}")
 
 
-def _write_alarm(conn: Connection, p: dict[str, Any]) -> None:
-    conn.execute(
-        insert(AlarmLogRow).values(
+def _write_alarm(conn: Connection, p: dict[str, Any]) -> TrailEntry:
+    log_id = conn.execute(
+        insert(AlarmLogRow)
+        .values(
             session_id=p["session_id"],
             condition=p["condition"],
             kind=p["kind"],
@@ -303,7 +368,8 @@ def _write_alarm(conn: Connection, p: dict[str, Any]) -> None:
             at=p["at"],
             actor=p["actor"],
         )
-    )
+        .returning(AlarmLogRow.id)
+    ).scalar_one()
     open_row = and_(
         AlarmRow.session_id == p["session_id"],
         AlarmRow.condition == p["condition"],
@@ -338,16 +404,25 @@ def _write_alarm(conn: Connection, p: dict[str, Any]) -> None:
         conn.execute(update(AlarmRow).where(open_row).values(ended_at=p["at"]))
     # Any other kind (de-escalated, acknowledged, paused, or one this version does not know)
     # is kept in alarm_log only: the condition row records onset, highest priority and end.
+    return row_entry(
+        "alarm_log",
+        int(log_id),
+        p,
+        actor=p["actor"],
+        action=f"alarm_{kind}",
+        extra={"condition": p["condition"], "at": p["at"]},
+    )
 
 
-def _write_event(conn: Connection, p: dict[str, Any]) -> None:
-    conn.execute(insert(EventRow).values(**p))
+def _write_event(conn: Connection, p: dict[str, Any]) -> list[TrailEntry]:
+    event_id = int(conn.execute(insert(EventRow).values(**p).returning(EventRow.id)).scalar_one())
     sid = p["session_id"]
     values: dict[str, Any] = {}
     if p["phase"] is not None:
         values["phase"] = p["phase"]
     kind = p["kind"]
     data: dict[str, Any] = json.loads(p["data"]) if p["data"] else {}
+    entries: list[TrailEntry] = []
     if kind == EventKind.INFUSION_PLANNED:
         values.update(
             weight_kg=data.get("weight_kg"),
@@ -361,15 +436,46 @@ def _write_event(conn: Connection, p: dict[str, Any]) -> None:
     elif kind == EventKind.RESUMED:
         values["resumed"] = True
     elif kind == EventKind.DISCHARGE_CHECK:
-        conn.execute(
-            insert(DischargeCheckRow).values(
-                session_id=sid,
-                item=str(data.get("item", "")),
-                passed=bool(data.get("passed")),
-                at=p["at"],
-                author=p["author"],
-                note=p["text"],
+        check = {
+            "session_id": sid,
+            "item": str(data.get("item", "")),
+            "passed": bool(data.get("passed")),
+            "at": p["at"],
+            "author": p["author"],
+            "note": p["text"],
+        }
+        check_id = conn.execute(
+            insert(DischargeCheckRow).values(**check).returning(DischargeCheckRow.id)
+        ).scalar_one()
+        entries.append(
+            row_entry(
+                "discharge_checks",
+                int(check_id),
+                check,
+                actor=p["author"],
+                action="discharge_check",
+                extra={"item": check["item"], "passed": check["passed"]},
             )
         )
+    before: dict[str, Any] | None = None
     if values:
+        columns = [getattr(SessionRow, c) for c in values]
+        found = conn.execute(select(*columns).where(SessionRow.id == sid)).one_or_none()
+        before = None if found is None else dict(found._mapping)
         conn.execute(update(SessionRow).where(SessionRow.id == sid).values(**values))
+    extra: dict[str, Any] = {"kind": kind, "at": p["at"]}
+    if values:
+        extra["session"] = values
+    entries.insert(
+        0,
+        row_entry(
+            "events",
+            event_id,
+            p,
+            actor=p["author"],
+            action=f"event_{kind}",
+            before=None if before is None else {"session": before},
+            extra=extra,
+        ),
+    )
+    return entries

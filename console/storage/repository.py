@@ -34,6 +34,7 @@ from console.domain.session import (
     SessionLifecycle,
     SessionPolicy,
 )
+from console.storage.audit import SYSTEM_ACTOR, append_entry, lock_trail, text_digest
 from console.storage.intake import read_intake, set_patient_identity, store_intake
 from console.storage.migrate import upgrade_to_head
 from console.storage.schema import (
@@ -52,7 +53,7 @@ from console.storage.schema import (
     ThresholdProfileRow,
 )
 from console.storage.session_rows import session_rows
-from console.storage.writer import SessionEventItem, apply_ops, item_ops
+from console.storage.writer import SessionEndItem, SessionEventItem, apply_ops, item_ops
 
 FloatArray = npt.NDArray[np.float64]
 #: The epoch the stored trend times count from.
@@ -251,8 +252,10 @@ class SessionRepository:
         weight_kg: float | None = None,
         weight_measured_on: date | None = None,
         sex: str | None = None,
+        by: str = "",
     ) -> int:
-        """Register a patient by MRN or clinic code; returns the id.
+        """Register a patient by MRN or clinic code; returns the id (``by``: who, for the
+        audit trail).
 
         Raises:
             DuplicatePatientError: the MRN exists.
@@ -260,23 +263,33 @@ class SessionRepository:
         mrn = mrn.strip()
         if not mrn:
             raise ValueError("a patient needs an MRN or clinic code")
+        values = {
+            "mrn": mrn,
+            "display_name": display_name,
+            "date_of_birth": date_of_birth,
+            "weight_kg": weight_kg,
+            "weight_measured_on": weight_measured_on,
+            "sex": sex,
+        }
         try:
             with self.engine.begin() as conn:
-                return int(
+                lock_trail(conn)
+                pid = int(
                     conn.execute(
                         insert(PatientRow)
-                        .values(
-                            mrn=mrn,
-                            display_name=display_name,
-                            date_of_birth=date_of_birth,
-                            weight_kg=weight_kg,
-                            weight_measured_on=weight_measured_on,
-                            sex=sex,
-                            created_at=datetime.now(UTC),
-                        )
+                        .values(**values, created_at=datetime.now(UTC))
                         .returning(PatientRow.id)
                     ).scalar_one()
                 )
+                append_entry(
+                    conn,
+                    actor=by,
+                    action="patient_added",
+                    target_table="patients",
+                    target_id=pid,
+                    after=values,
+                )
+                return pid
         except IntegrityError:
             raise DuplicatePatientError(f"a patient with MRN {mrn!r} exists already") from None
 
@@ -297,10 +310,10 @@ class SessionRepository:
         return None if row is None else PatientRecord(*row)
 
     def set_patient_identity(
-        self, patient_id: int, *, date_of_birth: date | None, sex: str | None
+        self, patient_id: int, *, date_of_birth: date | None, sex: str | None, by: str = ""
     ) -> None:
         """Store the patient's date of birth and sex (None keeps the stored value)."""
-        set_patient_identity(self.engine, patient_id, date_of_birth=date_of_birth, sex=sex)
+        set_patient_identity(self.engine, patient_id, date_of_birth=date_of_birth, sex=sex, by=by)
 
     def store_intake(
         self, session_id: int, intake: SessionIntake, *, at: datetime, by: str = ""
@@ -313,13 +326,30 @@ class SessionRepository:
         with self.engine.connect() as conn:
             return read_intake(conn, session_id)
 
-    def record_weight(self, patient_id: int, weight_kg: float, measured_on: date) -> None:
+    def record_weight(
+        self, patient_id: int, weight_kg: float, measured_on: date, *, by: str = ""
+    ) -> None:
         """Store a new weight and its date (the dose calculation checks its age)."""
         with self.engine.begin() as conn:
+            lock_trail(conn)
+            before = conn.execute(
+                select(PatientRow.weight_kg, PatientRow.weight_measured_on).where(
+                    PatientRow.id == patient_id
+                )
+            ).one_or_none()
             conn.execute(
                 update(PatientRow)
                 .where(PatientRow.id == patient_id)
                 .values(weight_kg=weight_kg, weight_measured_on=measured_on)
+            )
+            append_entry(
+                conn,
+                actor=by,
+                action="patient_weight",
+                target_table="patients",
+                target_id=patient_id,
+                before=None if before is None else dict(before._mapping),
+                after={"weight_kg": weight_kg, "weight_measured_on": measured_on},
             )
 
     def chair_id(self, name: str, conn: Connection | None = None) -> int:
@@ -369,6 +399,7 @@ class SessionRepository:
         :meth:`store_session_profile`).
         """
         with self.engine.begin() as conn:
+            lock_trail(conn)
             series: int | None = None
             if patient_id is not None:
                 earlier = conn.scalar(
@@ -394,6 +425,23 @@ class SessionRepository:
                 .returning(SessionRow.id)
             )
             sid = int(result.scalar_one())
+            append_entry(
+                conn,
+                actor=SYSTEM_ACTOR,
+                action="session_start",
+                target_table="sessions",
+                target_id=sid,
+                session_id=sid,
+                after={
+                    "chair": chair,
+                    "started_at": started_at,
+                    "simulated": simulated,
+                    "device_kind": device_kind,
+                    "device_url": device_url,
+                    "patient_id": patient_id,
+                    "series_number": series,
+                },
+            )
             if profile is not None:
                 _insert_session_profile(conn, sid, profile, started_at)
             return sid
@@ -401,9 +449,7 @@ class SessionRepository:
     def end_session(self, session_id: int, ended_at: datetime) -> None:
         """Close a session record (monitoring ended)."""
         with self.engine.begin() as conn:
-            conn.execute(
-                update(SessionRow).where(SessionRow.id == session_id).values(ended_at=ended_at)
-            )
+            apply_ops(conn, item_ops(SessionEndItem(session_id, ended_at)))
 
     def session(self, session_id: int) -> SessionRecord:
         """A session's header.
@@ -639,13 +685,23 @@ class SessionRepository:
         """Store a named limit profile (JSON text); returns its id."""
         json.loads(rules_json)  # refuse non-JSON early, with the parser's message
         with self.engine.begin() as conn:
-            return int(
+            lock_trail(conn)
+            pid = int(
                 conn.execute(
                     insert(ThresholdProfileRow)
                     .values(name=name, rules_json=rules_json, created_at=at, created_by=by)
                     .returning(ThresholdProfileRow.id)
                 ).scalar_one()
             )
+            append_entry(
+                conn,
+                actor=by,
+                action="profile_saved",
+                target_table="threshold_profiles",
+                target_id=pid,
+                after={"name": name, "rules_sha256": text_digest(rules_json)},
+            )
+            return pid
 
     def store_session_profile(
         self, session_id: int, profile: ThresholdProfile, *, at: datetime | None = None
@@ -660,6 +716,7 @@ class SessionRepository:
             UnknownSessionError: no such id.
         """
         with self.engine.begin() as conn:
+            lock_trail(conn)
             self._session(conn, session_id)
             found = conn.scalar(
                 select(SessionProfileRow.session_id).where(
@@ -748,13 +805,23 @@ class SessionRepository:
 def _insert_session_profile(
     conn: Connection, session_id: int, profile: ThresholdProfile, at: datetime
 ) -> None:
+    profile_json = profile_to_json(profile)
     conn.execute(
         insert(SessionProfileRow).values(
             session_id=session_id,
             name=profile.name[:64],
-            profile_json=profile_to_json(profile),
+            profile_json=profile_json,
             stored_at=at,
         )
+    )
+    append_entry(
+        conn,
+        actor=SYSTEM_ACTOR,
+        action="session_profile",
+        target_table="session_profiles",
+        target_id=session_id,
+        session_id=session_id,
+        after={"name": profile.name[:64], "profile_sha256": text_digest(profile_json)},
     )
 
 

@@ -33,6 +33,7 @@ from console.domain.review import ReviewInputs, SeriesSession, summarize
 from console.domain.roles import Action, require
 from console.domain.session import EventKind, Phase, SessionEvent
 from console.storage.accounts import AccountRepository
+from console.storage.audit import append_entries, lock_trail, row_entry
 from console.storage.repository import (
     PatientRecord,
     SessionRecord,
@@ -464,6 +465,7 @@ class ReviewRepository:
             printed, verified = account.printed_name, True
         at = at or datetime.now(UTC)
         with self.engine.begin() as conn:
+            lock_trail(conn)
             ended = conn.execute(
                 select(SessionRow.id, SessionRow.ended_at).where(SessionRow.id == session_id)
             ).one_or_none()
@@ -480,19 +482,25 @@ class ReviewRepository:
                 )
             )
             kind = ADDENDUM if signed else SIGN_OFF
-            conn.execute(
-                insert(SessionReviewRow).values(
-                    session_id=session_id,
-                    kind=kind,
-                    reviewed_by=by[:64],
-                    reviewed_at=at,
-                    note=note,
-                    printed_name=printed[:128],
-                    meaning=SIGNATURE_MEANING,
-                    verified=verified,
-                )
+            values = {
+                "session_id": session_id,
+                "kind": kind,
+                "reviewed_by": by[:64],
+                "reviewed_at": at,
+                "note": note,
+                "printed_name": printed[:128],
+                "meaning": SIGNATURE_MEANING,
+                "verified": verified,
+            }
+            review_id = conn.execute(
+                insert(SessionReviewRow).values(**values).returning(SessionReviewRow.id)
+            ).scalar_one()
+            # The signature in the trail: a later edit of its name, meaning or "verified"
+            # flag is found by `audit verify`.
+            append_entries(
+                conn,
+                [row_entry("session_reviews", int(review_id), values, actor=by, action=kind)],
             )
-            # AUDIT: session signed off / addendum signed (session_id, kind, by, verified)
         return SignOff(kind, by[:64], at, note, printed[:128], SIGNATURE_MEANING, verified)
 
     def has_accounts(self) -> bool:

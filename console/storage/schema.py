@@ -450,3 +450,48 @@ class WriteBatchRow(Base):
 
     uid: Mapped[str] = mapped_column(String(32), primary_key=True)
     applied_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditEntryRow(Base):
+    """One entry of the tamper-evident audit trail (revision 0006, :mod:`console.storage.audit`).
+
+    Who (``actor``), when (``at``, UTC), what (``action`` on ``target_table``/``target_id``)
+    and the state before and after (canonical JSON text).  ``hash`` is the SHA-256 of the
+    previous entry's hash and this entry's content, so an edited, deleted or inserted entry
+    breaks the chain; ``seq`` numbers the entries without gaps (unique, so two writers can
+    never both append entry N).  ``session_id`` is a plain column, not a foreign key: a trail
+    entry outlives whatever it describes.  On PostgreSQL a trigger refuses UPDATE, DELETE and
+    TRUNCATE of this table.
+    """
+
+    __tablename__ = "audit_trail"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target_table: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    session_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    before_json: Mapped[str] = mapped_column(Text)
+    after_json: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_trail_session", "session_id", "seq"),)
+
+
+class AuditHeadRow(Base):
+    """The audit trail's chain head: one row (id 1) with the newest ``seq`` and ``hash``.
+
+    Every append locks this row first (PostgreSQL: ``SELECT ... FOR UPDATE``; SQLite: a write,
+    which takes the database's write lock), so appends are serialised and the chain never
+    forks; verify also compares it with the newest entry, so deleting the last entries shows.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

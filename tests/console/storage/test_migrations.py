@@ -33,7 +33,7 @@ def _drift(engine: Engine) -> list[object]:
 
 def test_at_least_two_revisions_ship() -> None:
     assert {BASELINE_REVISION, "0003_session_review"} <= known_revisions()
-    assert head_revision() == "0007_session_type"
+    assert head_revision() == "0008_audit_trail"
 
 
 def test_upgrade_from_empty_matches_the_models(engine: Engine) -> None:

@@ -12,7 +12,7 @@ events and need no schema.
 Sessions recorded before this revision have no intake row: they were IV ketamine infusions.
 
 Revision ID: 0007_session_type
-Revises: 0004_session_profile
+Revises: 0005_accounts
 Create Date: 2026-12-04
 """
 
