@@ -133,15 +133,28 @@ def _verify_line(engine: Engine, capsys: pytest.CaptureFixture[str]) -> tuple[in
 
 
 def _tamper(engine: Engine, sql: str) -> None:
-    """Change the database behind the console's back.  On PostgreSQL the trail's trigger is
-    switched off for it (what only the tables' owner can do)."""
+    """Change the database behind the console's back, as someone with the tables' owner
+    rights would: every guard the database has is switched off for it first (PostgreSQL: the
+    trail's append-only trigger and the signed record's triggers; SQLite: the signed record's
+    triggers, dropped and created again).  The trail must still find the change."""
     pg = engine.dialect.name == "postgresql"
+    guarded = ("audit_trail", "events", "discharge_checks", "session_reviews")
     with engine.begin() as conn:
         if pg:
-            conn.execute(text("ALTER TABLE audit_trail DISABLE TRIGGER USER"))
+            for table in guarded:
+                conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+            conn.execute(text(sql))
+            for table in guarded:
+                conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+            return
+        triggers = conn.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        ).all()
+        for name, _sql in triggers:
+            conn.execute(text(f'DROP TRIGGER "{name}"'))
         conn.execute(text(sql))
-        if pg:
-            conn.execute(text("ALTER TABLE audit_trail ENABLE TRIGGER USER"))
+        for _name, create in triggers:
+            conn.execute(text(str(create)))
 
 
 def test_an_honest_record_verifies(migrated: Engine, capsys: pytest.CaptureFixture[str]) -> None:
