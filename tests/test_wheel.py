@@ -58,10 +58,13 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     ).stdout.strip()  # fmt: skip
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(purelib) / "borrowed_dependencies.pth").write_text("\n".join(sorted(deps)) + "\n")
+    # Without PYTHONPATH: a checkout on it (with its *.egg-info) would make pip take the
+    # console for installed already and skip the wheel.
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
          "--no-index", str(wheel)],
-        check=True, timeout=300,
+        check=True, timeout=300, env=clean,
     )  # fmt: skip
     return env
 
@@ -102,6 +105,10 @@ def test_the_wheel_holds_resources_migrations_icon_and_desktop_entry(wheel: Path
         "infusion_resources/desktop/infusion-console.desktop",
         "console/py.typed",
         "devices/py.typed",
+        # The menu entry and icon as data files (a user or system install's share/).
+        "infusion_console-0.1.0.data/data/share/applications/infusion-console.desktop",
+        "infusion_console-0.1.0.data/data/share/icons/hicolor/scalable/apps/infusion-console.svg",
+        "infusion_console-0.1.0.data/data/share/icons/hicolor/256x256/apps/infusion-console.png",
     }
     assert sorted(expected - names) == []
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "resources/"))]
