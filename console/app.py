@@ -136,8 +136,8 @@ class ConsoleApp:
     window: MainWindow
     #: The start-up schema upgrade's thread (joined at shutdown; it may outlive build_app).
     startup: ThreadPoolExecutor | None = None
-    #: Who is logged in at the console (issue 16).
-    shift: Shift | None = None
+    #: Who is logged in at the console, and its strip, menu and idle lock (issue 16).
+    shift_control: ShiftControl | None = None
 
     @property
     def chairs(self) -> list[ChairService]:
@@ -156,8 +156,8 @@ class ConsoleApp:
     def shutdown(self) -> None:
         """Stop the chairs, flush and stop the writer, release the database."""
         self.fleet.stop_all()
-        if self.shift is not None:
-            self.shift.close()
+        if self.shift_control is not None:
+            self.shift_control.shift.close()
         if self.startup is not None:
             self.startup.shutdown(wait=True)
         self.writer.stop()
@@ -285,7 +285,7 @@ def build_app(
         all_simulated=all(c.simulated for c in fleet.chairs),
         parent=window,
     )
-    ShiftControl(window, shift, idle_lock_ms=round(settings.idle_lock_min * 60_000))
+    control = ShiftControl(window, shift, idle_lock_ms=round(settings.idle_lock_min * 60_000))
     window.credit = shift.credit
     shift.start()
-    return ConsoleApp(settings, engine, writer, repository, fleet, window, startup, shift)
+    return ConsoleApp(settings, engine, writer, repository, fleet, window, startup, control)
