@@ -574,6 +574,8 @@ class ChairPanel(QWidget):
             gate=None if blocker else svc.workflow.discharge_gate(),
             parent=self,
         )
+        if self.countersign is not None:  # an override is signed in the dialog itself
+            add_physician_password(dialog, after=dialog.override_reason)
         self._guard(dialog, lambda: self._on_discharge_accepted(dialog))
         if not blocker:  # the refusal follows new cuff readings and alarms while it is open
 
@@ -618,6 +620,9 @@ class ChairPanel(QWidget):
         answers = dialog.answers()
         note = dialog.note.text().strip()
         physician, why = dialog.override()
+        if physician and self.countersign is not None:
+            password = physician_password(dialog).text()
+            physician = self.countersign(physician, password, Action.DISCHARGE_OVERRIDE)
         closed = svc.workflow.discharge(
             answers, self.user, note, physician=physician, override_reason=why
         )

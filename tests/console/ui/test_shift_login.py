@@ -20,17 +20,18 @@ from pytestqt.qtbot import QtBot
 
 from console.app import ConsoleApp
 from console.domain.roles import Role
+from console.domain.session import EventKind
 from console.services.shift import ShiftState, station_name
 from console.storage.accounts import AccountRepository
 from console.storage.engine import make_engine
 from console.storage.repository import SessionRepository
 from console.ui.chair_panel import ChairPanel
 from console.ui.physician_sign import physician_password
-from console.ui.session_dialogs import AnnotationDialog, GateDialog
+from console.ui.session_dialogs import AnnotationDialog, DischargeDialog, GateDialog
 from console.ui.shift_control import ShiftControl
 from console.ui.shift_dialogs import CreateAdminDialog, LoginDialog, PinDialog, SetPinDialog
 from tests.console.ui.conftest import ConsoleFactory
-from tests.console.ui.test_chair_safety import _cuff
+from tests.console.ui.test_chair_safety import SPEED, _cuff, _to_observation_end
 from tests.console.ui.test_workflow import _dialog, _start_patient_session, _streaming
 
 pytestmark = pytest.mark.gui
@@ -351,3 +352,35 @@ def test_first_start_with_a_real_monitor_asks_for_the_administrator(
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_a_physician_overrides_the_discharge_refusal_with_a_password(
+    qtbot: QtBot, accounts_console: ConsoleFactory
+) -> None:
+    app, control, panel = _locked(qtbot, accounts_console, **{"simulator.speed": SPEED})
+    _log_in(qtbot, control, "kim")
+    chair = _to_observation_end(qtbot, panel)
+    _cuff(chair, 150, 125)  # a high alarm nobody acknowledges: discharge refused
+    panel.trigger("end")
+    dialog = _dialog(panel, DischargeDialog)
+    password = physician_password(dialog)
+    assert dialog.refusal.isVisible()
+    assert password.isVisible()  # shown with the override's fields
+    for box in dialog.checks.values():
+        box.setChecked(True)
+    dialog.override_physician.setText("drlee")
+    dialog.override_reason.setText("asymptomatic; GP follow-up tomorrow")
+    password.setText("not his password")
+    dialog.close_button.click()
+    assert dialog.isVisible()
+    assert not chair.lifecycle.closed
+    assert "wrong user name or password" in dialog.not_done.text()
+    assert dialog.override_reason.text() == "asymptomatic; GP follow-up tomorrow"
+    password.setText(PASSWORD)
+    sid = chair.session_id
+    assert sid is not None
+    dialog.close_button.click()
+    assert chair.lifecycle.closed, dialog.not_done.text()
+    assert app.writer.flush()
+    override = next(e for e in app.repository.events(sid) if e.kind == EventKind.DISCHARGE_OVERRIDE)
+    assert override.author == "drlee"
