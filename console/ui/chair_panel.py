@@ -225,6 +225,8 @@ class ChairPanel(QWidget):
         self._shown_policy = service.policy
         self.strip = TimelineStrip(service)
         workflow = self._build_workflow_bar()
+        #: The workflow buttons' row (greyed as a whole while the screen is locked).
+        self.workflow_bar = workflow
 
         # Everything but the numerics scrolls when the screen is short (issue 11 item 1):
         # the numerics column takes the height it needs first, at the top, beside it.

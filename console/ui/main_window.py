@@ -333,6 +333,14 @@ class MainWindow(QMainWindow):
         in a row the window has anyway, so it costs the chairs no height."""
         self.menuBar().setCornerWidget(widget, Qt.Corner.TopRightCorner)
 
+    def refit_top_widget(self) -> None:
+        """Lay the menu bar out again after the top widget's text changed (the bar only
+        follows a corner widget's show and hide by itself)."""
+        widget = self.menuBar().cornerWidget(Qt.Corner.TopRightCorner)
+        if widget is not None:
+            widget.adjustSize()
+            self.menuBar().setCornerWidget(widget, Qt.Corner.TopRightCorner)
+
     def set_title_suffix(self, suffix: str) -> None:
         """`` - DEMO`` or `` - LOCKED`` after the title (empty: none)."""
         self._title_suffix = suffix

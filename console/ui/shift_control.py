@@ -164,11 +164,17 @@ class ShiftControl(QObject):
         panel.rights = self.shift.refusal
         panel.countersign = self.shift.countersign
         panel.alarm_controls.credit = self.shift.credit
-        self._show_name_field(panel)
+        self._follow_shift(panel)
 
-    def _show_name_field(self, panel: ChairPanel) -> None:
+    def _follow_shift(self, panel: ChairPanel) -> None:
         # The free-text name is the DEMO's only; with accounts the log-in names the user.
+        # Locked, the workflow row is greyed as a whole (its keys answer "log in first").
         demo = self.shift.demo
+        locked = self.shift.locked
+        panel.workflow_bar.setEnabled(not locked)
+        panel.workflow_bar.setToolTip(
+            "Locked: log in (Ctrl+L) to use the workflow" if locked else ""
+        )
         controls = panel.alarm_controls
         controls.operator.setVisible(demo)
         controls.operator_label.setVisible(demo)
@@ -202,7 +208,7 @@ class ShiftControl(QObject):
         accounts = state not in (ShiftState.DEMO, ShiftState.SETUP, ShiftState.CHECKING)
         self.bar.login_button.setVisible(state in (ShiftState.LOCKED, ShiftState.SETUP))
         self.bar.login_button.setText(
-            "Create administrator…" if state is ShiftState.SETUP else "Log in…  [Ctrl+L]"
+            "Create admin…" if state is ShiftState.SETUP else "Log in…  [Ctrl+L]"
         )
         self.bar.switch_button.setVisible(state is ShiftState.OPEN)
         self.bar.lock_button.setVisible(state is ShiftState.OPEN)
@@ -218,7 +224,8 @@ class ShiftControl(QObject):
         for index in range(len(window.chairs)):
             panel = window.built_panel(index)
             if panel is not None:
-                self._show_name_field(panel)
+                self._follow_shift(panel)
+        window.refit_top_widget()
         if state is ShiftState.OPEN:
             self.idle.timer.start()
         if state is ShiftState.SETUP and not self._admin_asked:

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 
 from console.ui.dialog_guard import REFUSAL_STYLE
 
+#: The dialogs' minimum width (px): a lockout line wraps into two rows, not five.
+MIN_WIDTH = 440
 #: ``submit(on_error, on_done)``: what the dialog's OK runs (set by the shift control).
 Submit = Callable[[Callable[[str], None], Callable[[], None]], None]
 
@@ -61,6 +63,8 @@ class ShiftDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.form = QFormLayout(self)
+        # Wide enough for a lockout line in two rows at most; the dialog grows with it.
+        self.setMinimumWidth(MIN_WIDTH)
         self.form.addRow(self.error)
         self.form.addRow(self.intro)
         self.secrets: list[QLineEdit] = []
@@ -94,6 +98,7 @@ class ShiftDialog(QDialog):
         self.ok_button.setEnabled(True)
         self.error.setText(line)
         self.error.show()
+        self.adjustSize()  # the wrapped line's height, not the empty label's
         for edit in self.secrets:
             edit.clear()
         if self.secrets:
