@@ -117,7 +117,8 @@ class Shift(QObject):
         # Locked, not DEMO: a clinic's database that did not answer must not open the workflow
         # to anyone.  Alarms still work; a log-in asks again.
         self.problem = f"accounts not checked: {str(err).splitlines()[0]}"
-        log.error("shift: %s; asking again in %g s", self.problem, RECHECK_MS / 1000)
+        # INFO: the unreachable database is the storage's error, logged (and shown) there.
+        log.info("shift: %s; asking again in %g s", self.problem, RECHECK_MS / 1000)
         self._set(ShiftState.LOCKED)
         QTimer.singleShot(RECHECK_MS, self, self._recheck)
 
