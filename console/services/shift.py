@@ -174,7 +174,7 @@ class Shift(QObject):
     ) -> None:
         """Check ``name`` and ``password`` on the worker; logged in, ``on_done()``, else
         ``on_error(line)`` with the accounts module's own line (lockout included)."""
-        self._ask(lambda: self.accounts.authenticate(name, password), on_error, on_done)
+        self._ask(lambda: self.accounts.authenticate(name.strip(), password), on_error, on_done)
 
     def switch(
         self,
@@ -185,11 +185,13 @@ class Shift(QObject):
     ) -> None:
         """The quick switch: ``name`` and PIN (the password for a user without a PIN)."""
 
+        who = name.strip()
+
         def check() -> Account:
-            account = self.accounts.user(name.strip())
+            account = self.accounts.user(who)
             if account is not None and not account.has_pin:
-                return self.accounts.authenticate(name, secret)
-            return self.accounts.verify_pin(name, secret)
+                return self.accounts.authenticate(who, secret)
+            return self.accounts.verify_pin(who, secret)
 
         self._ask(check, on_error, on_done)
 

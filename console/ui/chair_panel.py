@@ -648,6 +648,11 @@ class ChairPanel(QWidget):
 
         def chosen() -> None:
             self.resume_dialog = None
+            why = self.refused(Action.SESSIONS)  # a locked console does not decide it
+            if why is not None:
+                # The question stays open on the chair: New session (Ctrl+N) asks it again.
+                self._show_message(f"Not done: {why}; then New session asks again", ok=False)
+                return
             resume = dialog.resume
             what = f"Session #{summary.id} resumed" if resume else "New session started"
             if not self._act(lambda: self.service.decide_resume(resume, user=self.user), what):

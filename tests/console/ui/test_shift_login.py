@@ -32,7 +32,12 @@ from console.ui.shift_control import ShiftControl
 from console.ui.shift_dialogs import CreateAdminDialog, LoginDialog, PinDialog, SetPinDialog
 from tests.console.ui.conftest import ConsoleFactory
 from tests.console.ui.test_chair_safety import SPEED, _cuff, _to_observation_end
-from tests.console.ui.test_workflow import _dialog, _start_patient_session, _streaming
+from tests.console.ui.test_workflow import (
+    _dialog,
+    _start_patient_session,
+    _streaming,
+    _unfinished_session,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -384,3 +389,27 @@ def test_a_physician_overrides_the_discharge_refusal_with_a_password(
     assert app.writer.flush()
     override = next(e for e in app.repository.events(sid) if e.kind == EventKind.DISCHARGE_OVERRIDE)
     assert override.author == "drlee"
+
+
+def test_a_locked_console_does_not_answer_the_resume_question(
+    qtbot: QtBot, console_factory: ConsoleFactory, tmp_path: Path
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'console.sqlite3'}"
+    sid, _t0 = _unfinished_session(db_url)
+    _accounts(tmp_path)
+    app, control, panel = _locked(qtbot, console_factory)
+    chair = app.chair
+    qtbot.waitUntil(lambda: panel.resume_dialog is not None, timeout=5_000)
+    assert panel.resume_dialog is not None
+    panel.resume_dialog.resume_button.click()
+    assert chair.pending_resume is not None  # still the nurse's question
+    assert "log in first" in panel.workflow_message.text()
+    _log_in(qtbot, control, "kim")
+    panel.trigger("new")  # asks the question again
+    qtbot.waitUntil(lambda: panel.resume_dialog is not None, timeout=5_000)
+    assert panel.resume_dialog is not None
+    panel.resume_dialog.resume_button.click()
+    assert chair.session_id == sid
+    assert app.writer.flush()
+    resumed = [e for e in app.repository.events(sid) if e.kind == EventKind.RESUMED]
+    assert [e.author for e in resumed] == ["kim"]
