@@ -142,7 +142,7 @@ class ShiftControl(QObject):
 
     # -- menu ------------------------------------------------------------------------------
     def _build_menu(self) -> None:
-        menu = self.window.menuBar().addMenu("S&hift")
+        menu = self.window.menuBar().addMenu("Shi&ft")
         self.login_action = self._action(menu.addAction("Log in…"), "login", "Ctrl+L")
         self.login_action.triggered.connect(self.open_login)
         self.switch_action = self._action(menu.addAction("Switch user…"), "switch", "Ctrl+U")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from console.app import ConsoleApp
@@ -413,3 +414,23 @@ def test_a_locked_console_does_not_answer_the_resume_question(
     assert app.writer.flush()
     resumed = [e for e in app.repository.events(sid) if e.kind == EventKind.RESUMED]
     assert [e.author for e in resumed] == ["kim"]
+
+
+def test_the_shift_keys_open_log_in_and_switch(
+    qtbot: QtBot, accounts_console: ConsoleFactory
+) -> None:
+    app, control, panel = _locked(qtbot, accounts_console)
+    window = app.window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2_000)
+    qtbot.keyClick(panel, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # Ctrl+L
+    assert isinstance(control.dialog, LoginDialog)
+    assert _answer(qtbot, control, "kim", PASSWORD) is None
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2_000)
+    qtbot.keyClick(panel, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)  # Ctrl+U
+    assert isinstance(control.dialog, PinDialog)
+    control.dialog.reject()
+    keys = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(panel, Qt.Key.Key_L, keys)  # Ctrl+Shift+L: lock now
+    assert control.shift.state is ShiftState.LOCKED
