@@ -24,11 +24,14 @@ from console.config import Settings, chair_settings, default_journal_dir
 from console.services.chair_service import ChairService
 from console.services.device_bridge import DeviceBridge
 from console.services.resume_clock import simulated_clock_start
+from console.services.shift import Shift
+from console.storage.accounts import AccountRepository
 from console.storage.engine import describe_url, make_engine
 from console.storage.repository import SessionRepository
 from console.storage.writer import StorageWriter
 from console.ui.alarm_sound import AlarmAudioController
 from console.ui.main_window import MainWindow, stop_chair
+from console.ui.shift_control import ShiftControl
 from devices.clock import Clock, SystemClock
 from devices.pacing import PacedClock
 
@@ -133,6 +136,8 @@ class ConsoleApp:
     window: MainWindow
     #: The start-up schema upgrade's thread (joined at shutdown; it may outlive build_app).
     startup: ThreadPoolExecutor | None = None
+    #: Who is logged in at the console, and its strip, menu and idle lock (issue 16).
+    shift_control: ShiftControl | None = None
 
     @property
     def chairs(self) -> list[ChairService]:
@@ -151,6 +156,8 @@ class ConsoleApp:
     def shutdown(self) -> None:
         """Stop the chairs, flush and stop the writer, release the database."""
         self.fleet.stop_all()
+        if self.shift_control is not None:
+            self.shift_control.shift.close()
         if self.startup is not None:
             self.startup.shutdown(wait=True)
         self.writer.stop()
@@ -272,4 +279,13 @@ def build_app(
         chair.start()
     if sound:
         fleet.audio = AlarmAudioController(fleet.chairs, parent=window)
-    return ConsoleApp(settings, engine, writer, repository, fleet, window, startup)
+    # The shift's log-in is asked for behind running monitors: never before them.
+    shift = Shift(
+        AccountRepository(engine),
+        all_simulated=all(c.simulated for c in fleet.chairs),
+        parent=window,
+    )
+    control = ShiftControl(window, shift, idle_lock_ms=round(settings.idle_lock_min * 60_000))
+    window.credit = shift.credit
+    shift.start()
+    return ConsoleApp(settings, engine, writer, repository, fleet, window, startup, control)

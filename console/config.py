@@ -144,6 +144,8 @@ class Settings:
     alarm_nibp_interval_s: float = 300.0
     #: Timed structured observations (``[observations]``, issue 17).
     observations: ObservationSchedule = field(default_factory=ObservationSchedule)
+    #: Minutes without input before the console's screen locks (``[accounts]``, issue 16).
+    idle_lock_min: float = 10.0
 
 
 def default_db_url() -> str:
@@ -271,6 +273,7 @@ def _settings(checked: ConsoleFile) -> Settings:
         alarm_profile=profile,
         alarm_nibp_interval_s=float(alarms.nibp_interval_s),
         observations=checked.observations.schedule(),
+        idle_lock_min=float(checked.accounts.idle_lock_min),
     )
 
 

@@ -615,6 +615,17 @@ class ObservationsTable(Table):
         )
 
 
+class AccountsTable(Table):
+    """``[accounts]``: the shift log-in's idle lock (issue 16)."""
+
+    HEADING = "[accounts]"
+    idle_lock_min: Annotated[float, within(1, 240, "min")] = Field(
+        default=10.0,
+        description="Minutes without keyboard or mouse input before the screen locks "
+        "(vitals and alarms stay live; acknowledge and audio pause still work).",
+    )
+
+
 class ConsoleFile(Table):
     """The whole file: ``resources/default_config.toml`` merged with the user's, the
     environment and the options."""
@@ -629,6 +640,7 @@ class ConsoleFile(Table):
     alarms: AlarmsTable = Field(default_factory=AlarmsTable)
     limits: tuple[LimitEntry, ...] = Field(default=(), description="Alarm limit tiers.")
     observations: ObservationsTable = Field(default_factory=ObservationsTable)
+    accounts: AccountsTable = Field(default_factory=AccountsTable)
 
     @field_validator("chairs", mode="before")
     @classmethod
@@ -679,4 +691,5 @@ TABLES: tuple[type[Table], ...] = (
     LimitEntry,
     ObservationsTable,
     ObservationPoint,
+    AccountsTable,
 )

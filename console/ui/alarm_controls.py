@@ -9,6 +9,7 @@ operator's name in the alarm log.
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -56,14 +57,17 @@ class AlarmControls(QWidget):
         self.repeat_label = QLabel()
         self.repeat_label.setObjectName("repeatRequest")
         self.repeat_label.setStyleSheet("color: #fdd835; font-weight: 600;")
+        #: Who the console credits (the shift's log-in, console.services.shift); None, or a
+        #: None answer (DEMO), falls back to the typed name.
+        self.credit: Callable[[], str | None] | None = None
 
         # The buttons wrap (a flow) instead of setting the window's minimum width, and the
         # banner is placed by the chair view above everything (issue 11 item 1): it is the
         # first thing on screen after the chair's name, whatever the screen size.
-        nurse = QLabel("Nurse:")
+        self.operator_label = QLabel("Nurse:")
         self.repeat_label.setWordWrap(True)
         layout = FlowLayout(self)
-        for widget in (nurse, self.operator, self.ack_button, self.pause_button):
+        for widget in (self.operator_label, self.operator, self.ack_button, self.pause_button):
             layout.addWidget(widget)
         layout.addWidget(self.audio_label)
         layout.addWidget(self.repeat_label)
@@ -88,8 +92,10 @@ class AlarmControls(QWidget):
 
     @property
     def user(self) -> str:
-        """The operator's name, never empty (an acknowledge must say who)."""
-        return self.operator.text().strip() or default_operator()
+        """Who acts, never empty (an acknowledge must say who): the logged-in user or the
+        locked console when the shift says so, else the typed name."""
+        credited = self.credit() if self.credit is not None else None
+        return credited or self.operator.text().strip() or default_operator()
 
     def refresh(self) -> None:
         """Show the service's alarm state."""

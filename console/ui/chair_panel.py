@@ -33,11 +33,13 @@ from console.domain.observations import score_label
 from console.domain.session import (
     EventKind,
     GateVerdict,
+    IllegalTransitionError,
     InfusionState,
     Phase,
     SessionEvent,
     SessionRuleError,
 )
+from console.services.account_access import Action
 from console.services.chair_service import ChairService
 from console.services.record_access import SessionSummary
 from console.ui import theme
@@ -50,6 +52,7 @@ from console.ui.flow_layout import fallback_scroll, flow_widget
 from console.ui.limits_dialog import LimitsDialog
 from console.ui.numeric_tile import NumericTile
 from console.ui.observation_entry import ScoresDialog
+from console.ui.physician_sign import add_physician_password, physician_password
 from console.ui.scores_due import ScoresDue
 from console.ui.session_dialogs import (
     PAUSE_REASONS,
@@ -95,6 +98,19 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "end": ("End session…", "Ctrl+E"),
     "limits": ("Limits…", "F10"),
     "scores": ("Scores…", "F11"),
+}
+#: The right each workflow action needs (console.domain.roles; the shift answers, issue 16).
+ACTION_RIGHTS: dict[str, Action] = {
+    "new": Action.SESSIONS,
+    "end": Action.SESSIONS,
+    "start": Action.INFUSION_STEPS,
+    "pause": Action.INFUSION_STEPS,
+    "rate": Action.INFUSION_STEPS,
+    "stop": Action.INFUSION_STEPS,
+    "nibp": Action.INFUSION_STEPS,
+    "annotate": Action.ANNOTATIONS,
+    "scores": Action.ANNOTATIONS,
+    "limits": Action.LIMIT_CHANGE_OUTSIDE_PROFILE,
 }
 #: Marker colours on the trends: pump steps in green/amber, observations in light purple.
 MARKER_COLOURS: dict[str, str] = {
@@ -216,6 +232,8 @@ class ChairPanel(QWidget):
         self._shown_policy = service.policy
         self.strip = TimelineStrip(service)
         workflow = self._build_workflow_bar()
+        #: The workflow buttons' row (greyed as a whole while the screen is locked).
+        self.workflow_bar = workflow
 
         # Everything but the numerics scrolls when the screen is short (issue 11 item 1):
         # the numerics column takes the height it needs first, at the top, beside it.
@@ -244,6 +262,13 @@ class ChairPanel(QWidget):
 
         #: The workflow dialog on screen (tests fill it and call accept()), if any.
         self.dialog: QDialog | None = None
+        #: Why an action may not be done now (locked screen, role), None when it may; set by
+        #: the shift (console.ui.shift_control).  None: everything is allowed.
+        self.rights: Callable[[Action], str | None] | None = None
+        #: Verifies a physician's name and password typed into an override dialog and returns
+        #: the name to record (console.services.shift); None: the typed name is recorded.
+        self.countersign: Callable[[str, str, Action], str] | None = None
+        self._acting: Action | None = None
         self.resume_dialog: ResumeDialog | None = None
         self._message_timer = QTimer(self)
         self._message_timer.setSingleShot(True)
@@ -352,8 +377,22 @@ class ChairPanel(QWidget):
         """The operator named in the alarm strip: the author of every workflow step."""
         return self.alarm_controls.user
 
+    def refused(self, action: Action | None) -> str | None:
+        """The shift's refusal of ``action`` now (locked, or the role), or None."""
+        if action is None or self.rights is None:
+            return None
+        return self.rights(action)
+
     def trigger(self, action: str) -> None:
-        """Run a workflow action by name (the buttons and keys call this; so can tests)."""
+        """Run a workflow action by name (the buttons and keys call this; so can tests).
+
+        Refused by the shift (locked screen, another role), the chair's message line says why
+        and nothing opens."""
+        self._acting = ACTION_RIGHTS[action]
+        why = self.refused(self._acting)
+        if why is not None:
+            self._show_message(f"Not done: {why}", ok=False)
+            return
         {
             "new": self.new_session,
             "annotate": self.annotate,
@@ -411,6 +450,8 @@ class ChairPanel(QWidget):
             self._act(lambda: self.service.workflow.start_infusion(self.user), "Infusion started")
             return
         dialog = GateDialog(life.gate, self)
+        if self.countersign is not None:  # the physician signs in the dialog itself
+            add_physician_password(dialog)
         self._guard(dialog, lambda: self._on_gate_accepted(dialog), "Infusion started")
         self._open(dialog)
 
@@ -588,6 +629,8 @@ class ChairPanel(QWidget):
             gate=None if blocker else svc.workflow.discharge_gate(),
             parent=self,
         )
+        if self.countersign is not None:  # an override is signed in the dialog itself
+            add_physician_password(dialog, after=dialog.override_reason)
         self._guard(dialog, lambda: self._on_discharge_accepted(dialog))
         if not blocker:  # the refusal follows new cuff readings and alarms while it is open
 
@@ -618,6 +661,9 @@ class ChairPanel(QWidget):
 
     def _on_gate_accepted(self, dialog: GateDialog) -> None:
         physician, reason = dialog.physician.text().strip(), dialog.reason.text().strip()
+        if self.countersign is not None and not dialog.recorded:
+            password = physician_password(dialog).text()
+            physician = self.countersign(physician, password, Action.PRE_DOSE_OVERRIDE)
         svc = self.service
         record = (
             svc.workflow.physician_override if dialog.override else svc.workflow.physician_review
@@ -639,6 +685,9 @@ class ChairPanel(QWidget):
         answers = dialog.answers()
         note = dialog.note.text().strip()
         physician, why = dialog.override()
+        if physician and self.countersign is not None:
+            password = physician_password(dialog).text()
+            physician = self.countersign(physician, password, Action.DISCHARGE_OVERRIDE)
         closed = svc.workflow.discharge(
             answers, self.user, note, physician=physician, override_reason=why
         )
@@ -662,6 +711,11 @@ class ChairPanel(QWidget):
 
         def chosen() -> None:
             self.resume_dialog = None
+            why = self.refused(Action.SESSIONS)  # a locked console does not decide it
+            if why is not None:
+                # The question stays open on the chair: New session (Ctrl+N) asks it again.
+                self._show_message(f"Not done: {why}; then New session asks again", ok=False)
+                return
             resume = dialog.resume
             what = f"Session #{summary.id} resumed" if resume else "New session started"
             if not self._act(lambda: self.service.decide_resume(resume, user=self.user), what):
@@ -801,10 +855,16 @@ class ChairPanel(QWidget):
 
     def _guard(self, dialog: GuardedDialog, step: Callable[[], object], done: str = "") -> None:
         """Run ``step`` when ``dialog`` is accepted; refused, the dialog stays open with the
-        reason and everything typed (issue 11 item 7), and the reason shows here too."""
+        reason and everything typed (issue 11 item 7), and the reason shows here too.  The
+        shift's rights are asked again at the OK: the screen may have locked, or another user
+        switched in, while the dialog was open."""
+        acting = self._acting
 
         def run() -> None:
             try:
+                why = self.refused(acting)
+                if why is not None:
+                    raise IllegalTransitionError(why)
                 step()
             except SessionRuleError as err:
                 log.info("workflow step refused on %s: %s", self.service.settings.chair_name, err)

@@ -211,6 +211,11 @@ class MainWindow(QMainWindow):
         self._review_box: QMessageBox | None = None
         self.about_box: QMessageBox | None = None
         self.review_window: QWidget | None = None
+        #: Called with each chair panel when it is built (the shift gives it its rights).
+        self.panel_built: list[Callable[[ChairPanel], None]] = []
+        self._title_suffix = ""
+        #: Who the console credits when no chair view names anyone (set by the shift).
+        self.credit: Callable[[], str | None] = lambda: None
         # Console faults (audio, storage) once, above the chairs: never in a chair's slot.
         self.console_strip = ConsoleStrip(self.chairs)
         central = QWidget()
@@ -292,6 +297,8 @@ class MainWindow(QMainWindow):
         if panel is None:
             panel = ChairPanel(self.chairs[index], periods=self.periods[index])
             self._panels[index] = panel
+            for hook in self.panel_built:
+                hook(panel)
             if self.views:
                 # Panels on screen together (none today, a split view later) redraw apart.
                 panel.redraw_offset_ms = index * PLOT_REFRESH_MS // len(self.chairs)
@@ -319,6 +326,32 @@ class MainWindow(QMainWindow):
         if self.stack is not None:
             self.panel_at(index)  # built before its page shows: never an empty page
             self.stack.setCurrentIndex(index + 1)
+
+    # -- the shift (console.ui.shift_control) ---------------------------------------------
+    def add_top_widget(self, widget: QWidget) -> None:
+        """Put ``widget`` (the shift's strip) at the right of the menu bar, on every screen:
+        in a row the window has anyway, so it costs the chairs no height."""
+        self.menuBar().setCornerWidget(widget, Qt.Corner.TopRightCorner)
+
+    def refit_top_widget(self) -> None:
+        """Lay the menu bar out again after the top widget's text changed (the bar only
+        follows a corner widget's show and hide by itself)."""
+        widget = self.menuBar().cornerWidget(Qt.Corner.TopRightCorner)
+        if widget is not None:
+            widget.adjustSize()
+            self.menuBar().setCornerWidget(widget, Qt.Corner.TopRightCorner)
+
+    def set_title_suffix(self, suffix: str) -> None:
+        """`` - DEMO`` or `` - LOCKED`` after the title (empty: none)."""
+        self._title_suffix = suffix
+        self._update_title()
+
+    def set_menu_rights(self, *, scenarios: bool, review: bool) -> None:
+        """What the shift allows of the menus: Run scenario (QA) and the review (logged in)."""
+        self.run_scenario_action.setEnabled(
+            scenarios and self._restart_chair is not None and any(c.simulated for c in self.chairs)
+        )
+        self.review_action.setEnabled(review)
 
     # -- status ---------------------------------------------------------------------------
     def set_storage_status(self, healthy: bool, detail: str) -> None:
@@ -407,7 +440,9 @@ class MainWindow(QMainWindow):
         """Who is at chair ``index``: named in its panel, or the default operator when its
         view was never opened."""
         panel = self._panels[index]
-        return panel.user if panel is not None else default_operator()
+        if panel is not None:
+            return panel.user
+        return self.credit() or default_operator()
 
     # -- menus ----------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -569,6 +604,7 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(
                 f"Infusion Console - {chair.settings.chair_name}"
                 + (" - SIMULATED" if chair.simulated else "")
+                + self._title_suffix
             )
             return
         simulated = sum(c.simulated for c in self.chairs)
@@ -577,7 +613,9 @@ class MainWindow(QMainWindow):
             sim = " - SIMULATED"
         elif simulated:
             sim = f" - {simulated} SIMULATED"
-        self.setWindowTitle(f"Infusion Console - {len(self.chairs)} chairs{sim}")
+        self.setWindowTitle(
+            f"Infusion Console - {len(self.chairs)} chairs{sim}{self._title_suffix}"
+        )
 
     def _update_device_label(self) -> None:
         index = self.current_chair

@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from console.app import build_app
 from console.config import load
 from console.domain.alarms import Priority
+from console.services.shift import ShiftState
 from devices.model import Metric
 
 pytestmark = pytest.mark.gui
@@ -56,6 +57,11 @@ def test_monitoring_starts_without_the_database_and_the_record_catches_up(
         assert "SESSION NOT RECORDED" in app.window.console_strip.text()
         assert "SESSION NOT RECORDED" not in app.window.panel.banner.text()
         held_before = len(chair.trends[Metric.HR])
+        # The shift cannot know whether accounts exist: locked, not a DEMO (issue 16).
+        assert app.shift_control is not None
+        shift = app.shift_control.shift
+        assert shift.state is ShiftState.LOCKED
+        assert "accounts not checked" in shift.problem
 
         # ... and when the database comes back, the record is opened and everything held
         # since the start is written into it.
@@ -72,5 +78,7 @@ def test_monitoring_starts_without_the_database_and_the_record_catches_up(
         # database returned: what was measured while it was down was kept, not dropped.
         first_s = (stored_hr[0].received_at - chair.session_start).total_seconds()
         assert first_s < 10
+        # The accounts are asked again: none, and only simulated chairs: the DEMO.
+        qtbot.waitUntil(lambda: shift.state is ShiftState.DEMO, timeout=15_000)
     finally:
         app.shutdown()

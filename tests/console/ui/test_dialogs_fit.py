@@ -23,6 +23,7 @@ from console.ui.dialog_guard import GuardedDialog
 from console.ui.esketamine_dialogs import EndChecksDialog
 from console.ui.main_window import ScenarioDialog
 from console.ui.observation_entry import ScoresDialog
+from console.ui.physician_sign import add_physician_password
 from console.ui.quit_guard import QuitDialog
 from console.ui.session_dialogs import (
     STOP_REASONS,
@@ -32,6 +33,13 @@ from console.ui.session_dialogs import (
     NewSessionDialog,
     ReasonDialog,
     ResumeDialog,
+)
+from console.ui.shift_dialogs import (
+    CreateAdminDialog,
+    LoginDialog,
+    PinDialog,
+    SetPinDialog,
+    ShiftDialog,
 )
 from console.ui.theme import STYLE_SHEET
 
@@ -50,6 +58,21 @@ REASONS = (
 def _refused(dialog: GuardedDialog) -> GuardedDialog:
     """The dialog with a refusal shown at its top (as after a score out of range)."""
     dialog.show_refusal("Not done: CADSS-6 must be a whole number 0-24, got 25")
+    return dialog
+
+
+def _refused_shift(dialog: ShiftDialog) -> ShiftDialog:
+    """A shift dialog with its longest refusal shown (a lockout)."""
+    dialog.show_error(
+        "account kim-longname-of-the-night-shift is locked until 23:59:59 after 5 failed log-ins"
+    )
+    return dialog
+
+
+def _gate_signed(dialog: GateDialog) -> GateDialog:
+    """The override dialog with the physician's password row of a console with accounts."""
+    add_physician_password(dialog)
+    dialog.show_refusal("Not done: a pre-dose override needs the physician role (kim is nurse)")
     return dialog
 
 
@@ -138,6 +161,12 @@ def test_every_dialog_fits_1366x768(qtbot: QtBot, console_factory: Any) -> None:
         ),
         QuitDialog([f"Chair {i}: infusion (patient MRN-{i:09d})" for i in range(1, 17)], window),
         ScenarioDialog(app.chairs, 0, window),
+        # The shift's dialogs (issue 16), each with its longest refusal.
+        _gate_signed(GateDialog(GateAssessment(GateVerdict.BLOCKED, REASONS), parent=panel)),
+        _refused_shift(LoginDialog(window)),
+        _refused_shift(PinDialog(window)),
+        _refused_shift(SetPinDialog("Dr Alexandra Example-Longname", window)),
+        _refused_shift(CreateAdminDialog(window)),
     ]
     problems = [p for dialog in dialogs for p in _check(dialog)]
     assert problems == []

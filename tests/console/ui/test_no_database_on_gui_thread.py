@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +22,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
 from console.app import ConsoleApp
+from console.services.shift import ShiftState
 from console.ui.observation_entry import ScoresDialog
+from console.ui.physician_sign import physician_password
 from console.ui.review import ReviewWindow
 from console.ui.review import browser as review_browser
-from console.ui.session_dialogs import NewSessionDialog
+from console.ui.session_dialogs import GateDialog, NewSessionDialog
+from tests.console.ui import test_shift_login as shift_tests
+from tests.console.ui.test_chair_safety import _cuff
+from tests.console.ui.test_workflow import _start_patient_session, _streaming
 
 pytestmark = pytest.mark.gui
 
@@ -124,3 +130,45 @@ def test_the_gui_thread_never_touches_the_database(
     qtbot.waitUntil(lambda: not browser.tasks.busy)
     window.close()
     assert db_threads.on_gui_thread() == [], "the review used the database on the GUI thread"
+
+
+def test_the_shift_never_touches_the_database_on_the_gui_thread(
+    qtbot: QtBot,
+    console_factory: Callable[..., ConsoleApp],
+    db_threads: DatabaseThreads,
+    tmp_path: Path,
+) -> None:
+    """Issue 16: the accounts check at start, the log-in (a lockout too), the PIN switch,
+    setting a PIN, a role refusal and the physician's password in the override dialog."""
+    shift_tests._accounts(tmp_path)
+    db_threads.calls.clear()  # the accounts were made by the test, on this thread
+    app = console_factory()
+    control, panel, chair = app.shift_control, app.window.panel, app.chair
+    assert control is not None
+    shift_tests._wait_state(qtbot, control, ShiftState.LOCKED)
+    assert shift_tests._log_in(qtbot, control, "nobody", "wrong password") is not None
+    assert shift_tests._log_in(qtbot, control, "kim") is None
+    shift_tests._switch(qtbot, control, "drlee", shift_tests.PASSWORD)
+    control.open_set_pin()
+
+    def fill(d: Any) -> None:
+        d.password.setText(shift_tests.PASSWORD)
+        d.pin.setText("2468")
+        d.again.setText("2468")
+
+    assert shift_tests._submit(qtbot, control, fill) is None
+    shift_tests._switch(qtbot, control, "kim", "1234")
+    _streaming(qtbot, chair)
+    _start_patient_session(qtbot, panel)
+    _cuff(chair, 190, 100)
+    qtbot.waitUntil(lambda: not chair.lifecycle.may_start_infusion(), timeout=5_000)
+    panel.trigger("start")
+    gate = panel.dialog
+    assert isinstance(gate, GateDialog)
+    gate.physician.setText("drlee")
+    physician_password(gate).setText(shift_tests.PASSWORD)
+    gate.reason.setText("known hypertension")
+    gate.accept()
+    assert panel.dialog is None, gate.not_done.text()
+    assert db_threads.calls, "the hooks saw no database work at all"
+    assert db_threads.on_gui_thread() == [], "the shift used the database on the GUI thread"

@@ -277,7 +277,9 @@ def test_overview_tiles_follow_real_chairs(qtbot: QtBot, multi_console: Any) -> 
     assert window.overview is not None
     assert window.stack is not None
     assert window.current_chair is None  # the overview shows first
-    assert window.windowTitle() == "Infusion Console - 4 chairs - SIMULATED"
+    # Simulated chairs on a database without accounts: a DEMO (issue 16), once checked.
+    title = "Infusion Console - 4 chairs - SIMULATED - DEMO"
+    qtbot.waitUntil(lambda: window.windowTitle() == title, timeout=5_000)
     tiles = window.overview.tiles
     assert [t.title.text() for t in tiles] == [f"Chair {i}" for i in range(1, 5)]
 
@@ -496,7 +498,8 @@ def test_single_chair_window_shows_the_panel_directly(qtbot: QtBot, tmp_path: Pa
         assert window.overview is None
         assert window.panel.parentWidget() is window.centralWidget()  # no overview, no back bar
         assert window.current_chair == 0
-        assert window.windowTitle() == "Infusion Console - Chair 1 - SIMULATED"
+        title = "Infusion Console - Chair 1 - SIMULATED - DEMO"  # no accounts (issue 16)
+        qtbot.waitUntil(lambda: window.windowTitle() == title, timeout=5_000)
         titles = [
             m.title().replace("&", "")
             for m in window.menuBar().findChildren(type(window.chairs_menu))
