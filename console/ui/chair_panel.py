@@ -111,6 +111,9 @@ ACTION_RIGHTS: dict[str, Action] = {
     "annotate": Action.ANNOTATIONS,
     "scores": Action.ANNOTATIONS,
     "limits": Action.LIMIT_CHANGE_OUTSIDE_PROFILE,
+    # Esketamine (issue 17): a device given is a dosing step; the end checks close the session.
+    "device": Action.INFUSION_STEPS,
+    "checks": Action.SESSIONS,
 }
 #: Marker colours on the trends: pump steps in green/amber, observations in light purple.
 MARKER_COLOURS: dict[str, str] = {

@@ -434,3 +434,11 @@ def test_the_shift_keys_open_log_in_and_switch(
     keys = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(panel, Qt.Key.Key_L, keys)  # Ctrl+Shift+L: lock now
     assert control.shift.state is ShiftState.LOCKED
+
+
+def test_every_workflow_action_has_the_right_it_needs() -> None:
+    """A workflow action without an entry in the rights table raised KeyError on its key
+    (the esketamine "device" and "checks" actions, merged beside the rights check)."""
+    from console.ui.chair_panel import ACTION_RIGHTS, ACTIONS
+
+    assert set(ACTIONS) <= set(ACTION_RIGHTS)
