@@ -116,7 +116,7 @@ class DatexDriver(Driver):
     def _reading(
         self, metric: Metric, value: DatexValue, device_time: datetime, received_at: datetime
     ) -> Reading:
-        # Positional: a frozen dataclass's keyword call costs a third more, 7000 times a capture.
+        # Positional arguments skip the keyword matching; this runs ~7,000 times per 30-min capture.
         flag = value.flag
         return Reading(
             metric,
