@@ -8,8 +8,9 @@ Usage::
 1. Decode throughput: each driver is fed a stream its simulated monitor produced (the same
    bytes a real monitor sends), in 4 KiB chunks, and the median of ``--runs`` runs is printed in
    MB/s and frames/s, with the ratio to what 16 monitors produce (target: >= 1000x).
-   IntelliVue and HL7 are also decoded with their fast paths swapped for the reference decoders
-   they are tested against (tests/devices/test_fast_paths.py), in the same run, and the ratio
+   Datex, IntelliVue and HL7 are also decoded with their fast paths swapped for the reference
+   decoders they are tested against (tests/devices/test_fast_paths.py and
+   test_fast_paths_datex.py), in the same run, and the ratio
    fast/reference is printed: what the fast paths buy on this machine, free of its load.
    Every protocol's frames/s is also printed per unit of a fixed pure-Python workload timed in
    the same run (frames decoded in the time that workload takes,
@@ -41,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.load_reference import LoadReport, busy_processes, fixed_workload_ms
 from devices.base import Driver
 from devices.clock import SystemClock
+from devices.drivers import ge_datex as ge_datex_driver
 from devices.drivers import hl7_gateway
 from devices.model import DeviceState, Reading, TechnicalEvent
 from devices.protocols import ge_datex, hl7_pcd01
@@ -88,6 +90,10 @@ def monitor_stream(protocol: str, seconds: int) -> tuple[bytes, list[bytes]]:
 def reference_paths(protocol: str) -> Iterator[None]:
     """Decode ``protocol`` with the reference decoders in place of its fast paths."""
     table: dict[str, list[tuple[object, str, object]]] = {
+        "datex": [
+            (ge_datex, "frame_sum8", ge_datex.checksum),
+            (ge_datex_driver, "decode_phdb_record", ge_datex.decode_phdb_record_reference),
+        ],
         "intellivue": [
             (piv, "decode_poll_numeric_rows", piv.decode_poll_numeric_rows_reference),
             (data_export, "_decode_data_export", piv.decode_data_export_reference),
@@ -260,7 +266,7 @@ def run(args: argparse.Namespace) -> None:
             mb, fps, _n, ratio = decode_throughput(protocol, args.runs)
             per_reference = fps * fixed_workload_ms() / 1000.0  # timed right after: same load
             out(f"{protocol:<11} {mb:>8.2f} {fps:>10.0f} {ratio:>13.0f}x {per_reference:>21.0f}\n")
-            if protocol in ("intellivue", "hl7"):
+            if protocol in ("datex", "intellivue", "hl7"):
                 with reference_paths(protocol):
                     ref_mb, ref_fps, _n, ref_ratio = decode_throughput(protocol, args.runs)
                 out(

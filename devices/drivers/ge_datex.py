@@ -23,12 +23,11 @@ from devices.protocols.ge_datex import (
     BasicClass,
     DatexFramer,
     DatexValue,
-    decode_displayed_values,
-    decode_record,
     encode_phdb_request,
     encode_stop_request,
     frame_record,
 )
+from devices.protocols.ge_datex_fast import decode_phdb_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +101,8 @@ class DatexDriver(Driver):
         out.errors.extend(framed.errors)
         for raw in framed.records:
             try:
-                values = decode_displayed_values(decode_record(raw))
+                # The fast path; benchmarks swap in ge_datex.decode_phdb_record_reference.
+                values = decode_phdb_record(raw)
             except ProtocolError as err:
                 out.errors.append(err)
                 continue
@@ -116,15 +116,17 @@ class DatexDriver(Driver):
     def _reading(
         self, metric: Metric, value: DatexValue, device_time: datetime, received_at: datetime
     ) -> Reading:
+        # Positional arguments skip the keyword matching; this runs ~7,000 times per 30-min capture.
+        flag = value.flag
         return Reading(
-            metric=metric,
-            value=value.value,
-            unit=METRIC_UNITS[metric],
-            received_at=received_at,
-            device_time=device_time,
-            valid=value.flag is None and value.value is not None,
-            flags=(value.flag,) if value.flag is not None else (),
-            device_id=self.device_id,
+            metric,
+            value.value,
+            METRIC_UNITS[metric],
+            received_at,
+            device_time,
+            flag is None and value.value is not None,
+            (flag,) if flag is not None else (),
+            self.device_id,
         )
 
     def _readings(
