@@ -336,6 +336,8 @@ class RunSetup:
     baud: int | None
     duration_s: float
     chair: str
+    #: The QA account that ran it (a database with accounts), credited in the audit trail.
+    operator: str = ""
 
 
 def main(argv: Sequence[str]) -> int:
@@ -384,7 +386,7 @@ def main(argv: Sequence[str]) -> int:
         reason = str(getattr(err, "orig", None) or err).splitlines()[0]
         return usage(f"database {describe_url(settings.db_url)}: {reason}")
     try:
-        log_in(engine, args.user, "run", Action.SCENARIOS)  # run needs the qa role
+        account = log_in(engine, args.user, "run", Action.SCENARIOS)  # run needs the qa role
     except CommandError as err:
         engine.dispose()
         return usage(str(err))
@@ -399,6 +401,7 @@ def main(argv: Sequence[str]) -> int:
         baud=args.baud,
         duration_s=scenario.duration_s if scenario else float(args.duration),
         chair=args.chair,
+        operator="" if account is None else account.name,
     )
     return run_session(setup, settings, engine, repo)
 
@@ -467,6 +470,7 @@ def run_session(
             device_url=url,
             profile=settings.alarm_profile,
             patient_id=patient_id,
+            by=setup.operator,
         )
     except (EsketamineRuleError, SessionRuleError) as err:  # the scenario's session is wrong
         if sim is not None:

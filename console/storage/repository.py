@@ -390,8 +390,10 @@ class SessionRepository:
         device_url: str = "",
         patient_id: int | None = None,
         profile: ThresholdProfile | None = None,
+        by: str = "",
     ) -> int:
-        """Open a session record and return its id.
+        """Open a session record and return its id (``by``: who opened it, for the audit
+        trail; the console itself when empty).
 
         With a patient, the session gets the next number in the patient's treatment series
         (clinical.md A 2-3: the first sessions carry most of the risk).  With a ``profile``, the
@@ -427,7 +429,7 @@ class SessionRepository:
             sid = int(result.scalar_one())
             append_entry(
                 conn,
-                actor=SYSTEM_ACTOR,
+                actor=by or SYSTEM_ACTOR,
                 action="session_start",
                 target_table="sessions",
                 target_id=sid,

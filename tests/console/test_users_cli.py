@@ -146,6 +146,12 @@ def test_commands_need_user_on_a_database_with_accounts(tmp_path: Path) -> None:
     ok = cli("run", "--scenario", short, "--db", db, "--user", "quinn", password=QA_PW)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["passed"] is True
+    # The trail credits the session the QA account ran to that account, not to the console.
+    shown = cli("audit", "show", "--session", str(json.loads(ok.stdout)["session_id"]),
+                "--json", "--db", db)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    starts = [e for e in json.loads(shown.stdout) if e["action"] == "session_start"]
+    assert [e["actor"] for e in starts] == ["quinn"]
     listed = cli("sessions", "--json", "--db", db, "--user", "bob", password=NURSE_PW)
     assert len(json.loads(listed.stdout)) == 2
     exported = cli(
