@@ -5,35 +5,38 @@ fills each field the record can answer and leaves the others None; the PDF print
 "missing" and :func:`rems_missing` lists the required fields still missing (sign-off of an
 esketamine session is to refuse while that list is not empty; the lead wires that in).
 
-What the record answers today, and how:
+What the record answers, and how.  An esketamine session (session type from its start
+questions) is read from its esketamine record (console.domain.esketamine: dose and lot, the
+devices with their times, the three BP checkpoints, the end checks with the ready-to-leave
+time, who monitored) and its start questions (the five medication classes, the healthcare
+setting, date of birth and sex).  Older records without them fall back to what the timeline
+holds:
 
-* patient, MRN, date of birth: the linked patient; sex, concomitant medications, healthcare
-  setting, lot number and ready-to-leave time: not recorded yet (always missing until the
-  esketamine session type stores them);
-* monitoring clinician: who recorded the dosing start;
-* date, dose: the session date and the dose planned/given;
-* total monitoring minutes: first administration (dosing start) to the end of monitoring
-  (missing while the session runs);
-* vitals acceptable before dosing: the pre-dose gate's verdict (clear, or a physician's review
-  or override recorded before the start); at the end: the discharge check ``vitals_stable``;
+* patient, MRN, date of birth: the linked patient;
+* monitoring clinician: who recorded the devices and the end checks (else the dosing start);
+* date, dose: the session date and the dose (esketamine: "56 mg (2 devices)", lot separately);
+* total monitoring minutes: first administration to the end of monitoring (missing while the
+  session runs);
+* vitals acceptable before dosing: the pre-dose gate at the first device (else the gate's
+  verdict, a physician's review or override recorded before the start); at the end: the
+  discharge gate at the close (else the discharge check ``vitals_stable``);
 * BP before dosing, ~40 min after the first administration, before the end of monitoring: the
-  timed vitals table's Baseline, 40-min checkpoint and Pre-discharge rows;
-* sedation / dissociation: Yes when an assessment shows it (MOAA/S below 5 or an unscored
-  sedation note; CADSS/dissociation score above 0 or unscored), No when assessed and all
-  normal, missing when never assessed; respiratory depression: Yes on an SpO2 or RR low alarm,
-  No when SpO2 or RR was monitored without one, missing when neither was recorded.
+  esketamine checkpoints (else the timed vitals table's Baseline, 40-min checkpoint and
+  Pre-discharge rows);
+* sedation / dissociation / respiratory depression: the end checks' "occurred" (else from the
+  scores and alarms: MOAA/S below 5, CADSS above 0, an SpO2 or RR low alarm).
 
-"Esketamine" is decided from the stored route (console.domain.session.ROUTES): a session whose
-route is ``IN`` (intranasal) is an esketamine session; IV/IM/SC are ketamine.
+Any field the record lacks stays None ("missing" on the form).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 
-from console.domain.review import ReviewSummary
+from console.domain.esketamine import BpReading, EsketamineRecord, SessionType
+from console.domain.review import ReviewSummary, summarize
 from console.domain.session import EventKind, GateVerdict
 from console.domain.timed_vitals import DBP, SBP, TimedRow, review_marks, timed_vitals
 from console.storage.review import StoredSession
@@ -130,7 +133,10 @@ FIELD_LABELS: dict[str, str] = {
 
 
 def is_esketamine(stored: StoredSession) -> bool:
-    """Whether the session is intranasal esketamine (route ``IN`` in the record)."""
+    """Whether the session is intranasal esketamine: its session type, or for a record from
+    before session types, route ``IN`` in the record."""
+    if stored.session_type is SessionType.ESKETAMINE:
+        return True
     route = stored.record.route
     plan = next((e for e in stored.events if e.kind == EventKind.INFUSION_PLANNED), None)
     if plan is not None and plan.data.get("route"):
@@ -193,6 +199,62 @@ def _text_or_none(value: object) -> str | None:
     return None if value is None or not str(value).strip() else str(value)
 
 
+def _checkpoint(reading: BpReading | None) -> BloodPressure | None:
+    return None if reading is None else BloodPressure(reading.sbp, reading.dbp, reading.at)
+
+
+def _esketamine_fields(stored: StoredSession) -> dict[str, object]:
+    """The fields an esketamine record and its start questions answer (absent: not answered,
+    so the timeline's fallback stands)."""
+    out: dict[str, object] = {}
+    intake = stored.intake
+    if intake is not None:
+        answers = intake.medications
+        for name, key in (
+            ("benzodiazepines", "benzodiazepines"),
+            ("sedative_hypnotics", "non_benzodiazepine_sedative_hypnotics"),
+            ("psychostimulants", "psychostimulants"),
+            ("maois", "maois"),
+            ("opioids", "opioids"),
+        ):
+            if answers.get(key) is not None:
+                out[name] = answers[key]
+        setting = ", ".join(t for t in (intake.setting_name.strip(), intake.setting_type) if t)
+        if setting:
+            out["healthcare_setting"] = setting
+        if intake.sex:
+            out["sex"] = intake.sex
+        if intake.date_of_birth is not None:
+            out["date_of_birth"] = intake.date_of_birth
+    record: EsketamineRecord | None = stored.esketamine
+    if record is None:
+        return out
+    out["dose"] = f"{record.dose_mg:g} mg ({record.devices_planned} devices)"
+    if record.lot.strip():
+        out["lot_number"] = record.lot.strip()
+    if record.monitored_by:
+        out["monitoring_clinician"] = ", ".join(record.monitored_by)
+    if record.monitoring_min is not None:
+        out["total_monitoring_min"] = record.monitoring_min
+    if record.ready_to_leave_min is not None:
+        out["ready_to_leave_min"] = record.ready_to_leave_min
+    if record.vitals_acceptable_before_dosing is not None:
+        out["vitals_ok_before_dosing"] = record.vitals_acceptable_before_dosing
+    if record.vitals_acceptable_before_completion is not None:
+        out["vitals_ok_at_end"] = record.vitals_acceptable_before_completion
+    for name, reading in (
+        ("bp_before_dosing", record.bp_before_dosing),
+        ("bp_40_min", record.bp_at_40_min),
+        ("bp_end_of_monitoring", record.bp_before_end),
+    ):
+        if reading is not None:
+            out[name] = _checkpoint(reading)
+    if record.end_checks is not None:
+        for effect in ("sedation", "dissociation", "respiratory_depression"):
+            out[effect] = bool(record.end_checks.occurred.get(effect))
+    return out
+
+
 def rems_form(stored: StoredSession, summary: ReviewSummary) -> RemsForm:
     """The form filled from the record (pure; see the module docstring for each field)."""
     r, pt = stored.record, stored.patient
@@ -204,11 +266,11 @@ def rems_form(stored: StoredSession, summary: ReviewSummary) -> RemsForm:
     if inf.start is not None and not summary.in_progress:
         total = (summary.monitoring_end - inf.start).total_seconds() / 60.0
     dose = inf.given_dose_mg if inf.given_dose_mg is not None else inf.planned_dose_mg
-    return RemsForm(
+    form = RemsForm(
         patient_name=(pt.display_name or None) if pt else None,
         patient_id=pt.mrn if pt else None,
         date_of_birth=pt.date_of_birth if pt else None,
-        sex=_text_or_none(getattr(pt, "sex", None)),  # not in the record yet
+        sex=_text_or_none(getattr(pt, "sex", None)),
         benzodiazepines=None,
         sedative_hypnotics=None,
         psychostimulants=None,
@@ -232,8 +294,24 @@ def rems_form(stored: StoredSession, summary: ReviewSummary) -> RemsForm:
         session_id=r.id,
         simulated=r.simulated,
     )
+    return replace(form, **_esketamine_fields(stored))  # type: ignore[arg-type]
 
 
 def form_fields(form: RemsForm) -> Sequence[str]:
     """Names of the form's fields (the dataclass order), for tests and renderers."""
     return [f.name for f in fields(form) if f.name in FIELD_LABELS]
+
+
+def sign_off_refusal(stored: StoredSession, nibp_interval_s: float) -> str | None:
+    """Why the physician cannot sign this session off yet, or None.
+
+    An esketamine session's sign-off waits for a complete REMS form (issue 17): the form is
+    sent after every session, so a signed record must answer every field.  Addenda and IV
+    sessions are not held.
+    """
+    if stored.signed_off or not is_esketamine(stored):
+        return None
+    missing = rems_missing(rems_form(stored, summarize(stored.inputs(nibp_interval_s))))
+    if not missing:
+        return None
+    return "the REMS form is not complete: " + ", ".join(missing)

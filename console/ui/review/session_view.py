@@ -51,6 +51,7 @@ from console.domain.review import (
 )
 from console.domain.roles import RoleRefusedError
 from console.reports import html as rh
+from console.reports.rems import sign_off_refusal
 from console.reports.session_type_html import session_type_html
 from console.services.db_tasks import DatabaseTasks
 from console.services.record_access import SIGNATURE_MEANING, ReviewRepository, StoredSession
@@ -479,12 +480,18 @@ class SessionReviewView(QWidget):
         """Store the signed sign-off (or addendum) and show it.
 
         Raises:
-            ValueError: no name or password, or a session still in progress.
+            ValueError: no name or password, a session still in progress, or an esketamine
+                session whose REMS form lacks a required field (the fields are named).
             PermissionError: wrong password, locked or disabled account, or not a physician.
         """
         repo, sid = self.repo, self.session_id
 
+        interval = self.nibp_interval_s
+
         def store() -> StoredSession:
+            why = sign_off_refusal(repo.load(sid), interval)
+            if why is not None:  # an esketamine session waits for its REMS form
+                raise ValueError(why)
             repo.sign_off(sid, by=name, note=note, password=password or None)
             return repo.load(sid)
 
