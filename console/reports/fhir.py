@@ -13,7 +13,8 @@ Contents (type ``collection``, one attachment per session):
 * Encounter (the session: period, status ``in-progress`` while unfinished); a simulated session
   is tagged ``HTEST`` (v3 ActReason "test health data") on every resource, so it can never be
   mistaken for patient data downstream;
-* MedicationAdministration (ketamine dose and rate, when a dose was recorded);
+* MedicationAdministration (ketamine dose and rate, when a dose was recorded; one per
+  esketamine device given, 28 mg intranasal, with the lot in its note);
 * the clinical record (console.reports.fhir_record): Practitioners, alarms as DetectedIssues
   with their acknowledgements, annotations, scales and discharge checks as Observations, and
   each sign-off as a Provenance;
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 from fhir.resources.R4B.bundle import Bundle
 
+from console.domain.esketamine import DEVICE_MG
 from console.domain.review import DBP, HR, MAP, RR, SBP, SPO2, TEMP, ReviewSummary, summarize
 from console.reports.fhir_record import add_record, gender, people
 from console.storage.review import StoredSession
@@ -126,7 +128,7 @@ def build_bundle(
             patient["name"] = [{"text": pt.display_name}]
         if pt.date_of_birth is not None:
             patient["birthDate"] = pt.date_of_birth.isoformat()
-        sex = gender(getattr(pt, "sex", None))  # not in the record yet (issue 17: when it is)
+        sex = gender(getattr(pt, "sex", None))
         if sex is not None:
             patient["gender"] = sex
     add(patient, refs["patient"])
@@ -168,6 +170,8 @@ def build_bundle(
     status = "final" if r.ended_at is not None else "preliminary"
     if r.dose_mg is not None:
         add(_medication(stored, refs))
+    for administration in _esketamine_devices(stored, refs):
+        add(administration)
     for parameter, (code, display, unit) in CONTINUOUS_CODES.items():
         trend = stored.trends.get(parameter)
         if trend is None:
@@ -263,6 +267,35 @@ def _medication(stored: StoredSession, refs: dict[str, str]) -> dict[str, Any]:
     if r.dose_mg_per_kg is not None and r.weight_kg is not None:
         res["note"] = [{"text": f"{r.dose_mg_per_kg:g} mg/kg x {r.weight_kg:g} kg"}]
     return res
+
+
+def _esketamine_devices(stored: StoredSession, refs: dict[str, str]) -> list[dict[str, Any]]:
+    """One MedicationAdministration per esketamine device given (issue 17): 28 mg intranasal
+    at its time, with the lot and the device's place in the dose in a note (R4 keeps a lot on
+    a Medication resource; a note keeps the bundle to the resources it already has)."""
+    record = stored.esketamine
+    if record is None:
+        return []
+    out = []
+    for n, at in enumerate(record.devices_given_at, start=1):
+        note = f"device {n} of {record.devices_planned}, {record.dose_mg:g} mg planned"
+        if record.lot.strip():
+            note += f", lot {record.lot.strip()}"
+        out.append(
+            {
+                "resourceType": "MedicationAdministration",
+                "status": "completed",
+                "medicationCodeableConcept": {
+                    "text": f"esketamine {DEVICE_MG:g} mg nasal spray device (Spravato)"
+                },
+                "subject": {"reference": refs["patient"]},
+                "context": {"reference": refs["encounter"]},
+                "effectiveDateTime": _iso(at),
+                "dosage": {"dose": _quantity(DEVICE_MG, "mg"), "route": {"text": "intranasal"}},
+                "note": [{"text": note}],
+            }
+        )
+    return out
 
 
 def _binned(t: Any, v: Any, interval_s: float) -> list[tuple[float, float, int]]:

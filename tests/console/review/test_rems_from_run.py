@@ -64,6 +64,19 @@ def test_an_esketamine_run_exports_a_filled_rems_form(tmp_path: Path) -> None:
     assert "SIM-ESK-24A" in text
     assert "female" in text
     assert "none - every required" in text  # the form's own list of missing fields
+    # The FHIR bundle of the same record: the patient's sex, and each device given.
+    bundle_path = tmp_path / "b.json"
+    fhir = _cli(
+        tmp_path, "export", "--session", str(summary["session_id"]), "--format", "fhir",
+        "--out", str(bundle_path), "--db", db,
+    )  # fmt: skip
+    assert fhir.returncode == 0, fhir.stderr
+    resources = [e["resource"] for e in json.loads(bundle_path.read_text())["entry"]]
+    (patient,) = [r for r in resources if r["resourceType"] == "Patient"]
+    assert patient["gender"] == "female"
+    devices = [r for r in resources if r["resourceType"] == "MedicationAdministration"]
+    assert [d["dosage"]["dose"]["value"] for d in devices] == [28.0, 28.0]
+    assert all("lot SIM-ESK-24A" in d["note"][0]["text"] for d in devices)
     # The stored record answers every field, so the physician may sign it.
     engine = make_engine(db)
     try:
