@@ -40,6 +40,16 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def _export(tmp_path: Path, db: str, session: int, fmt: str, out: Path) -> None:
+    done = _cli(
+        tmp_path, "export", "--session", str(session), "--format", fmt, "--out", str(out),
+        "--db", db,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    if fmt == "rems":
+        assert "every required field filled" in done.stderr
+
+
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
 def test_an_esketamine_run_exports_a_filled_rems_form(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'qa.db'}"
@@ -48,12 +58,7 @@ def test_an_esketamine_run_exports_a_filled_rems_form(tmp_path: Path) -> None:
     summary = json.loads(run.stdout)
     esk = summary["session"]["esketamine"]
     out = tmp_path / "rems.pdf"
-    exported = _cli(
-        tmp_path, "export", "--session", str(summary["session_id"]), "--format", "rems",
-        "--out", str(out), "--db", db,
-    )  # fmt: skip
-    assert exported.returncode == 0, exported.stderr
-    assert "every required field filled" in exported.stderr
+    _export(tmp_path, db, summary["session_id"], "rems", out)
     text = subprocess.run(
         ["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True
     ).stdout
@@ -66,11 +71,7 @@ def test_an_esketamine_run_exports_a_filled_rems_form(tmp_path: Path) -> None:
     assert "none - every required" in text  # the form's own list of missing fields
     # The FHIR bundle of the same record: the patient's sex, and each device given.
     bundle_path = tmp_path / "b.json"
-    fhir = _cli(
-        tmp_path, "export", "--session", str(summary["session_id"]), "--format", "fhir",
-        "--out", str(bundle_path), "--db", db,
-    )  # fmt: skip
-    assert fhir.returncode == 0, fhir.stderr
+    _export(tmp_path, db, summary["session_id"], "fhir", bundle_path)
     resources = [e["resource"] for e in json.loads(bundle_path.read_text())["entry"]]
     (patient,) = [r for r in resources if r["resourceType"] == "Patient"]
     assert patient["gender"] == "female"
