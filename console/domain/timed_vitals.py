@@ -302,21 +302,38 @@ def recorded_baseline(data: Mapping[str, object], at: datetime) -> dict[str, Rea
     return out
 
 
-def review_marks(summary: ReviewSummary, events: Sequence[SessionEvent]) -> list[TimedMark]:
-    """The marks of a reviewed session: its recorded baseline, infusion, discharge and end."""
+#: An esketamine session's timed rows run from the first device to its 40-minute checkpoint
+#: (the REMS form's BP ~40 min after the first administration), every 10 minutes.
+ESKETAMINE_ROWS_MIN = 40.0
+
+
+def review_marks(
+    summary: ReviewSummary,
+    events: Sequence[SessionEvent],
+    *,
+    first_device_at: datetime | None = None,
+) -> list[TimedMark]:
+    """The marks of a reviewed session: its recorded baseline, infusion, discharge and end.
+
+    An esketamine session (``first_device_at``: its first nasal device) has no pump: its
+    dosing starts at the first device and its rows run to the 40-minute checkpoint."""
     ordered = sorted(events, key=lambda e: e.at)
+    start, stop = summary.infusion.start, summary.infusion.stop
+    if first_device_at is not None:
+        start = first_device_at
+        stop = min(first_device_at + timedelta(minutes=ESKETAMINE_ROWS_MIN), summary.monitoring_end)
     recorded = [
         e for e in ordered if e.kind == EventKind.BASELINE_VITALS and e.data.get("sbp") is not None
     ]
     base = recorded[-1] if recorded else None
-    if base is not None and summary.infusion.start is not None and base.at > summary.infusion.start:
+    if base is not None and start is not None and base.at > start:
         base = None  # a set entered after dosing is no baseline
     discharge = next((e.at for e in ordered if e.kind == EventKind.DISCHARGE_START), None)
     return timed_marks(
         session_start=summary.started_at,
         monitoring_end=summary.monitoring_end,
-        infusion_start=summary.infusion.start,
-        infusion_stop=summary.infusion.stop,
+        infusion_start=start,
+        infusion_stop=stop,
         discharge_start=discharge,
         baseline=None if base is None else recorded_baseline(base.data, base.at),
         baseline_at=None if base is None else base.at,

@@ -554,7 +554,11 @@ def report_html(
     plot_width: int = 0,
 ) -> str:
     """The whole printed report."""
-    rows = timed_vitals(stored.trends, review_marks(summary, stored.events))
+    esk = stored.esketamine
+    first_device = None if esk is None else esk.first_device_at
+    rows = timed_vitals(
+        stored.trends, review_marks(summary, stored.events, first_device_at=first_device)
+    )
     sections: list[tuple[str, str]] = [
         ("Summary", figures_html(summary)),
         ("Timed vitals", timed_vitals_html(rows, window_notes(rows))),

@@ -258,7 +258,11 @@ def _esketamine_fields(stored: StoredSession) -> dict[str, object]:
 def rems_form(stored: StoredSession, summary: ReviewSummary) -> RemsForm:
     """The form filled from the record (pure; see the module docstring for each field)."""
     r, pt = stored.record, stored.patient
-    rows = timed_vitals(stored.trends, review_marks(summary, stored.events))
+    esk = stored.esketamine
+    first_device = None if esk is None else esk.first_device_at
+    rows = timed_vitals(
+        stored.trends, review_marks(summary, stored.events, first_device_at=first_device)
+    )
     by_label = {row.mark.label: row for row in rows}
     inf = summary.infusion
     start_event = next((e for e in stored.events if e.kind == EventKind.INFUSION_START), None)

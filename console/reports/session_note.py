@@ -177,16 +177,33 @@ def event_words(e: SessionEvent) -> str:
     return "; ".join(bits)
 
 
+def _dose_text(stored: StoredSession, summary: ReviewSummary) -> str | None:
+    """The dose line: the ketamine plan, or esketamine's dose, devices and lot."""
+    esk = stored.esketamine
+    if esk is not None:
+        lot = f", lot {esk.lot.strip()}" if esk.lot.strip() else ""
+        given = ", ".join(t.astimezone().strftime("%H:%M") for t in esk.devices_given_at)
+        return (
+            f"esketamine {esk.dose_mg:g} mg ({esk.devices_planned} devices{lot}); "
+            f"given {given or 'none yet'}"
+        )
+    inf = summary.infusion
+    return None if inf.planned_dose_mg is None else inf.dose_text()
+
+
 def session_note(stored: StoredSession, summary: ReviewSummary) -> SessionNote:
     """The note of one session, from its record and review summary (pure)."""
     r, pt = stored.record, stored.patient
     events = sorted(stored.events, key=lambda e: e.at)
 
-    def rel(at: datetime) -> float | None:
-        start = summary.infusion.start
-        return None if start is None else (at - start).total_seconds() / 60.0
+    esk = stored.esketamine
+    first_device = None if esk is None else esk.first_device_at
+    dosing_start = first_device or summary.infusion.start
 
-    rows = timed_vitals(stored.trends, review_marks(summary, events))
+    def rel(at: datetime) -> float | None:
+        return None if dosing_start is None else (at - dosing_start).total_seconds() / 60.0
+
+    rows = timed_vitals(stored.trends, review_marks(summary, events, first_device_at=first_device))
     scales = tuple(
         ScaleEntry(e.at, rel(e.at), scale_name(e), e.score, e.author, _scale_text(e))
         for e in events
@@ -223,10 +240,10 @@ def session_note(stored: StoredSession, summary: ReviewSummary) -> SessionNote:
         simulated=r.simulated,
         chair=r.chair,
         series_number=r.series_number,
-        dose=None if inf.planned_dose_mg is None else inf.dose_text(),
-        route=inf.route or r.route,
-        infusion_start=inf.start,
-        infusion_stop=inf.stop,
+        dose=_dose_text(stored, summary),
+        route="IN" if esk is not None else (inf.route or r.route),
+        infusion_start=inf.start if esk is None else first_device,
+        infusion_stop=inf.stop if esk is None else (esk.devices_given_at or (None,))[-1],
         stop_reason=inf.stop_reason,
         vitals=tuple(rows),
         vitals_windows=tuple(window_notes(rows)),

@@ -78,6 +78,16 @@ def test_an_esketamine_run_exports_a_filled_rems_form(tmp_path: Path) -> None:
     devices = [r for r in resources if r["resourceType"] == "MedicationAdministration"]
     assert [d["dosage"]["dose"]["value"] for d in devices] == [28.0, 28.0]
     assert all("lot SIM-ESK-24A" in d["note"][0]["text"] for d in devices)
+    # Its one-page note: the timed vitals counted from the first device, the devices and lot.
+    note = tmp_path / "note.pdf"
+    _export(tmp_path, db, summary["session_id"], "note", note)
+    note_text = subprocess.run(
+        ["pdftotext", "-layout", str(note), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for row in ("Baseline", "+10 min", "+20 min", "+30 min", "40-min checkpoint", "Pre-discharge"):
+        assert row in note_text, row
+    assert "esketamine 56 mg (2 devices, lot SIM-ESK-24A)" in note_text
+    assert note_text.count("\f") == 1  # one page
     # The stored record answers every field, so the physician may sign it.
     engine = make_engine(db)
     try:
