@@ -117,3 +117,21 @@ def test_the_pdf_report_shows_the_signatures(
     typed = texts[other.session_id]
     assert "Dr Lee" in typed
     assert "UNVERIFIED (no account)" in typed
+
+
+def test_an_incomplete_rems_form_holds_the_sign_off(qtbot: QtBot, sqlite_migrated: Engine) -> None:
+    """Issue 17: an esketamine session whose REMS form lacks required fields is not signed;
+    the refusal names them in place and keeps the note; nothing is stored."""
+    from tests.console.review.doc_builders import build_esketamine_session
+
+    sid = build_esketamine_session(sqlite_migrated)
+    window = _window(qtbot, sqlite_migrated)
+    view = window.open_session(sid)
+    view.signoff_name.setText("Dr Who")
+    view.signoff_note.setPlainText("reviewed")
+    qtbot.mouseClick(view.signoff_button, Qt.MouseButton.LeftButton)
+    status = view.signoff_status.text()
+    assert status.startswith("Not signed: the REMS form is not complete: "), status
+    assert "Lot number" in status
+    assert view.signoff_note.toPlainText() == "reviewed"
+    assert ReviewRepository(sqlite_migrated).sign_offs(sid) == []
