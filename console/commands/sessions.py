@@ -41,10 +41,12 @@ def with_repository(
     work: Callable[[SessionRepository], T],
     *,
     login: Callable[[SessionRepository], object] | None = None,
+    create: bool = False,
 ) -> T:
     """Open the database (migrated to this console's schema), run ``work``, close it.
 
-    A SQLite file that does not exist is an error: a read-only command never creates one.
+    A SQLite file that does not exist is an error: a read-only command never creates one
+    (``create``: a command that sets up a new clinic's database, the first ``users add``).
     ``login`` runs first, on the migrated database (console.commands.login: ``--user``).
 
     Raises:
@@ -56,7 +58,7 @@ def with_repository(
     except ConfigError as err:
         raise CommandError(f"configuration error: {err}") from None
     try:
-        engine = make_engine(url, create=False)  # reading never creates an empty database
+        engine = make_engine(url, create=create)  # reading never creates an empty database
     except StorageConfigError as err:
         raise CommandError(f"database error: {err}") from None
     try:

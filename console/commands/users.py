@@ -23,16 +23,12 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from console.commands.errors import CommandError
 from console.commands.login import PASSWORD_ENV, log_in
-from console.commands.sessions import add_db_option, run_command
-from console.config import ConfigError, load
+from console.commands.sessions import add_db_option, run_command, with_repository
 from console.domain.roles import Action, Role
 from console.storage.accounts import Account, AccountError, AccountRepository
-from console.storage.engine import StorageConfigError, describe_url, make_engine
-from console.storage.migrate import upgrade_to_head
+from console.storage.repository import SessionRepository
 from devices.cli_parser import OneLineParser
 
 PROG = "infusion-console users"
@@ -173,29 +169,14 @@ def main(argv: Sequence[str]) -> int:
     """Entry point of ``infusion-console users``; returns the exit code."""
     args = build_parser().parse_args(list(argv))
 
-    def body() -> int:
+    def act(repo: SessionRepository) -> int:
         try:
-            url = load(overrides={"storage.db_url": args.db}).db_url
-        except ConfigError as err:
-            raise CommandError(f"configuration error: {err}") from None
-        try:
-            # Only the first ``add`` may create the database (setting up a new clinic).
-            engine = make_engine(url, create=args.action == "add")
-        except StorageConfigError as err:
-            raise CommandError(f"database error: {err}") from None
-        try:
-            upgrade_to_head(engine)
-            return _act(args, AccountRepository(engine))
+            return _act(args, AccountRepository(repo.engine))
         except (AccountError, PermissionError) as err:
             raise CommandError(str(err)) from None
-        except StorageConfigError as err:
-            raise CommandError(f"database error: {err}") from None
-        except SQLAlchemyError as err:
-            detail = str(getattr(err, "orig", None) or err).strip().splitlines()
-            raise CommandError(
-                f"cannot use the database {describe_url(url)}: {detail[0] if detail else err}"
-            ) from None
-        finally:
-            engine.dispose()
+
+    def body() -> int:
+        # Only the first ``add`` may create the database (setting up a new clinic).
+        return with_repository(args.db, act, create=args.action == "add")
 
     return run_command(PROG, body)
