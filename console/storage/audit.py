@@ -66,53 +66,22 @@ SHORT_DIGEST = 8
 #: The one row of ``audit_head``.
 HEAD_ID = 1
 
-#: Tables whose rows are covered by digests, and the columns a digest covers, in order.
+#: Tables whose rows are covered by digests.
+COVERED_TABLES = (
+    "readings",
+    "technical_events",
+    "alarm_log",
+    "events",
+    "discharge_checks",
+    "profile_changes",
+    "session_reviews",
+)
+#: The columns a row's digest covers, in order: every column but the id, read from the schema,
+#: so that a column a migration adds (the signature's printed name, meaning and "verified"
+#: flag) is covered without a second list to keep in step.
 ROW_COLUMNS: dict[str, tuple[str, ...]] = {
-    "readings": (
-        "session_id",
-        "parameter",
-        "value",
-        "unit",
-        "valid",
-        "flags",
-        "device_time",
-        "received_at",
-    ),
-    "technical_events": ("session_id", "kind", "detail", "at"),
-    "alarm_log": ("session_id", "condition", "kind", "priority", "value", "message", "at", "actor"),
-    "events": (
-        "session_id",
-        "kind",
-        "at",
-        "author",
-        "reason",
-        "phase",
-        "rate_ml_per_h",
-        "dose_mg",
-        "score",
-        "text",
-        "data",
-    ),
-    "discharge_checks": ("session_id", "item", "passed", "at", "author", "note"),
-    "profile_changes": (
-        "session_id",
-        "profile_id",
-        "at",
-        "actor",
-        "reason",
-        "old_json",
-        "new_json",
-    ),
-    "session_reviews": (
-        "session_id",
-        "kind",
-        "reviewed_by",
-        "reviewed_at",
-        "note",
-        "printed_name",
-        "meaning",
-        "verified",
-    ),
+    table: tuple(c.name for c in Base.metadata.tables[table].columns if c.name != "id")
+    for table in COVERED_TABLES
 }
 #: Tables written in batches (one entry per batch and session); the others get one per row.
 BATCH_ACTIONS = {"readings": "readings_batch", "technical_events": "technical_batch"}
