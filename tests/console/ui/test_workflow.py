@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -360,8 +360,11 @@ def _unfinished_session(db_url: str) -> tuple[int, datetime]:
     engine = make_engine(db_url)
     repo = SessionRepository(engine)
     repo.upgrade()
-    pid = repo.add_patient("MRN-7", "A.B.", weight_kg=70.0, weight_measured_on=date.today())
     t0 = datetime.now(UTC) - timedelta(minutes=20)
+    # Weighed on the session's own day: "today" 20 min after midnight is a weight from the
+    # day after the session started, which the plan's rules refuse on resume.
+    weighed = t0.date()
+    pid = repo.add_patient("MRN-7", "A.B.", weight_kg=70.0, weight_measured_on=weighed)
     sid = repo.create_session(
         chair="Chair 1", started_at=t0, simulated=True, device_kind="ge-datex", patient_id=pid
     )
@@ -374,7 +377,7 @@ def _unfinished_session(db_url: str) -> tuple[int, datetime]:
             dose_mg=35.0,
             data={
                 "weight_kg": 70.0,
-                "weight_measured_on": date.today().isoformat(),
+                "weight_measured_on": weighed.isoformat(),
                 "dose_mg_per_kg": 0.5,
                 "route": "IV",
             },
